@@ -1,0 +1,49 @@
+#ifndef POLICYD_PROTO_H
+#define POLICYD_PROTO_H
+/* proto - Postfix policy delegation protocol codec (SMTPD_POLICY_README). */
+#include <stddef.h>
+
+#define PROTO_LINE_MAX	8192	/* bytes of one name=value line (SPEC 4) */
+#define PROTO_REQ_MAX	65536	/* bytes of one request (SPEC 4) */
+#define PROTO_ATTRS_MAX	1024	/* attributes in one request */
+#define PROTO_ACTION_MAX 512	/* bytes of one action= value */
+
+/* One request, decoded once. Every field is a NUL-terminated string owned
+ * by the struct ("" when absent). */
+struct policy_req {
+	char	*request;		/* "smtpd_access_policy" */
+	char	*protocol_state;
+	char	*protocol_name;
+	char	*helo_name;
+	char	*queue_id;
+	char	*sender;
+	char	*recipient;
+	char	*recipient_count;
+	char	*client_address;
+	char	*client_name;
+	char	*reverse_client_name;
+	char	*client_port;
+	char	*instance;
+	char	*sasl_method;
+	char	*sasl_username;
+	char	*sasl_sender;
+	char	*encryption_protocol;
+	char	*policy_context;
+	char	*server_address;
+	char	*server_port;
+	char	*stress;
+};
+
+/* Decode one request: the bytes up to, not including, the empty line.
+ * Returns a new request, or NULL with a reason in err (line without '=',
+ * NUL byte, too many attributes). Unknown attributes are ignored; for a
+ * repeated name the last value wins. Caller frees with proto_req_free(). */
+struct policy_req *proto_parse(const char *buf, size_t len, char *err,
+	    size_t errlen);
+void	proto_req_free(struct policy_req *);	/* NULL is a no-op */
+
+/* "action=VALUE\n\n" into out; returns its length, or -1 if VALUE holds a
+ * newline or is over PROTO_ACTION_MAX. */
+int	proto_format_reply(const char *action, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,25 @@
+#ifndef SHARED_LOG_H
+#define SHARED_LOG_H
+/* log - syslog (facility mail) or stderr; one line per event. */
+#include <stddef.h>
+
+enum log_dest { LOG_TO_SYSLOG, LOG_TO_STDERR, LOG_TO_NOWHERE };
+
+/* Start logging as "ident[pid]: ...". LOG_TO_NOWHERE also stays silent on stderr. */
+void	log_open(const char *ident, enum log_dest dest);
+void	log_set_debug(int on);
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A warning at most once per `interval` seconds per `key` (a static string);
+ * suppressed repeats are counted and reported with the next one. */
+void	log_warn_rl(const char *key, int interval, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* Copy peer text for logging: printable ASCII kept, everything else as \xHH,
+ * cut at `max` input bytes with "..." appended. Returns out (always terminated). */
+#define LOG_ESCAPE_MAX	100
+char	*log_escape(const char *in, size_t max, char *out, size_t outlen);
+
+#endif

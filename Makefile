@@ -42,7 +42,7 @@ TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 
 PROGS := $(BIN)/relaytrust-policyd $(BIN)/relaytrust-verify
 
-.PHONY: all deps run check unit integration e2e asan fuzz bench soak install uninstall clean
+.PHONY: all deps run check asan fuzz bench soak install uninstall clean
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
 $(BUILD)/%.o: %.c
@@ -89,9 +89,6 @@ deps:
 
 run: deps all
 	$(BIN)/relaytrust-policyd -f -c conf/policyd.conf
-
-unit: $(UNIT_BIN)
-	@tests/run-unit $(UNIT_BIN)
 
 check: deps all
 	@tests/run-all $(BUILD) $(BIN)

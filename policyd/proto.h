@@ -6,7 +6,7 @@
 #define PROTO_LINE_MAX	8192	/* bytes of one name=value line (SPEC 4) */
 #define PROTO_REQ_MAX	65536	/* bytes of one request (SPEC 4) */
 #define PROTO_ATTRS_MAX	1024	/* attributes in one request */
-#define PROTO_ACTION_MAX 512	/* bytes of one action= value */
+#define PROTO_ACTION_MAX 2048	/* bytes of one action= value (a PREPEND header) */
 
 /* One request, decoded once. Every field is a NUL-terminated string owned
  * by the struct ("" when absent). */

@@ -1,0 +1,320 @@
+/* test_decide - the action table of SPEC 2.3 and the header syntax. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "shared/cfg.h"
+#include "shared/netaddr.h"
+#include "policyd/decide.h"
+
+enum { NA = -1 };			/* check not run */
+
+struct row {
+	const char *name;
+	const char *ip;
+	const char *helo;
+	const char *sender;
+	const char *skip;
+	int	header_ok;
+	enum iprev_result iprev;
+	const char *iprev_name;
+	int	helo_res;		/* enum spf_result or NA */
+	int	mf_res;			/* enum spf_result or NA */
+	/* configuration changes */
+	enum cfg_header header;
+	int	report_only;
+	int	on_fail, on_permerror, on_temperror, helo_on_fail, ptr_on_fail;
+	/* wanted */
+	const char *action;
+	const char *header2;		/* second header, or NULL */
+	enum decide_verdict would;
+	const char *code;
+};
+
+#define D	-1			/* keep the default */
+
+static const struct row rows[] = {
+	{"all pass, AR", "192.0.2.1", "mail.example.net", "user@example.com", NULL, 1,
+	 IPREV_PASS, "mail.example.net", SPF_RES_PASS, SPF_RES_PASS, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "PREPEND Authentication-Results: mx.test; iprev=pass policy.iprev=192.0.2.1 "
+	 "(mail.example.net); spf=pass smtp.mailfrom=user@example.com", NULL, DECIDE_ACCEPT, ""},
+	{"spf fail rejects", "192.0.2.1", "mail.example.net", "user@example.com", NULL, 1,
+	 IPREV_PASS, "mail.example.net", SPF_RES_PASS, SPF_RES_FAIL, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "550 5.7.23 SPF fail: user@example.com does not designate 192.0.2.1 as permitted sender",
+	 NULL, DECIDE_REJECT, "5.7.23"},
+	{"softfail accepted by default", "192.0.2.1", "mail.example.net", "user@example.com", NULL, 1,
+	 IPREV_PASS, "mail.example.net", NA, SPF_RES_SOFTFAIL, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "PREPEND Authentication-Results: mx.test; iprev=pass policy.iprev=192.0.2.1 "
+	 "(mail.example.net); spf=softfail smtp.mailfrom=user@example.com", NULL, DECIDE_ACCEPT, ""},
+	{"permerror rejected when configured", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_PASS, "h.example", NA, SPF_RES_PERMERROR, CFG_HDR_AR, 0, D, CFG_REJECT, D, D, D,
+	 "550 5.7.24 SPF permerror: the SPF record of example.com is invalid", NULL,
+	 DECIDE_REJECT, "5.7.24"},
+	{"temperror deferred", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_PASS, "h.example", NA, SPF_RES_TEMPERROR, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "DEFER_IF_PERMIT 4.7.24 SPF temperror: temporary DNS failure checking u@example.com, "
+	 "try again later", NULL, DECIDE_DEFER, "4.7.24"},
+	{"temperror is never a 5xx", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_PASS, "h.example", NA, SPF_RES_TEMPERROR, CFG_HDR_AR, 0, D, D, CFG_REJECT, D, D,
+	 "DEFER_IF_PERMIT 4.7.24 SPF temperror: temporary DNS failure checking u@example.com, "
+	 "try again later", NULL, DECIDE_DEFER, "4.7.24"},
+	{"iprev fail rejects", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_FAIL, "other.example", NA, SPF_RES_PASS, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "550 5.7.25 Reverse DNS validation failed: no PTR name of 192.0.2.1 resolves back to it",
+	 NULL, DECIDE_REJECT, "5.7.25"},
+	{"no PTR rejects", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_PERMERROR, "", NA, SPF_RES_PASS, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "550 5.7.25 Reverse DNS validation failed: 192.0.2.1 has no PTR record",
+	 NULL, DECIDE_REJECT, "5.7.25"},
+	{"iprev temperror defers", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_TEMPERROR, "", NA, SPF_RES_PASS, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "DEFER_IF_PERMIT 4.7.25 Reverse DNS validation error: temporary DNS failure for "
+	 "192.0.2.1, try again later", NULL, DECIDE_DEFER, "4.7.25"},
+	{"reject beats defer", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_FAIL, "x.example", NA, SPF_RES_TEMPERROR, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "550 5.7.25 Reverse DNS validation failed: no PTR name of 192.0.2.1 resolves back to it",
+	 NULL, DECIDE_REJECT, "5.7.25"},
+	{"spf fail before iprev fail", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_FAIL, "x.example", NA, SPF_RES_FAIL, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "550 5.7.23 SPF fail: u@example.com does not designate 192.0.2.1 as permitted sender",
+	 NULL, DECIDE_REJECT, "5.7.23"},
+	{"report_only answers accept", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_PASS, "h.example", NA, SPF_RES_FAIL, CFG_HDR_AR, 1, D, D, D, D, D,
+	 "PREPEND Authentication-Results: mx.test; iprev=pass policy.iprev=192.0.2.1 "
+	 "(h.example); spf=fail smtp.mailfrom=u@example.com", NULL, DECIDE_REJECT, "5.7.23"},
+	{"warn answers accept", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_PASS, "h.example", NA, SPF_RES_FAIL, CFG_HDR_AR, 0, CFG_WARN, D, D, D, D,
+	 "PREPEND Authentication-Results: mx.test; iprev=pass policy.iprev=192.0.2.1 "
+	 "(h.example); spf=fail smtp.mailfrom=u@example.com", NULL, DECIDE_REJECT, "5.7.23"},
+	{"helo fail rejects", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_PASS, "h.example", SPF_RES_FAIL, SPF_RES_PASS, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "550 5.7.23 SPF fail: HELO h.example does not designate 192.0.2.1 as permitted sender",
+	 NULL, DECIDE_REJECT, "5.7.23"},
+	{"helo fail accepted when configured", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_PASS, "h.example", SPF_RES_FAIL, SPF_RES_PASS, CFG_HDR_AR, 0, D, D, D, CFG_ACCEPT, D,
+	 "PREPEND Authentication-Results: mx.test; iprev=pass policy.iprev=192.0.2.1 "
+	 "(h.example); spf=pass smtp.mailfrom=u@example.com", NULL, DECIDE_ACCEPT, ""},
+	{"helo pass alone is smtp.helo", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_NOTCHECKED, "", SPF_RES_PASS, NA, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "PREPEND Authentication-Results: mx.test; spf=pass smtp.helo=h.example", NULL,
+	 DECIDE_ACCEPT, ""},
+	{"skipped network", "127.0.0.1", "h.example", "u@example.com",
+	 "client 127.0.0.1 is in skip.networks, not checked", 1,
+	 IPREV_NOTCHECKED, "", NA, NA, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "PREPEND Authentication-Results: mx.test; none (client 127.0.0.1 is in skip.networks, "
+	 "not checked)", NULL, DECIDE_ACCEPT, ""},
+	{"skipped, received-spf only", "127.0.0.1", "h.example", "u@example.com", "skipped", 1,
+	 IPREV_NOTCHECKED, "", NA, NA, CFG_HDR_RECEIVED_SPF, 0, D, D, D, D, D,
+	 "DUNNO", NULL, DECIDE_ACCEPT, ""},
+	{"header none", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_PASS, "h.example", NA, SPF_RES_PASS, CFG_HDR_NONE, 0, D, D, D, D, D,
+	 "DUNNO", NULL, DECIDE_ACCEPT, ""},
+	{"no header at this state", "192.0.2.1", "h.example", "u@example.com", NULL, 0,
+	 IPREV_PASS, "h.example", NA, SPF_RES_PASS, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "DUNNO", NULL, DECIDE_ACCEPT, ""},
+	{"received-spf, exact syntax", "192.0.2.1", "mail.example.net", "user@example.com", NULL, 1,
+	 IPREV_NOTCHECKED, "", NA, SPF_RES_PASS, CFG_HDR_RECEIVED_SPF, 0, D, D, D, D, D,
+	 "PREPEND Received-SPF: pass (mx.test: domain of user@example.com designates 192.0.2.1 "
+	 "as permitted sender) client-ip=192.0.2.1; envelope-from=\"user@example.com\"; "
+	 "helo=mail.example.net; receiver=mx.test; identity=mailfrom", NULL, DECIDE_ACCEPT, ""},
+	{"null sender is the helo identity", "192.0.2.1", "mail.example.net", "", NULL, 1,
+	 IPREV_NOTCHECKED, "", NA, SPF_RES_PASS, CFG_HDR_BOTH, 0, D, D, D, D, D,
+	 "PREPEND Authentication-Results: mx.test; spf=pass smtp.helo=mail.example.net",
+	 "Received-SPF: pass (mx.test: domain of postmaster@mail.example.net designates "
+	 "192.0.2.1 as permitted sender) client-ip=192.0.2.1; envelope-from=\"\"; "
+	 "helo=mail.example.net; receiver=mx.test; identity=helo", DECIDE_ACCEPT, ""},
+	{"ipv6 values are quoted", "2001:db8::25", "mail.example.net", "u@example.com", NULL, 1,
+	 IPREV_PASS, "mail.example.net", NA, SPF_RES_NEUTRAL, CFG_HDR_BOTH, 0, D, D, D, D, D,
+	 "PREPEND Authentication-Results: mx.test; iprev=pass policy.iprev=\"2001:db8::25\" "
+	 "(mail.example.net); spf=neutral smtp.mailfrom=u@example.com",
+	 "Received-SPF: neutral (mx.test: 2001:db8::25 is neither permitted nor denied by "
+	 "domain of u@example.com) client-ip=\"2001:db8::25\"; envelope-from=\"u@example.com\"; "
+	 "helo=mail.example.net; receiver=mx.test; identity=mailfrom", DECIDE_ACCEPT, ""},
+	{"hostile text is escaped", "192.0.2.1", "evil\"; x=(y)", "a b\"c@example.com", NULL, 1,
+	 IPREV_PASS, "ptr(with)paren\\.example", NA, SPF_RES_FAIL, CFG_HDR_RECEIVED_SPF, 0,
+	 CFG_ACCEPT, D, D, D, D,
+	 "PREPEND Received-SPF: fail (mx.test: domain of a b\"c@example.com does not designate "
+	 "192.0.2.1 as permitted sender) client-ip=192.0.2.1; envelope-from=\"a b\\\"c@example.com\"; "
+	 "helo=\"evil\\\"; x=(y)\"; receiver=mx.test; identity=mailfrom", NULL, DECIDE_ACCEPT, ""},
+	{"hostile ptr name in a comment", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_PASS, "ptr(with)paren\\.example", NA, NA, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "PREPEND Authentication-Results: mx.test; iprev=pass policy.iprev=192.0.2.1 "
+	 "(ptr\\(with\\)paren\\\\.example)", NULL, DECIDE_ACCEPT, ""},
+	{"nothing checked", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
+	 IPREV_NOTCHECKED, "", NA, NA, CFG_HDR_AR, 0, D, D, D, D, D,
+	 "PREPEND Authentication-Results: mx.test; none", NULL, DECIDE_ACCEPT, ""},
+};
+
+static void
+base_cfg(struct cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->authserv_id = "mx.test";
+	cfg->ptr.enabled = 1;
+	cfg->ptr.on_fail = CFG_REJECT;
+	cfg->ptr.on_temperror = CFG_DEFER;
+	cfg->ptr.max_names = 10;
+	cfg->spf.helo = cfg->spf.mailfrom = 1;
+	cfg->spf.on_fail = CFG_REJECT;
+	cfg->spf.on_softfail = cfg->spf.on_neutral = cfg->spf.on_none = CFG_ACCEPT;
+	cfg->spf.on_permerror = CFG_ACCEPT;
+	cfg->spf.on_temperror = CFG_DEFER;
+	cfg->spf.helo_on_fail = CFG_REJECT;
+}
+
+static void
+fill_outcome(struct spf_outcome *o, int res, enum spf_identity id,
+    const char *checked)
+{
+	const char *at = strrchr(checked, '@');
+
+	memset(o, 0, sizeof(*o));
+	o->result = (enum spf_result)res;
+	o->identity = id;
+	snprintf(o->checked, sizeof(o->checked), "%s", checked);
+	snprintf(o->domain, sizeof(o->domain), "%s", at ? at + 1 : checked);
+}
+
+static void
+test_table(void **state)
+{
+	size_t	i;
+	int	bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *r = &rows[i];
+		struct cfg cfg;
+		struct policy_req req;
+		struct netaddr ip;
+		struct spf_outcome helo, mf;
+		struct decide_in in;
+		struct decision d;
+		char	pm[320];
+
+		base_cfg(&cfg);
+		cfg.header = r->header;
+		cfg.report_only = r->report_only;
+		if (r->on_fail != D)
+			cfg.spf.on_fail = r->on_fail;
+		if (r->on_permerror != D)
+			cfg.spf.on_permerror = r->on_permerror;
+		if (r->on_temperror != D)
+			cfg.spf.on_temperror = r->on_temperror;
+		if (r->helo_on_fail != D)
+			cfg.spf.helo_on_fail = r->helo_on_fail;
+		if (r->ptr_on_fail != D)
+			cfg.ptr.on_fail = r->ptr_on_fail;
+
+		memset(&req, 0, sizeof(req));
+		req.helo_name = (char *)r->helo;
+		req.sender = (char *)r->sender;
+		assert_int_equal(netaddr_parse(r->ip, &ip), 0);
+		memset(&in, 0, sizeof(in));
+		in.req = &req;
+		in.client = &ip;
+		in.skip_reason = r->skip;
+		in.header_ok = r->header_ok;
+		in.iprev.result = r->iprev;
+		snprintf(in.iprev.name, sizeof(in.iprev.name), "%s", r->iprev_name);
+		if (r->helo_res != NA) {
+			fill_outcome(&helo, r->helo_res, SPF_ID_HELO, r->helo);
+			in.helo = &helo;
+		}
+		if (r->mf_res != NA) {
+			if (r->sender[0] == '\0') {
+				snprintf(pm, sizeof(pm), "postmaster@%s", r->helo);
+				fill_outcome(&mf, r->mf_res, SPF_ID_HELO, pm);
+			} else
+				fill_outcome(&mf, r->mf_res, SPF_ID_MAILFROM, r->sender);
+			in.mailfrom = &mf;
+		}
+		decide(&cfg, &in, &d);
+		if (strcmp(d.action, r->action) != 0) {
+			print_error("row %s: action\n got  %s\n want %s\n", r->name,
+			    d.action, r->action);
+			bad++;
+		}
+		if (r->header2 && (d.nheaders < 2 || strcmp(d.headers[1], r->header2))) {
+			print_error("row %s: second header\n got  %s\n want %s\n",
+			    r->name, d.nheaders > 1 ? d.headers[1] : "(none)", r->header2);
+			bad++;
+		}
+		if (d.would != r->would) {
+			print_error("row %s: would got %s, want %s\n", r->name,
+			    decide_verdict_str(d.would), decide_verdict_str(r->would));
+			bad++;
+		}
+		if (strcmp(d.code, r->code) != 0 && r->code[0]) {
+			print_error("row %s: code got %s, want %s\n", r->name, d.code,
+			    r->code);
+			bad++;
+		}
+		if (strchr(d.action, '\n') || strchr(d.action, '\r')) {
+			print_error("row %s: newline in action\n", r->name);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+static void
+test_quote(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} q[] = {
+		{"example.com", "example.com"},
+		{"192.0.2.1", "192.0.2.1"},
+		{"2001:db8::1", "\"2001:db8::1\""},
+		{"", "\"\""},
+		{"a..b", "\"a..b\""},
+		{".a", "\".a\""},
+		{"a\"b", "\"a\\\"b\""},
+		{"a\\b", "\"a\\\\b\""},
+		{"tab\there", "\"tab?here\""},
+		{"user@example.com", "\"user@example.com\""},
+	};
+	size_t	i;
+	char	out[64];
+
+	(void)state;
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		decide_quote(q[i].in, out, sizeof(out));
+		if (strcmp(out, q[i].want) != 0)
+			fail_msg("row %zu (%s): got %s, want %s", i, q[i].in, out,
+			    q[i].want);
+	}
+	/* Truncation keeps the quotes balanced. */
+	decide_quote("a\"very long string that will not fit", out, 12);
+	assert_int_equal(out[0], '"');
+	assert_int_equal(out[strlen(out) - 1], '"');
+	assert_true(strlen(out) < 12);
+}
+
+static void
+test_comment(void **state)
+{
+	char	out[64];
+
+	(void)state;
+	assert_string_equal(decide_comment("a(b)c\\d", 80, out, sizeof(out)),
+	    "a\\(b\\)c\\\\d");
+	assert_string_equal(decide_comment("x\r\ny", 80, out, sizeof(out)), "x??y");
+	assert_string_equal(decide_comment("abcdef", 3, out, sizeof(out)), "abc");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_comment),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

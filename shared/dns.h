@@ -25,8 +25,8 @@ enum dns_status {
 	DNS_OK,			/* NOERROR with >= 1 record of the asked type */
 	DNS_NODATA,		/* NOERROR, no record of that type */
 	DNS_NXDOMAIN,
-	DNS_TEMPFAIL,		/* SERVFAIL, timeout, DNSSEC bogus, network error */
-	DNS_PERMFAIL,		/* malformed name (empty label, > 63/253), REFUSED, FORMERR */
+	DNS_TEMPFAIL,		/* SERVFAIL, REFUSED, any rcode but 0/3, timeout, bogus */
+	DNS_PERMFAIL,		/* malformed name (empty label, > 63/253); no query */
 };
 
 struct dns_rr {

@@ -1,0 +1,355 @@
+/*++
+ * NAME
+ *	relaytrust-verify 1
+ * SUMMARY
+ *	rebuild and check the relay chain of stored mail
+ * SYNOPSIS
+ *	relaytrust-verify [--json] [--dns-forward ADDR[@PORT]] [--keys FILE]
+ *		[--offline] [--trusted CIDR|HOSTNAME] [--jobs N]
+ *		[--progress|--no-progress] [-V] [PATH...]
+ * DESCRIPTION
+ *	Each PATH is an mbox, a Maildir, a directory of .eml files or one
+ *	message; no PATH or "-" reads stdin (SPEC 3.1). For every message the
+ *	header is parsed (hdr), the Received fields become hops (received),
+ *	the chain is checked (chain), the first untrusted hop's address gets
+ *	iprev and SPF evaluated now (origin) unless --offline, and the result
+ *	is written (report): text, or JSON Lines with --json.
+ *
+ *	--keys and --jobs are accepted for DKIM verification, which does not
+ *	exist yet; they change nothing today.
+ *
+ *	A progress line (messages, rate, ETA) is written to stderr when it is
+ *	a terminal or with --progress; a summary line always.
+ * DIAGNOSTICS
+ *	"relaytrust-verify: FILE:INDEX: text" on stderr for a message that
+ *	could not be read or has an error finding; "relaytrust-verify: PATH:
+ *	text" for a path that cannot be opened.
+ *	Exit status: 0 every message passed, 1 at least one message failed or
+ *	is suspicious, 2 usage or I/O error.
+ * LIMITS
+ *	See mailbox.h, hdr.h, received.h, chain.h: MAILBOX_MSG_MAX,
+ *	HDR_FIELD_MAX, HDR_FIELDS_MAX, RECEIVED_MAX, CHAIN_FINDINGS_MAX.
+ *--*/
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shared/hdr.h"
+#include "shared/mem.h"
+#include "shared/netaddr.h"
+#include "verifier/chain.h"
+#include "verifier/mailbox.h"
+#include "verifier/origin.h"
+#include "verifier/report.h"
+
+#define PROG		"relaytrust-verify"
+#define JOBS_MAX	256
+
+struct run {
+	struct chain_cfg cfg;
+	struct origin_opts oopts;
+	struct origin *origin;
+	int	offline;
+	int	progress;
+	int	dns_failed;
+	char	dns_note[CHAIN_TEXT_MAX];
+	const char *keys;
+	int	jobs;
+	struct report_opts ro;
+	unsigned long n, npass, nsusp, nfail;
+	uint64_t bytes;
+	int	io_error;
+	struct timespec t0, last;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [--json] [--dns-forward ADDR[@PORT]] "
+	    "[--keys FILE] [--offline]\n"
+	    "       [--trusted CIDR|HOSTNAME] [--jobs N] "
+	    "[--progress|--no-progress] [-V] [PATH...]\n", PROG);
+	exit(2);
+}
+
+static double
+secs(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	    (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void
+progress(struct run *r, const struct mailbox *mb, int force)
+{
+	struct timespec now;
+	uint64_t done, total, bytes;
+	double el, rate, mbs;
+	char eta[32] = "";
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!force && secs(&r->last, &now) < 0.25)
+		return;
+	r->last = now;
+	el = secs(&r->t0, &now);
+	if (el <= 0)
+		return;
+	mailbox_progress(mb, &done, &total, &bytes);
+	rate = (double)r->n / el;
+	mbs = (double)(r->bytes + bytes) / el / 1e6;
+	if (total > 0 && done > 0 && done <= total) {
+		double left = (double)(total - done) * (el / (double)done);
+
+		snprintf(eta, sizeof(eta), ", ETA %.0fs", left);
+	}
+	fprintf(stderr, "\r%s: %lu messages, %.0f msg/s, %.1f MB/s%s\033[K",
+	    PROG, r->n, rate, mbs, eta);
+}
+
+static void
+origin_for(struct run *r, struct chain *c)
+{
+	char err[256];
+
+	if (c->boundary_hop == 0 || c->origin_ip[0] == '\0')
+		return;
+	if (r->offline) {
+		snprintf(c->eval_note, sizeof(c->eval_note), "offline: iprev "
+		    "and SPF of the origin not evaluated");
+		return;
+	}
+	if (r->origin == NULL && !r->dns_failed) {
+		r->origin = origin_new(&r->oopts, err, sizeof(err));
+		if (r->origin == NULL) {
+			r->dns_failed = 1;
+			snprintf(r->dns_note, sizeof(r->dns_note), "no DNS "
+			    "(%.200s): iprev and SPF not evaluated", err);
+			fprintf(stderr, "%s: DNS unavailable: %s\n", PROG, err);
+		}
+	}
+	if (r->origin == NULL) {
+		snprintf(c->eval_note, sizeof(c->eval_note), "%s", r->dns_note);
+		return;
+	}
+	origin_check(r->origin, c);
+}
+
+static void
+one_message(struct run *r, struct hdr *h, struct chain *c,
+    const struct mailbox_msg *msg, int64_t now)
+{
+	int i;
+
+	hdr_parse(h, msg->data, msg->len);
+	chain_build(c, &r->cfg, h, msg->flags, now);
+	origin_for(r, c);
+	chain_finish(c);
+	report_message(&r->ro, msg->source, msg->index, c);
+	for (i = 0; i < c->nf; i++)
+		if (c->f[i].sev == CHAIN_ERROR)
+			fprintf(stderr, "%s: %s:%ld: %s\n", PROG, msg->source,
+			    msg->index, c->f[i].text);
+	r->n++;
+	switch (c->verdict) {
+	case CHAIN_PASS:
+		r->npass++;
+		break;
+	case CHAIN_SUSPICIOUS:
+		r->nsusp++;
+		break;
+	case CHAIN_FAIL:
+		r->nfail++;
+		break;
+	}
+}
+
+static void
+one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
+    int64_t now)
+{
+	struct mailbox *mb;
+	struct mailbox_msg msg;
+	char err[512];
+	uint64_t done, total, bytes;
+	long bad = 0;
+	int rc;
+
+	if ((mb = mailbox_open(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", PROG, path, err);
+		report_unreadable(&r->ro, path, 0, err);
+		r->io_error = 1;
+		r->n++;
+		r->nfail++;
+		return;
+	}
+	while ((rc = mailbox_next(mb, &msg, err, sizeof(err))) != 0) {
+		if (rc < 0) {
+			fprintf(stderr, "%s: %s:%ld: %s\n", PROG, path, bad,
+			    err);
+			report_unreadable(&r->ro, path, bad++, err);
+			r->io_error = 1;
+			r->n++;
+			r->nfail++;
+			if (mailbox_type(mb) == MAILBOX_MBOX ||
+			    mailbox_type(mb) == MAILBOX_FILE)
+				break;
+			continue;
+		}
+		one_message(r, h, c, &msg, now);
+		if (r->progress && (r->n & 63) == 0)
+			progress(r, mb, 0);
+	}
+	if (r->progress)
+		progress(r, mb, 1);
+	mailbox_progress(mb, &done, &total, &bytes);
+	r->bytes += bytes;
+	mailbox_close(mb);
+}
+
+static void
+add_trusted(struct run *r, const char *arg)
+{
+	char err[256];
+	struct netaddr_cidr cidr;
+
+	if (netaddr_cidr_parse(arg, &cidr, err, sizeof(err)) == 0) {
+		if (r->cfg.nets == NULL)
+			r->cfg.nets = netaddr_list_new();
+		if (netaddr_list_add(r->cfg.nets, arg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: --trusted %s: %s\n", PROG, arg,
+			    err);
+			exit(2);
+		}
+		return;
+	}
+	if (strchr(arg, '/') != NULL || arg[0] == '\0' ||
+	    strlen(arg) > DNS_NAME_MAX) {
+		fprintf(stderr, "%s: --trusted %s: not a CIDR or host name\n",
+		    PROG, arg);
+		exit(2);
+	}
+	if (chain_cfg_add_host(&r->cfg, arg) != 0) {
+		fprintf(stderr, "%s: --trusted: more than %d host names\n",
+		    PROG, CHAIN_TRUSTED_MAX);
+		exit(2);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "dns-forward", required_argument, NULL, 'd' },
+		{ "keys", required_argument, NULL, 'k' },
+		{ "offline", no_argument, NULL, 'o' },
+		{ "trusted", required_argument, NULL, 't' },
+		{ "jobs", required_argument, NULL, 'J' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "no-progress", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct run r;
+	static struct chain c;
+	struct hdr h;
+	struct timespec t1;
+	int ch, i, progress_set = -1;
+	char *end;
+	double el;
+	static char outbuf[1 << 20];
+	int64_t now = (int64_t)time(NULL);
+
+	memset(&h, 0, sizeof(h));
+	r.jobs = 0;
+	while ((ch = getopt_long(argc, argv, "Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			r.ro.json = 1;
+			break;
+		case 'd':
+			if (r.oopts.nforward >= DNS_FORWARD_MAX) {
+				fprintf(stderr, "%s: more than %d "
+				    "--dns-forward\n", PROG, DNS_FORWARD_MAX);
+				exit(2);
+			}
+			r.oopts.forward[r.oopts.nforward++] = optarg;
+			break;
+		case 'k':
+			if (access(optarg, R_OK) != 0) {
+				fprintf(stderr, "%s: --keys %s: %s\n", PROG,
+				    optarg, strerror(errno));
+				exit(2);
+			}
+			r.keys = optarg;
+			break;
+		case 'o':
+			r.offline = 1;
+			break;
+		case 't':
+			add_trusted(&r, optarg);
+			break;
+		case 'J':
+			errno = 0;
+			r.jobs = (int)strtol(optarg, &end, 10);
+			if (errno || *end || r.jobs < 1 || r.jobs > JOBS_MAX) {
+				fprintf(stderr, "%s: --jobs %s: want 1..%d\n",
+				    PROG, optarg, JOBS_MAX);
+				exit(2);
+			}
+			break;
+		case 'p':
+			progress_set = 1;
+			break;
+		case 'P':
+			progress_set = 0;
+			break;
+		case 'V':
+			printf("%s %s\n", PROG, RT_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	r.progress = progress_set >= 0 ? progress_set : isatty(2);
+	r.ro.out = stdout;
+	r.ro.color = !r.ro.json && isatty(1) && getenv("NO_COLOR") == NULL;
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	r.last = r.t0;
+
+	if (optind == argc)
+		one_path(&r, "-", &h, &c, now);
+	for (i = optind; i < argc; i++)
+		one_path(&r, argv[i], &h, &c, now);
+
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: writing output: %s\n", PROG,
+		    strerror(errno));
+		r.io_error = 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	el = secs(&r.t0, &t1);
+	if (r.progress)
+		fputs("\r\033[K", stderr);
+	fprintf(stderr, "%s: %lu messages: %lu pass, %lu suspicious, %lu fail; "
+	    "%.1f MB in %.2f s (%.0f msg/s, %.1f MB/s)\n", PROG, r.n, r.npass,
+	    r.nsusp, r.nfail, (double)r.bytes / 1e6, el,
+	    el > 0 ? (double)r.n / el : 0.0,
+	    el > 0 ? (double)r.bytes / el / 1e6 : 0.0);
+
+	origin_free(r.origin);
+	chain_free(&c);
+	hdr_free(&h);
+	for (i = 0; i < r.cfg.nhosts; i++)
+		free(r.cfg.hosts[i]);
+	netaddr_list_free(r.cfg.nets);
+	if (r.io_error)
+		return 2;
+	return r.nsusp || r.nfail ? 1 : 0;
+}

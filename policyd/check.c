@@ -259,7 +259,7 @@ check_log(struct check *chk, const struct decision *d, const char *action_word,
 	const struct policy_req *r = chk->req;
 	char	name[LOG_ESCAPE_MAX * 4 + 8], helo[LOG_ESCAPE_MAX * 4 + 8];
 	char	from[LOG_ESCAPE_MAX * 4 + 8], ip[NETADDR_STR_MAX];
-	char	spf_helo[32] = "", spf_mf[32] = "", extra[64] = "";
+	char	iprev[32] = "", spf_helo[32] = "", spf_mf[32] = "", extra[64] = "";
 	const char *queue = r->queue_id[0] ? r->queue_id : "NOQUEUE";
 
 	log_escape(r->client_name[0] ? r->client_name : "unknown",
@@ -267,6 +267,9 @@ check_log(struct check *chk, const struct decision *d, const char *action_word,
 	log_escape(r->helo_name, LOG_ESCAPE_MAX, helo, sizeof(helo));
 	log_escape(r->sender, LOG_ESCAPE_MAX, from, sizeof(from));
 	log_escape(r->client_address, LOG_ESCAPE_MAX, ip, sizeof(ip));
+	if (chk->iprev_step != STEP_OFF)
+		snprintf(iprev, sizeof(iprev), " iprev=%s",
+		    iprev_result_str(chk->iprev.result));
 	if (chk->helo_step != STEP_OFF)
 		snprintf(spf_helo, sizeof(spf_helo), " spf_helo=%s",
 		    spf_result_str(chk->helo.result));
@@ -280,9 +283,9 @@ check_log(struct check *chk, const struct decision *d, const char *action_word,
 		snprintf(extra, sizeof(extra), " skip=%s", chk->skip_reason);
 	(d && d->would == DECIDE_REJECT && d->verdict == DECIDE_ACCEPT &&
 	    !chk->cfg->report_only ? log_warn : log_info)(
-	    "%s: client=%s[%s] helo=<%s> from=<%s> iprev=%s%s%s action=%s"
+	    "%s: client=%s[%s] helo=<%s> from=<%s>%s%s%s action=%s"
 	    "%s%s%s%s ms=%ld", queue, name, ip, helo, from,
-	    iprev_result_str(chk->iprev.result), spf_helo, spf_mf, action_word,
+	    iprev, spf_helo, spf_mf, action_word,
 	    d && d->code[0] ? " code=" : "", d && d->code[0] ? d->code : "",
 	    extra, cached ? " cached=yes" : "", elapsed_ms(&chk->start));
 }

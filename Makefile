@@ -8,6 +8,7 @@ BINDIR   := $(PREFIX)/bin
 SBINDIR  := $(PREFIX)/sbin
 SYSCONF  := $(PREFIX)/etc/relaytrust
 MANDIR   := $(PREFIX)/share/man
+UNITDIR  := $(PREFIX)/lib/systemd/system
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -75,7 +76,8 @@ $(BUILD)/tests/%.o: tests/tools/%.c
 # Dependencies: Debian packages for the build, the tests and make run.
 DEB_PKGS := build-essential pkg-config libevent-dev libunbound-dev libspf2-dev \
 	libconfuse-dev libssl-dev libcmocka-dev python3 python3-pytest python3-dnslib \
-	python3-yaml postfix swaks clang libclang-rt-14-dev valgrind
+	python3-yaml python3-cryptography postfix swaks clang libclang-rt-14-dev valgrind \
+	mandoc groff-base systemd debhelper dpkg-dev git
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
@@ -115,10 +117,16 @@ install: $(PROGS)
 	[ -e $(DESTDIR)$(SYSCONF)/policyd.conf ] || install -m 644 conf/policyd.conf $(DESTDIR)$(SYSCONF)/policyd.conf
 	if [ -d man ]; then for m in man/*.[0-9]; do s=$${m##*.}; \
 		install -d $(DESTDIR)$(MANDIR)/man$$s; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done; fi
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/sbin/relaytrust-policyd|$(SBINDIR)/relaytrust-policyd|g' \
+		-e 's|/etc/relaytrust/|$(SYSCONF)/|g' conf/relaytrust-policyd.service \
+		> $(DESTDIR)$(UNITDIR)/relaytrust-policyd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/relaytrust-policyd.service
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/relaytrust-policyd $(DESTDIR)$(BINDIR)/relaytrust-verify \
-		$(DESTDIR)$(SYSCONF)/policyd.conf.sample
+		$(DESTDIR)$(SYSCONF)/policyd.conf.sample \
+		$(DESTDIR)$(UNITDIR)/relaytrust-policyd.service
 	if [ -d man ]; then for m in man/*.[0-9]; do s=$${m##*.}; \
 		rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done; fi
 

@@ -32,4 +32,34 @@ enum spf_identity {
 const char *spf_result_str(enum spf_result);
 const char *spf_identity_str(enum spf_identity);	/* "mailfrom", "helo" */
 
+/* Record validation and rewriting for libspf2 (spf.c). */
+#define SPF_CIDR0_SUFFIX	"rt-cidr0.invalid"	/* marks rewritten /0 terms:
+					 * the pool answers NAME.SUFFIX lookups
+					 * with the client address when NAME
+					 * has any address (spf.c) */
+#define SPF_REWRITE_MAX		(SPF_RECORD_MAX + 512)	/* rewritten record */
+#define SPF_LOCAL_MAX		64	/* local-part bytes (R10) */
+#define SPF_DOMAIN_MAX		253
+
+/* 1 if txt is an SPF version 1 record ("v=spf1" then SP or end, any case;
+ * RFC 7208 4.5), else 0. txt may contain NUL bytes. */
+int	spf_record_is_v1(const char *txt, size_t len);
+/* Check one SPF record against the RFC 7208 ABNF and the safety rules
+ * (R1-R6) and write the form libspf2 gets into out (SPF_REWRITE_MAX):
+ * exp= and unknown modifiers dropped, redirect= last (or dropped when the
+ * record has "all"), /0 rewritten for a client of `family` (AF_INET or
+ * AF_INET6). Returns 0, or -1 with the reason in why (permerror). */
+int	spf_record_rewrite(const char *txt, size_t len, int family,
+	    char *out, size_t outlen, char *why, size_t whylen);
+/* 1 if dom is a usable identity domain (RFC 7208 4.3: <= 253 bytes,
+ * labels 1..63, at least two labels, printable ASCII, not a literal,
+ * top label not all-numeric), else 0 (the result is then "none"). */
+int	spf_domain_ok(const char *dom);
+/* 1 if name can be sent to DNS (<= 253 bytes, labels 1..63 bytes, one
+ * trailing dot allowed), else 0 (answered "not found" without a query). */
+int	spf_name_ok(const char *name);
+/* Map libspf2's SPF_result_t and SPF_errcode_t (as ints) to a result:
+ * every libspf2 error becomes temperror (DNS) or permerror (the rest). */
+enum spf_result spf_result_map(int libspf2_result, int libspf2_errcode);
+
 #endif

@@ -2,11 +2,11 @@
 #define VERIFIER_AUTH_H
 /* auth - DKIM and ARC results of one message, as chain and report see them.
  *
- * The verification itself (dkim.c, arc.c) fills these; until then each
- * message carries an empty list and ARC "none". Every DKIM-Signature and
- * ARC set is recorded with its place in the header, so the hop that added
- * it can be computed (SPEC 3.2 step 4). */
+ * dkim.c and arc.c fill these, chain.c ties them to hops. Every
+ * DKIM-Signature and ARC set is recorded with its place in the header, so
+ * the hop that added it can be computed (SPEC 3.2 step 4). */
 #include <stddef.h>
+#include <stdint.h>
 
 #define AUTH_SIGS_MAX		32	/* DKIM-Signature fields verified per message */
 #define AUTH_ARC_SETS_MAX	50	/* RFC 8617 5.1.1.1: i= is 1..50 */
@@ -30,6 +30,9 @@ enum auth_reason {
 
 enum auth_key_source { AUTH_KEY_NONE, AUTH_KEY_DNS, AUTH_KEY_FILE };
 
+/* One half of a signature check: not done (null), pass, fail. */
+enum auth_check { AUTH_CHECK_NONE, AUTH_CHECK_PASS, AUTH_CHECK_FAIL };
+
 /* Where a signature sits: field index in the header and how many
  * Received fields are above it (newer than it). */
 struct auth_pos {
@@ -44,7 +47,16 @@ struct dkim_result {
 	enum auth_reason reason;
 	int	key_bits;		/* 0: unknown (JSON null) */
 	enum auth_key_source key_source;
-	int	hop;			/* hop that added it; 0 unknown */
+	enum auth_check body_hash;	/* bh= against the body */
+	enum auth_check header_sig;	/* b= against the header and key */
+	int	weak;			/* rsa-sha1 (RFC 8301) */
+	int	testing;		/* key t=y */
+	int	has_t;
+	int64_t	t;			/* t= */
+	unsigned long long unsigned_tail;	/* body bytes after l= */
+	int	hop_added;		/* added after this hop; -1 unknown */
+	int	hop_broken;		/* failing: first hop that could; 0 none */
+	char	detail[160];		/* why, in a sentence; "" none */
 };
 
 struct dkim_results {
@@ -57,13 +69,23 @@ struct dkim_results {
 struct arc_set {
 	int	instance;
 	struct auth_pos seal, ams, aar;
-	enum auth_result result;
+	enum auth_result result;	/* of this set: AMS and AS both valid */
+	char	d[256], s[128];		/* of the AMS */
+	char	as_d[256], as_s[128];	/* of the AS */
+	enum auth_check ams_valid, as_valid;
+	enum auth_reason ams_reason, as_reason;
+	int	cv;			/* -1 absent, 0 none, 1 pass, 2 fail */
+	int	hop_added;		/* -1 unknown */
+	int	hop_broken;		/* AMS fails: first hop that could; 0 none */
+	char	detail[160];
 };
 
 struct arc_result {
-	enum auth_result result;	/* "none" until arc.c exists */
+	enum auth_result result;	/* chain validation status */
 	struct arc_set sets[AUTH_ARC_SETS_MAX];
 	int	nsets;			/* verified sets (JSON "sets") */
+	int	oldest_pass;		/* RFC 8617 5.2: 0 all AMS valid; -1 n/a */
+	char	detail[160];		/* why the chain fails; "" none */
 };
 
 #endif

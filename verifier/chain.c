@@ -64,6 +64,7 @@
 #include "shared/spf.h"
 #include "verifier/mailbox.h"
 #include "verifier/chain.h"
+#include "verifier/dkim.h"
 
 void
 chain_add(struct chain *c, int hop, enum chain_sev sev, const char *code,
@@ -580,6 +581,168 @@ chain_set_origin(struct chain *c, enum chain_iprev iprev, int spf,
 		    "SPF softfail for %s from %s (evaluated now)",
 		    c->origin_sender[0] ? c->origin_sender : c->origin_helo,
 		    c->origin_ip);
+}
+
+int64_t
+chain_received_time(const struct chain *c, int64_t now)
+{
+	int i;
+
+	for (i = c->nhops - 1; i >= 0; i--)
+		if (c->hops[i].r.has_date)
+			return c->hops[i].r.date;
+	return now;
+}
+
+/* The hop after which a field with `above` Received fields above it was
+ * added: 0 before the first hop, -1 unknown (older than the hops kept). */
+static int
+hop_of(const struct chain *c, int above)
+{
+	int n = c->nhops - above;
+
+	return n < 0 ? -1 : n;
+}
+
+static int
+domain_related(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (na == 0 || nb == 0)
+		return 0;
+	if (na == nb)
+		return strcasecmp(a, b) == 0;
+	if (na > nb)
+		return a[na - nb - 1] == '.' && strcasecmp(a + na - nb, b) == 0;
+	return b[nb - na - 1] == '.' && strcasecmp(b + nb - na, a) == 0;
+}
+
+static const char *
+hop_host(const struct chain *c, int n)
+{
+	if (n < 1 || n > c->nhops || c->hops[n - 1].r.by_host[0] == '\0')
+		return "?";
+	return c->hops[n - 1].r.by_host;
+}
+
+static void
+dkim_findings(struct chain *c, const char *from_dom)
+{
+	int i;
+	char ts[32], where[64];
+
+	for (i = 0; i < c->dkim.n; i++) {
+		struct dkim_result *r = &c->dkim.sig[i];
+		const char *why = auth_reason_str(r->reason);
+
+		r->hop_added = hop_of(c, r->pos.received_above);
+		r->hop_broken = 0;
+		if (r->hop_added < 0)
+			snprintf(where, sizeof(where), "before the hops kept");
+		else if (r->hop_added == 0)
+			snprintf(where, sizeof(where), "by the sender");
+		else
+			snprintf(where, sizeof(where), "after hop %d (%.40s)",
+			    r->hop_added, hop_host(c, r->hop_added));
+		if (r->result == AUTH_FAIL) {
+			if (r->hop_added >= 0 && r->hop_added < c->nhops)
+				r->hop_broken = r->hop_added + 1;
+			if (r->hop_broken)
+				chain_add(c, r->hop_broken, CHAIN_WARN,
+				    "dkim-fail", "DKIM d=%s s=%s added %s "
+				    "fails (%s): first hop that could have "
+				    "broken it is hop %d (%.60s)", r->d, r->s,
+				    where, why, r->hop_broken,
+				    hop_host(c, r->hop_broken));
+			else
+				chain_add(c, 0, CHAIN_WARN, "dkim-fail",
+				    "DKIM d=%s s=%s added %s fails (%s): "
+				    "changed here, after the last hop", r->d,
+				    r->s, where, why);
+		} else if (r->result == AUTH_PERMERROR)
+			chain_add(c, 0, CHAIN_INFO, "dkim-permerror",
+			    "DKIM d=%s s=%s cannot be verified (%s): %s",
+			    r->d, r->s, why ? why : "?", r->detail);
+		else if (r->result == AUTH_TEMPERROR)
+			chain_add(c, 0, CHAIN_INFO, "dkim-temperror",
+			    "DKIM d=%s s=%s: key not available (%s): %s",
+			    r->d, r->s, why ? why : "?", r->detail);
+		else if (r->result == AUTH_POLICY && r->weak)
+			chain_add(c, 0, CHAIN_INFO, "dkim-weak", "DKIM d=%s "
+			    "s=%s uses rsa-sha1 (RFC 8301: not acceptable)",
+			    r->d, r->s);
+		if (r->testing)
+			chain_add(c, 0, CHAIN_INFO, "dkim-testing", "DKIM "
+			    "d=%s s=%s: the key is in testing mode (t=y)",
+			    r->d, r->s);
+		if (r->unsigned_tail > 0 && r->body_hash == AUTH_CHECK_PASS)
+			chain_add(c, 0, CHAIN_WARN, "dkim-l-tail", "DKIM d=%s "
+			    "s=%s signs only part of the body (l=): %llu "
+			    "bytes after it are not covered and may have been "
+			    "added", r->d, r->s, r->unsigned_tail);
+		if (r->d[0] && from_dom[0] && !domain_related(r->d, from_dom))
+			chain_add(c, 0, CHAIN_INFO, "dkim-unrelated-domain",
+			    "DKIM d=%s is not the From: domain %s nor a "
+			    "parent or child of it", r->d, from_dom);
+		if (r->has_t && r->hop_added >= 0 &&
+		    r->hop_added < c->nhops &&
+		    c->hops[r->hop_added].r.has_date &&
+		    r->t > c->hops[r->hop_added].r.date + CHAIN_SKEW_MAX)
+			chain_add(c, r->hop_added + 1, CHAIN_WARN,
+			    "dkim-t-after-hop", "DKIM d=%s s=%s has t=%s, "
+			    "later than hop %d that received it (%s)", r->d,
+			    r->s, hdr_date_format(r->t, ts, sizeof(ts)),
+			    r->hop_added + 1, hdr_date_format(
+			    c->hops[r->hop_added].r.date, where,
+			    sizeof(where)));
+	}
+}
+
+static void
+arc_findings(struct chain *c)
+{
+	int i;
+
+	for (i = 0; i < c->arc.nsets; i++) {
+		struct arc_set *s = &c->arc.sets[i];
+
+		s->hop_added = hop_of(c, s->seal.received_above);
+		s->hop_broken = 0;
+		if (s->ams_valid == AUTH_CHECK_FAIL && s->hop_added >= 0 &&
+		    s->hop_added < c->nhops)
+			s->hop_broken = s->hop_added + 1;
+	}
+	if (c->arc.result == AUTH_FAIL)
+		chain_add(c, 0, CHAIN_WARN, "arc-fail", "ARC chain fails: %s",
+		    c->arc.detail[0] ? c->arc.detail : "a set does not verify");
+	else if (c->arc.result == AUTH_TEMPERROR)
+		chain_add(c, 0, CHAIN_INFO, "arc-temperror", "ARC chain not "
+		    "verified: %s", c->arc.detail);
+	for (i = 0; i < c->arc.nsets; i++) {
+		const struct arc_set *s = &c->arc.sets[i];
+
+		if (s->ams_valid == AUTH_CHECK_FAIL && s->hop_broken)
+			chain_add(c, s->hop_broken, CHAIN_INFO, "arc-ams-fail",
+			    "ARC-Message-Signature i=%d (d=%s) added after "
+			    "hop %d no longer verifies: first hop that could "
+			    "have changed the message is hop %d (%.60s)",
+			    s->instance, s->d, s->hop_added, s->hop_broken,
+			    hop_host(c, s->hop_broken));
+	}
+}
+
+void
+chain_auth(struct chain *c)
+{
+	char addr[CHAIN_DISPLAY_MAX], dom[CHAIN_DISPLAY_MAX] = "";
+	const char *at;
+
+	if (c->from[0] && hdr_addr(c->from, addr, sizeof(addr)) == 0 &&
+	    (at = strrchr(addr, '@')) != NULL)
+		snprintf(dom, sizeof(dom), "%s", at + 1);
+	dkim_findings(c, dom);
+	arc_findings(c);
 }
 
 void

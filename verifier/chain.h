@@ -88,6 +88,14 @@ void	chain_build(struct chain *c, const struct chain_cfg *cfg,
  * spf is an enum spf_result or -1 when not evaluated. */
 void	chain_set_origin(struct chain *c, enum chain_iprev iprev, int spf,
 	    const char *note);
+/* After DKIM and ARC verification: the hop that added each signature
+ * and set, the first hop that could have broken a failing one, and the
+ * findings (dkim-fail, dkim-l-tail, dkim-unrelated-domain,
+ * dkim-t-after-hop, arc-fail, ...). */
+void	chain_auth(struct chain *c);
+/* The time the message was received here (the newest hop's date), or
+ * now when no hop is dated. */
+int64_t	chain_received_time(const struct chain *c, int64_t now);
 /* Compute the verdict from the findings (call last). */
 void	chain_finish(struct chain *c);
 void	chain_add(struct chain *c, int hop, enum chain_sev sev,

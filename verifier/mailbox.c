@@ -50,9 +50,6 @@
 #include "shared/mem.h"
 #include "verifier/mailbox.h"
 
-#define SEP		"\nFrom "
-#define SEP_LEN		6
-
 struct mailbox {
 	enum mailbox_type type;
 	char	*path;
@@ -61,9 +58,17 @@ struct mailbox {
 	int	started;
 	/* mbox / single file */
 	char	*buf;
-	size_t	cap, len;
-	size_t	consumed;	/* bytes of buf handed out last time */
-	size_t	scan;		/* search resumes here */
+	size_t	cap, len;	/* buf[0, len) read, not yet dropped */
+	size_t	off;		/* first byte still needed: the message */
+	size_t	consumed;	/* where the next "From " line starts */
+	/* The line scan of the current mbox message; offsets in buf. */
+	size_t	scan;		/* start of the line being looked at */
+	size_t	lscan;		/* its end is searched from here */
+	int	checked;	/* the start of the line at scan was examined */
+	int	cur_blank;	/* ... and it is an empty line */
+	int	prev_blank;	/* the line before scan is empty */
+	size_t	blank_start;	/* start of that empty line */
+	size_t	esc_at;		/* first ">From " line, SIZE_MAX if none */
 	int	discard;	/* message over the cap: bytes past it dropped */
 	long	index;
 	uint64_t bytes, total;
@@ -174,18 +179,43 @@ list_maildir(struct mailbox *mb, const char *top, int subfolders)
 	closedir(d);
 }
 
+/* Make room for one read: drop the bytes before mb->off (the messages
+ * handed out), then grow the buffer if that is not enough. */
+static void
+make_room(struct mailbox *mb)
+{
+	size_t d = mb->off, want;
+
+	if (mb->cap - mb->len >= MAILBOX_READ_BLOCK)
+		return;
+	if (d > 0) {
+		memmove(mb->buf, mb->buf + d, mb->len - d);
+		mb->len -= d;
+		mb->off = 0;
+		mb->scan = mb->scan > d ? mb->scan - d : 0;
+		mb->lscan = mb->lscan > d ? mb->lscan - d : 0;
+		mb->blank_start = mb->blank_start > d ? mb->blank_start - d : 0;
+		if (mb->esc_at != SIZE_MAX)
+			mb->esc_at = mb->esc_at > d ? mb->esc_at - d : 0;
+	}
+	if (mb->cap - mb->len >= MAILBOX_READ_BLOCK)
+		return;
+	want = mb->cap ? mb->cap * 2 : 2 * MAILBOX_READ_BLOCK;
+	if (want > MAILBOX_MSG_MAX + 2 * MAILBOX_READ_BLOCK)
+		want = MAILBOX_MSG_MAX + 2 * MAILBOX_READ_BLOCK;
+	if (want < mb->len + MAILBOX_READ_BLOCK)
+		want = mb->len + MAILBOX_READ_BLOCK;
+	mb->cap = want;
+	mb->buf = xrealloc(mb->buf, mb->cap + 1);
+}
+
 /* Fill the buffer: returns bytes read, 0 at EOF, -1 on error. */
 static ssize_t
 fill(struct mailbox *mb, char *err, size_t errlen)
 {
 	ssize_t n;
 
-	if (mb->cap - mb->len < MAILBOX_READ_BLOCK) {
-		mb->cap = mb->cap ? mb->cap * 2 : 2 * MAILBOX_READ_BLOCK;
-		if (mb->cap > MAILBOX_MSG_MAX + 2 * MAILBOX_READ_BLOCK)
-			mb->cap = MAILBOX_MSG_MAX + 2 * MAILBOX_READ_BLOCK;
-		mb->buf = xrealloc(mb->buf, mb->cap + 1);
-	}
+	make_room(mb);
 	do {
 		n = read(mb->fd, mb->buf + mb->len, MAILBOX_READ_BLOCK);
 	} while (n < 0 && errno == EINTR);
@@ -269,8 +299,13 @@ mailbox_unescape(char *d, size_t len)
 	size_t w = 0, r = 0, s = 0, i, j;
 	char *q;
 
-	while (s < len && (q = memmem(d + s, len - s, "\n>", 2)) != NULL) {
+	/* One memchr() per line: a two-byte memmem() goes byte by byte. */
+	while (s < len && (q = memchr(d + s, '\n', len - s)) != NULL) {
 		i = (size_t)(q - d) + 1;
+		if (i >= len || d[i] != '>') {
+			s = i;
+			continue;
+		}
 		for (j = i; j < len && d[j] == '>'; j++)
 			;
 		if (len - j >= 5 && memcmp(d + j, "From ", 5) == 0) {
@@ -286,34 +321,137 @@ mailbox_unescape(char *d, size_t len)
 	return w + (len - r);
 }
 
-/* Drop the bytes handed out last time and the next "From " line. */
+/* Skip the "From " line at mb->consumed; mb->off is then the first byte
+ * of the message. */
 static int
-mbox_advance(struct mailbox *mb, char *err, size_t errlen)
+mbox_from_line(struct mailbox *mb, char *err, size_t errlen)
 {
 	char *nl;
 
-	if (mb->consumed > 0) {
-		memmove(mb->buf, mb->buf + mb->consumed, mb->len - mb->consumed);
-		mb->len -= mb->consumed;
-		mb->consumed = 0;
-	}
+	mb->off = mb->consumed;
 	for (;;) {
-		nl = memchr(mb->buf, '\n', mb->len);
+		mb->scan = mb->lscan = mb->blank_start = mb->off;
+		mb->esc_at = SIZE_MAX;
+		nl = memchr(mb->buf + mb->off, '\n', mb->len - mb->off);
 		if (nl != NULL) {
-			size_t n = (size_t)(nl - mb->buf) + 1;
-
-			memmove(mb->buf, mb->buf + n, mb->len - n);
-			mb->len -= n;
-			return 0;
+			mb->off = (size_t)(nl - mb->buf) + 1;
+			break;
 		}
 		if (mb->eof) {
-			mb->len = 0;
-			return 0;
+			mb->off = mb->len;
+			break;
 		}
-		if (mb->len > MAILBOX_READ_BLOCK)
-			mb->len = 0;	/* an absurd From_ line: drop it */
+		if (mb->len - mb->off > MAILBOX_READ_BLOCK)
+			mb->len = mb->off;	/* an absurd From_ line: drop it */
 		if (fill(mb, err, errlen) < 0)
 			return -1;
+	}
+	mb->scan = mb->lscan = mb->blank_start = mb->off;
+	mb->esc_at = SIZE_MAX;
+	return 0;
+}
+
+enum line_state { LINE_MORE, LINE_SEP, LINE_END };
+
+/*
+ * Walk the lines of the message from mb->scan: one memchr() per line and a
+ * look at its first bytes, which tells a separator ("From " after an empty
+ * line, RFC 4155) and an escaped ">From " line in one pass. The state is
+ * kept in mb so that the walk resumes after a read. Returns LINE_SEP with
+ * mb->scan at the separator, LINE_MORE when bytes are missing, LINE_END at
+ * the end of the input.
+ */
+static enum line_state
+mbox_lines(struct mailbox *mb)
+{
+	const char *b = mb->buf;
+	size_t kept_end = mb->discard ? mb->off + MAILBOX_MSG_MAX : SIZE_MAX;
+	char *nl;
+
+	for (;;) {
+		size_t l = mb->scan, avail = mb->len - l, k;
+
+		if (!mb->checked) {
+			if (avail == 0)
+				return mb->eof ? LINE_END : LINE_MORE;
+			mb->cur_blank = 0;
+			switch (b[l]) {
+			case 'F':
+				if (avail < 5) {
+					if (!mb->eof)
+						return LINE_MORE;
+					break;
+				}
+				if (mb->prev_blank && memcmp(b + l, "From ",
+				    5) == 0)
+					return LINE_SEP;
+				break;
+			case '>':
+				if (l >= kept_end)
+					break;	/* dropped anyway */
+				for (k = l; k < mb->len && b[k] == '>'; k++)
+					;
+				if (mb->len - k < 5 && !mb->eof)
+					return LINE_MORE;
+				if (mb->len - k >= 5 && memcmp(b + k, "From ",
+				    5) == 0 && mb->esc_at == SIZE_MAX)
+					mb->esc_at = l;
+				break;
+			case '\n':
+				mb->cur_blank = 1;
+				break;
+			case '\r':
+				if (avail < 2 && !mb->eof)
+					return LINE_MORE;
+				mb->cur_blank = avail >= 2 && b[l + 1] == '\n';
+				break;
+			}
+			mb->checked = 1;
+			mb->lscan = l;
+		}
+		nl = memchr(b + mb->lscan, '\n', mb->len - mb->lscan);
+		if (nl == NULL) {
+			mb->lscan = mb->len;
+			return mb->eof ? LINE_END : LINE_MORE;
+		}
+		mb->prev_blank = mb->cur_blank;
+		if (mb->cur_blank)
+			mb->blank_start = l;
+		mb->scan = (size_t)(nl - b) + 1;
+		mb->checked = 0;
+	}
+}
+
+/* Over MAILBOX_MSG_MAX: keep that many bytes of the message; of the rest
+ * keep only what the line walk still has to look at. */
+static void
+mbox_discard(struct mailbox *mb)
+{
+	size_t kept_end = mb->off + MAILBOX_MSG_MAX, n;
+
+	mb->discard = 1;
+	if (!mb->checked && mb->scan < kept_end) {
+		/* A line start whose first bytes cross the cut: an escape
+		 * there is left to mailbox_unescape(), which sees the cut. */
+		if (mb->buf[mb->scan] == '>' && mb->esc_at == SIZE_MAX)
+			mb->esc_at = mb->scan;
+		if (mb->buf[mb->scan] != 'F') {
+			mb->checked = 1;
+			mb->cur_blank = 0;
+		}
+	}
+	if (mb->checked) {
+		if (mb->len > kept_end)
+			mb->len = kept_end;
+		mb->lscan = mb->len;
+	} else if (mb->scan > kept_end + 1) {
+		/* Fewer than 5 bytes of an unexamined line start; it stays
+		 * after kept_end so that an empty line there is not taken
+		 * for the end of the kept bytes. */
+		n = mb->len - mb->scan;
+		memmove(mb->buf + kept_end + 1, mb->buf + mb->scan, n);
+		mb->len = kept_end + 1 + n;
+		mb->scan = mb->lscan = kept_end + 1;
 	}
 }
 
@@ -321,90 +459,67 @@ static int
 mbox_next(struct mailbox *mb, struct mailbox_msg *msg, char *err,
     size_t errlen)
 {
-	size_t limit;
-	char *q;
+	enum line_state st;
+	size_t end, esc;
 
 	if (!mb->started) {
 		mb->started = 1;
 		mb->consumed = 0;
-		if (mbox_advance(mb, err, errlen) < 0)
+		if (mbox_from_line(mb, err, errlen) < 0)
 			return -1;
 	} else {
 		if (mb->eof && mb->consumed >= mb->len)
 			return 0;
-		if (mbox_advance(mb, err, errlen) < 0)
+		if (mbox_from_line(mb, err, errlen) < 0)
 			return -1;
-		if (mb->eof && mb->len == 0)
+		if (mb->eof && mb->off >= mb->len)
 			return 0;
 	}
-	mb->scan = 0;
-	mb->discard = 0;
 	memset(msg, 0, sizeof(*msg));
+	mb->checked = mb->cur_blank = mb->prev_blank = 0;
+	mb->discard = 0;
 	for (;;) {
-		size_t from = mb->scan;
-
-		q = mb->len > from ? memmem(mb->buf + from, mb->len - from,
-		    SEP, SEP_LEN) : NULL;
-		while (q != NULL) {
-			size_t p = (size_t)(q - mb->buf);
-
-			/* Only after an empty line (RFC 4155). */
-			if ((p >= 1 && mb->buf[p - 1] == '\n') || (p >= 2 &&
-			    mb->buf[p - 1] == '\r' && mb->buf[p - 2] == '\n') ||
-			    (p == 0 && !mb->discard))
-				break;
-			q = memmem(q + 1, mb->len - p - 1, SEP, SEP_LEN);
-		}
-		if (q != NULL) {
-			size_t p = (size_t)(q - mb->buf), end = p;
-
-			if (p >= 1 && mb->buf[p - 1] == '\r')
-				end = p - 1;	/* CRLF blank line */
-			mb->consumed = p + 1;
-			msg->len = mb->discard ? MAILBOX_MSG_MAX : end;
-			if (!mb->discard && p == 0)
-				msg->len = 0;
+		st = mbox_lines(mb);
+		if (st == LINE_SEP) {
+			mb->consumed = mb->scan;
+			end = mb->blank_start;
 			break;
 		}
-		if (mb->eof) {
-			size_t end = mb->len;
-
+		if (st == LINE_END) {
+			end = mb->len;
 			if (mb->discard)
-				end = MAILBOX_MSG_MAX;
-			else if (end > 0 && mb->buf[end - 1] != '\n')
+				;
+			else if (end > mb->off && mb->buf[end - 1] != '\n')
 				msg->flags |= MAILBOX_F_NO_EOL;
-			else if (end >= 2 && mb->buf[end - 1] == '\n' &&
-			    mb->buf[end - 2] == '\n')
+			else if (end >= mb->off + 2 && mb->buf[end - 2] == '\n')
 				end--;		/* the mbox's blank line */
-			else if (end >= 4 && memcmp(mb->buf + end - 4,
-			    "\r\n\r\n", 4) == 0)
+			else if (end >= mb->off + 4 && memcmp(mb->buf +
+			    end - 4, "\r\n\r\n", 4) == 0)
 				end -= 2;
 			mb->consumed = mb->len;
-			msg->len = end;
 			break;
 		}
-		mb->scan = mb->len >= SEP_LEN ? mb->len - SEP_LEN + 1 : 0;
-		limit = MAILBOX_MSG_MAX + MAILBOX_READ_BLOCK;
-		if (mb->len + MAILBOX_READ_BLOCK > limit) {
-			/* Over the cap: keep MAILBOX_MSG_MAX bytes, drop the
-			 * rest, keep a few bytes to find the separator. */
-			size_t keep = SEP_LEN + 2;
-
-			msg->flags |= MAILBOX_F_TRUNCATED;
-			if (!mb->discard)
-				mb->discard = 1;
-			memmove(mb->buf + MAILBOX_MSG_MAX, mb->buf + mb->len -
-			    keep, keep);
-			mb->len = MAILBOX_MSG_MAX + keep;
-			mb->scan = MAILBOX_MSG_MAX;
-		}
+		if (mb->discard || mb->len - mb->off > MAILBOX_MSG_MAX)
+			mbox_discard(mb);
 		if (fill(mb, err, errlen) < 0)
 			return -1;
 	}
-	if (msg->len > MAILBOX_MSG_MAX)
-		msg->len = MAILBOX_MSG_MAX;
-	msg->data = mb->buf;
-	msg->len = mailbox_unescape(msg->data, msg->len);
+	/* Past the cut, offsets only say that bytes were dropped. */
+	if ((st == LINE_END && mb->discard) ||
+	    end - mb->off > MAILBOX_MSG_MAX) {
+		msg->flags |= MAILBOX_F_TRUNCATED;
+		end = mb->off + MAILBOX_MSG_MAX;
+	}
+	msg->data = mb->buf + mb->off;
+	msg->len = end - mb->off;
+	if (mb->esc_at != SIZE_MAX && mb->esc_at < end) {
+		/* From the line break before the first escaped line. */
+		esc = mb->esc_at > mb->off ? mb->esc_at - 1 - mb->off : 0;
+		msg->len = esc + mailbox_unescape(msg->data + esc,
+		    msg->len - esc);
+	}
+	/* The message ends here: the next one starts at consumed. */
+	mb->off = mb->consumed;
 	msg->source = mb->path;
 	msg->index = mb->index++;
 	if (msg->len == 0)

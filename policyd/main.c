@@ -1,0 +1,445 @@
+/*++
+ * NAME
+ *	relaytrust-policyd 8
+ * SUMMARY
+ *	Postfix policy server: iprev and SPF
+ * SYNOPSIS
+ *	relaytrust-policyd [-c FILE] [-f] [-t] [--stdio] [-V] [-h]
+ * DESCRIPTION
+ *	Start-up order: arguments, configuration, logging, listening
+ *	sockets (while still root, for low ports and protected socket
+ *	directories), daemon(3)-style detach unless -f, the DNS resolver,
+ *	privilege drop to `user`, the SPF worker pool (so the workers
+ *	inherit the unprivileged uid), the checker, the "ready" log line,
+ *	then the event loop.
+ *
+ *	-c FILE	configuration (default RT_SYSCONFDIR/policyd.conf).
+ *	-f	stay in the foreground and log to stderr. Without -f the
+ *		daemon detaches (fork, setsid, chdir /, stdio on /dev/null)
+ *		and logs to syslog, facility mail.
+ *	-t	load the configuration; print "FILE:LINE: error" on stderr
+ *		and exit 1, or "FILE: configuration OK" on stdout and exit 0.
+ *	--stdio	serve one connection on stdin/stdout (spawn(8)) and exit
+ *		when it closes. Logs go to syslog; stderr is pointed at
+ *		/dev/null first, because spawn(8) joins it to the socket.
+ *	-V	print the version and the versions of the linked libraries.
+ *
+ *	SIGHUP re-reads the configuration: a bad file is logged with its
+ *	line and the old configuration stays; listen, user, workers and
+ *	dns changes need a restart (logged). SIGTERM and SIGINT stop
+ *	accepting, let in-flight requests be answered, and exit 0; a second
+ *	one exits at once.
+ * DIAGNOSTICS
+ *	Exit 0 on a clean stop, 1 on a configuration or start-up error,
+ *	2 on a usage error.
+ * LIMITS
+ *	See server(3), proto(3), cfg(3).
+ *--*/
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <confuse.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <spf2/spf_lib_version.h>
+#include <unbound.h>
+
+#include "shared/cfg.h"
+#include "shared/dns.h"
+#include "shared/log.h"
+#include "shared/mem.h"
+#include "shared/spfpool.h"
+#include "policyd/check.h"
+#include "policyd/server.h"
+
+#define MAIN_ERR_MAX	512
+#define MAIN_READY_MAX	1024
+
+static const char *progname = "relaytrust-policyd";
+
+struct daemon {
+	struct event_base *base;
+	struct cfg *cfg;
+	struct dns *dns;
+	struct spfpool *pool;
+	struct checker *checker;
+	struct server *server;
+	int	stopping;
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: %s [-c FILE] [-f] [-t] [--stdio] [-V]\n"
+	    "  -c FILE   configuration (default: %s/policyd.conf)\n"
+	    "  -f        stay in the foreground, log to stderr\n"
+	    "  -t        check the configuration, print the first error "
+	    "with its line, exit 0/1\n"
+	    "  --stdio   serve one connection on stdin/stdout (Postfix "
+	    "spawn(8)); never write to stderr\n"
+	    "  -V        print version and linked library versions\n",
+	    progname, RT_SYSCONFDIR);
+}
+
+static void
+version(void)
+{
+	printf("%s %s\n", progname, RT_VERSION);
+	printf("libevent %s\n", event_get_version());
+	printf("libunbound %s\n", ub_version());
+	printf("libspf2 %d.%d.%d\n", SPF_LIB_VERSION_MAJOR,
+	    SPF_LIB_VERSION_MINOR, SPF_LIB_VERSION_PATCH);
+	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("libconfuse %s\n", confuse_version);
+}
+
+static void
+event_log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_ERR)
+		log_err("libevent: %s", msg);
+	else if (severity == EVENT_LOG_WARN)
+		log_warn("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
+
+static int
+detach(char *err, size_t errlen)
+{
+	int	fd;
+
+	switch (fork()) {
+	case -1:
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() < 0) {
+		snprintf(err, errlen, "setsid: %s", strerror(errno));
+		return -1;
+	}
+	if (chdir("/") != 0) {
+		snprintf(err, errlen, "chdir /: %s", strerror(errno));
+		return -1;
+	}
+	if ((fd = open("/dev/null", O_RDWR)) < 0) {
+		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+static int
+drop_privileges(const char *user, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (user == NULL)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(err, errlen, "user %s: no such user", user);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() != pw->pw_uid)
+			log_warn("not started as root: keeping uid %ld instead "
+			    "of user %s", (long)geteuid(), user);
+		return 0;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "user %s: refusing to run as root", user);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		snprintf(err, errlen, "dropping privileges to %s: %s", user,
+		    strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0 || getuid() != pw->pw_uid ||
+	    geteuid() != pw->pw_uid || getgid() != pw->pw_gid) {
+		snprintf(err, errlen, "dropping privileges to %s did not "
+		    "stick", user);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+same_list(char *const *a, int na, char *const *b, int nb)
+{
+	int	i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static void
+reload(struct daemon *d)
+{
+	char	err[MAIN_ERR_MAX];
+	struct cfg *old = d->cfg, *c;
+
+	if ((c = cfg_load(old->file, err, sizeof(err))) == NULL) {
+		log_err("%s; keeping the old configuration", err);
+		return;
+	}
+	if (!same_list(old->listen, old->nlisten, c->listen, c->nlisten))
+		log_warn("%s: listen changed; that needs a restart",
+		    c->file);
+	if (!str_eq(old->user, c->user) || old->workers != c->workers ||
+	    !same_list((char *const *)old->dns.forward, old->dns.nforward,
+	    (char *const *)c->dns.forward, c->dns.nforward) ||
+	    old->dns.dnssec != c->dns.dnssec ||
+	    old->dns.query_timeout != c->dns.query_timeout ||
+	    old->spf.lookup_limit != c->spf.lookup_limit ||
+	    old->spf.void_lookup_limit != c->spf.void_lookup_limit)
+		log_warn("%s: user, workers, dns or SPF lookup limits "
+		    "changed; those need a restart", c->file);
+	checker_set_cfg(d->checker, c);
+	server_set_cfg(d->server, c);
+	d->cfg = c;
+	cfg_unref(old);
+	log_info("configuration reloaded from %s", c->file);
+}
+
+static void
+stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		reload(d);
+		return;
+	}
+	if (d->stopping) {
+		log_warn("second %s: exiting now", strsignal((int)sig));
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	d->stopping = 1;
+	log_info("%s: stopping", strsignal((int)sig));
+	server_shutdown(d->server, stopped, d);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"stdio", no_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct daemon d;
+	struct spfpool_opts po;
+	struct event *sigs[3] = {NULL, NULL, NULL};
+	static const int signums[3] = {SIGHUP, SIGTERM, SIGINT};
+	const char *file = RT_SYSCONFDIR "/policyd.conf";
+	char	err[MAIN_ERR_MAX], ready[MAIN_READY_MAX];
+	char	absfile[PATH_MAX];
+	int	ch, foreground = 0, test = 0, stdio = 0, i, n, rc = 1;
+
+	while ((ch = getopt_long(argc, argv, "c:ftVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'S':
+			stdio = 1;
+			break;
+		case 'V':
+			version();
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			if (!stdio)
+				usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		if (!stdio)
+			usage(stderr);
+		return 2;
+	}
+
+	if (stdio) {
+		/* spawn(8) joins stderr to the policy socket. */
+		int	fd = open("/dev/null", O_WRONLY);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			if (fd != 2)
+				close(fd);
+		}
+		foreground = 0;
+	}
+	/* A daemon chdirs to /; reloads need the file's absolute name. */
+	if (!foreground && !stdio && !test && realpath(file, absfile) != NULL)
+		file = absfile;
+
+	memset(&d, 0, sizeof(d));
+	if ((d.cfg = cfg_load(file, err, sizeof(err))) == NULL) {
+		if (stdio) {
+			log_open(progname, LOG_TO_SYSLOG);
+			log_err("%s", err);
+		} else
+			fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (test) {
+		printf("%s: configuration OK\n", file);
+		cfg_unref(d.cfg);
+		return 0;
+	}
+
+	log_open(progname, foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG);
+	event_set_log_callback(event_log);
+	signal(SIGPIPE, SIG_IGN);
+	if ((d.base = event_base_new()) == NULL) {
+		log_err("libevent: cannot create the event base");
+		goto out;
+	}
+	d.server = server_new(d.base, d.cfg);
+	if (!stdio && d.cfg->nlisten == 0) {
+		log_err("%s: listen is empty; nothing to serve", d.cfg->file);
+		if (!foreground)
+			fprintf(stderr, "%s: %s: listen is empty\n", progname,
+			    d.cfg->file);
+		goto out;
+	}
+	if (!stdio && server_listen(d.server, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		if (!foreground)
+			fprintf(stderr, "%s: %s\n", progname, err);
+		goto out;
+	}
+	if (!foreground && !stdio) {
+		if (detach(err, sizeof(err)) != 0) {
+			log_err("%s", err);
+			goto out;
+		}
+		if (event_reinit(d.base) != 0) {
+			log_err("libevent: event_reinit failed");
+			goto out;
+		}
+	}
+	if (d.cfg->stats_listen != NULL)
+		log_warn("stats_listen %s: metrics are not served by this "
+		    "version", d.cfg->stats_listen);
+
+	if ((d.dns = dns_new(d.base, &d.cfg->dns, err, sizeof(err))) == NULL) {
+		log_err("dns: %s", err);
+		goto out;
+	}
+	if (drop_privileges(d.cfg->user, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	memset(&po, 0, sizeof(po));
+	po.workers = d.cfg->workers;
+	po.lookup_limit = d.cfg->spf.lookup_limit;
+	po.void_limit = d.cfg->spf.void_lookup_limit;
+	po.eval_timeout = d.cfg->request_timeout;
+	po.receiver = d.cfg->authserv_id;
+	if ((d.pool = spfpool_new(d.base, d.dns, &po, err, sizeof(err))) ==
+	    NULL) {
+		log_err("spf workers: %s", err);
+		goto out;
+	}
+	d.checker = checker_new(d.base, d.dns, d.pool, d.cfg);
+
+	for (i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) != 0) {
+			log_err("libevent: cannot watch signal %d", signums[i]);
+			goto out;
+		}
+	}
+
+	if (stdio) {
+		if (server_stdio(d.server, d.checker, stopped, &d, err,
+		    sizeof(err)) != 0) {
+			log_err("%s", err);
+			goto out;
+		}
+		log_info("%s ready: serving stdin/stdout", progname);
+	} else {
+		server_start(d.server, d.checker);
+		n = snprintf(ready, sizeof(ready), "%s ready: listening on",
+		    progname);
+		for (i = 0; i < d.cfg->nlisten && n > 0 &&
+		    (size_t)n < sizeof(ready); i++)
+			n += snprintf(ready + n, sizeof(ready) - (size_t)n,
+			    "%s %s", i ? "," : "", d.cfg->listen[i]);
+		log_info("%s", ready);
+	}
+
+	event_base_dispatch(d.base);
+	rc = 0;
+out:
+	server_free(d.server);
+	checker_free(d.checker);
+	if (d.pool != NULL)
+		spfpool_free(d.pool);
+	dns_free(d.dns);
+	for (i = 0; i < 3; i++)
+		if (sigs[i] != NULL)
+			event_free(sigs[i]);
+	if (d.base != NULL)
+		event_base_free(d.base);
+	if (rc == 0)
+		log_info("stopped");
+	cfg_unref(d.cfg);
+	libevent_global_shutdown();
+	return rc;
+}

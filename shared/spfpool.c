@@ -1,0 +1,1004 @@
+/*++
+ * NAME
+ *	spfpool 3
+ * SUMMARY
+ *	SPF evaluation in sandboxed libspf2 worker processes
+ * SYNOPSIS
+ *	#include "shared/spfpool.h"
+ *
+ *	struct spfpool *spfpool_new(struct event_base *base, struct dns *dns,
+ *		const struct spfpool_opts *opts, char *err, size_t errlen);
+ *	struct spfpool_eval *spfpool_eval(struct spfpool *pool,
+ *		const struct spf_query *q, spfpool_cb cb, void *arg);
+ *	void spfpool_cancel(struct spfpool_eval *e);
+ *	void spfpool_free(struct spfpool *pool);
+ *	void spfpool_get_stats(const struct spfpool *pool,
+ *		struct spfpool_stats *out);
+ * DESCRIPTION
+ *	The pool lives in the event-loop process and never calls libspf2.
+ *	spfpool_new() forks the workers (spfworker(3)); each runs one
+ *	evaluation at a time, the rest wait in a queue. Every DNS lookup a
+ *	worker makes arrives here as a LOOKUP message and is answered from
+ *	dns(3), so there is one cache and the budget is kept in trusted
+ *	memory.
+ *
+ *	This is the layer of RFC 7208 rules that libspf2 gets wrong; for
+ *	each, the layer decides the result and libspf2's own answer for
+ *	that evaluation is ignored ("forced"):
+ *	- the identity: a malformed domain (RFC 7208 4.3) gives none without
+ *	  a worker; an empty local part becomes postmaster; IPv4-mapped
+ *	  IPv6 clients are evaluated as IPv4 (5.6);
+ *	- TXT selection (4.5): several v=spf1 records give permerror; none
+ *	  gives none for the checked domain and permerror for an include:
+ *	  or redirect= target (5.2, 6.1); the one record is validated and
+ *	  rewritten by spf_record_rewrite() and a syntax error is permerror
+ *	  (4.6; libspf2 only warns about many of them);
+ *	- a DNS error on a TXT, a, exists or mx lookup is temperror (libspf2
+ *	  leaves no result, research cause 1); errors on PTR lookups and on
+ *	  the address lookups of PTR names are "not found" (5.5, 7.3);
+ *	- the limit of lookup_limit terms that query DNS, counted across
+ *	  include: and redirect= (4.6.4; libspf2 restarts the count in each
+ *	  include), the void-lookup limit (libspf2 has none), more than 10
+ *	  MX names (permerror, 4.6.4); PTR names beyond 10 are dropped from
+ *	  the answer (4.6.4; libspf2 would give permerror);
+ *	- /0 terms rewritten by spf.c: NAME.SPF_CIDR0_SUFFIX is looked up
+ *	  as NAME and answered with the client's address when NAME has one.
+ *	Which worker lookup belongs to which term is inferred from the
+ *	lookup sequence: every TXT lookup after the first is an include: or
+ *	redirect=, every MX and PTR lookup a term, an A/AAAA lookup of a name
+ *	from the last MX or PTR answer belongs to that term, any other A/AAAA
+ *	lookup is an a or exists term. (A %{p} macro's PTR lookup counts as
+ *	a term: a conservative over-count.)
+ *
+ *	A worker that dies (EOF, a bad message, SIGCHLD) or outlives
+ *	eval_timeout is killed; its evaluation ends as temperror with
+ *	worker_died set and a log line, and the worker is replaced, with an
+ *	exponential back-off while workers keep dying. Workers are also
+ *	replaced after SPFPOOL_EVALS_PER_WORKER evaluations.
+ * DIAGNOSTICS
+ *	spfpool_new() fails on socketpair/fork errors. Everything else is an
+ *	outcome: temperror or permerror with a short problem text.
+ * LIMITS
+ *	SPFPOOL_WORKERS_MAX workers; SPFPOOL_QUERIES_MAX DNS queries per
+ *	evaluation (the RFC's worst case is 10 mx terms of 10 names each);
+ *	SPFPOOL_MX_MAX MX names, SPFPOOL_PTR_MAX PTR names.
+ *--*/
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "shared/dns.h"
+#include "shared/log.h"
+#include "shared/mem.h"
+#include "shared/spf.h"
+#include "shared/spfpool.h"
+#include "shared/spfworker.h"
+
+#define SPFPOOL_QUERIES_MAX(lim)	(4 + 12 * (lim))
+#define SPFPOOL_MX_MAX		10
+#define SPFPOOL_PTR_MAX		10
+#define SPFPOOL_EVALS_PER_WORKER 1000
+#define SPFPOOL_BACKOFF_MAX_MS	10000
+
+static const struct timeval tv_zero = { 0, 0 };
+
+enum kind { K_TOP, K_INCLUDE, K_A, K_MX, K_MXADDR, K_PTR, K_PTRADDR };
+enum state { ST_QUEUED, ST_RUNNING, ST_DONE };
+
+struct worker {
+	struct spfpool *pool;
+	pid_t	pid;			/* 0: not running */
+	int	fd;
+	struct event *rev;
+	struct event *respawn;
+	struct spfpool_eval *cur;
+	unsigned long evals;
+};
+
+struct spfpool_eval {
+	struct spfpool *pool;
+	TAILQ_ENTRY(spfpool_eval) entry;
+	enum state state;
+	spfpool_cb cb;			/* NULL once cancelled */
+	void	*arg;
+	struct netaddr ip;
+	char	helo[SPF_DOMAIN_MAX + 3];
+	char	sender[SPF_LOCAL_MAX + SPF_DOMAIN_MAX + 3];
+	struct spf_outcome out;
+	struct worker *w;
+	struct event *timer;		/* eval_timeout, or the deferred callback */
+	struct dns_req *dreq;
+	int	qtype;
+	enum kind kind;
+	int	cidr0;
+	char	qname[SPF_DOMAIN_MAX + 2];
+	unsigned terms;
+	int	txt_seen;
+	char	pending[SPFPOOL_MX_MAX][SPF_DOMAIN_MAX + 2];
+	int	npending;
+	enum kind pending_kind;
+	int	forced;
+};
+
+TAILQ_HEAD(evalq, spfpool_eval);
+
+struct spfpool {
+	struct event_base *base;
+	struct dns *dns;
+	struct spfpool_opts opts;
+	char	receiver[SPF_DOMAIN_MAX + 1];
+	struct worker w[SPFPOOL_WORKERS_MAX];
+	struct evalq queue;
+	unsigned fails;			/* consecutive worker deaths */
+	struct spfpool_stats stats;
+};
+
+static void dispatch(struct spfpool *);
+static void worker_died(struct worker *, const char *);
+static void process_answer(struct spfpool_eval *, const struct dns_answer *);
+
+/* ---- workers ------------------------------------------------------- */
+
+static void worker_read(evutil_socket_t, short, void *);
+
+static int
+spawn(struct worker *w, char *err, size_t errlen)
+{
+	int	sv[2], sig;
+	pid_t	pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		for (sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				signal(sig, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		close(sv[0]);
+		spfworker_main(sv[1], w->pool->receiver);
+	}
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	w->pid = pid;
+	w->fd = sv[0];
+	w->evals = 0;
+	w->cur = NULL;
+	w->rev = event_new(w->pool->base, w->fd, EV_READ | EV_PERSIST,
+	    worker_read, w);
+	event_add(w->rev, NULL);
+	return 0;
+}
+
+static void
+reap(struct worker *w)
+{
+	int	st;
+
+	if (w->pid == 0)
+		return;
+	kill(w->pid, SIGKILL);
+	while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	event_free(w->rev);
+	w->rev = NULL;
+	close(w->fd);
+	w->fd = -1;
+	w->pid = 0;
+}
+
+static void
+respawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	char	err[128];
+
+	(void)fd;
+	(void)what;
+	if (w->pid != 0)
+		return;
+	if (spawn(w, err, sizeof(err)) < 0) {
+		struct timeval tv = { 1, 0 };
+
+		log_err("spf: cannot start a worker: %s", err);
+		evtimer_add(w->respawn, &tv);
+		return;
+	}
+	dispatch(w->pool);
+}
+
+static void
+schedule_respawn(struct worker *w)
+{
+	struct spfpool *p = w->pool;
+	unsigned long ms = 0;
+	struct timeval tv;
+
+	if (p->fails > 3) {
+		unsigned shift = p->fails - 4 > 10 ? 10 : p->fails - 4;
+
+		ms = 100UL << shift;
+		if (ms > SPFPOOL_BACKOFF_MAX_MS)
+			ms = SPFPOOL_BACKOFF_MAX_MS;
+	}
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(w->respawn, &tv);
+}
+
+/* ---- evaluations ------------------------------------------------------ */
+
+static void
+eval_free(struct spfpool_eval *e)
+{
+	if (e->dreq != NULL)
+		dns_cancel(e->dreq);
+	if (e->timer != NULL)
+		event_free(e->timer);
+	free(e);
+}
+
+static void
+deliver(struct spfpool_eval *e)
+{
+	spfpool_cb cb = e->cb;
+	void	*arg = e->arg;
+	struct spf_outcome out = e->out;
+
+	eval_free(e);
+	if (cb != NULL)
+		cb(arg, &out);
+}
+
+static void
+force(struct spfpool_eval *e, enum spf_result r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+force(struct spfpool_eval *e, enum spf_result r, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (e->forced)
+		return;
+	e->forced = 1;
+	e->out.result = r;
+	va_start(ap, fmt);
+	vsnprintf(e->out.problem, sizeof(e->out.problem), fmt, ap);
+	va_end(ap);
+	if (r == SPF_RES_PERMERROR && e->pool != NULL)
+		e->pool->stats.limit_violations += strstr(e->out.problem,
+		    "limit") != NULL;
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct spfpool_eval *e = arg;
+
+	(void)fd;
+	(void)what;
+	if (e->state == ST_DONE) {
+		deliver(e);
+		return;
+	}
+	if (e->state == ST_RUNNING && e->w != NULL)
+		worker_died(e->w, "timed out");
+}
+
+static void
+send_msg(struct spfpool_eval *e, struct spfw_msg *m)
+{
+	struct worker *w = e->w;
+
+	if (spfw_finish(m) < 0 ||
+	    send(w->fd, m->b, m->len, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)m->len)
+		worker_died(w, "unreachable");
+}
+
+static void
+reply_status(struct spfpool_eval *e, enum spfw_status st)
+{
+	struct spfw_msg m;
+
+	spfw_begin(&m, SPFW_ANSWER);
+	spfw_put_u32(&m, st);
+	spfw_put_u16(&m, 0);
+	send_msg(e, &m);
+}
+
+static int
+start(struct worker *w, struct spfpool_eval *e)
+{
+	struct spfw_msg m;
+	struct timeval tv = { e->pool->opts.eval_timeout, 0 };
+
+	e->state = ST_RUNNING;
+	e->w = w;
+	w->cur = e;
+	w->evals++;
+	e->pool->stats.evals++;
+	spfw_begin(&m, SPFW_EVAL);
+	spfw_put_u8(&m, e->ip.family == AF_INET ? 4 : 6);
+	spfw_put_bytes(&m, e->ip.a, 16);
+	spfw_put_str(&m, e->helo, strlen(e->helo));
+	spfw_put_str(&m, e->sender, strlen(e->sender));
+	evtimer_add(e->timer, &tv);
+	send_msg(e, &m);
+	return 0;
+}
+
+static void
+dispatch(struct spfpool *p)
+{
+	int	i;
+
+	for (i = 0; i < p->opts.workers && !TAILQ_EMPTY(&p->queue); i++) {
+		struct worker *w = &p->w[i];
+		struct spfpool_eval *e;
+
+		if (w->pid == 0 || w->cur != NULL)
+			continue;
+		e = TAILQ_FIRST(&p->queue);
+		TAILQ_REMOVE(&p->queue, e, entry);
+		start(w, e);
+	}
+}
+
+/* The evaluation on w ends as temperror; w is replaced. */
+static void
+worker_died(struct worker *w, const char *why)
+{
+	struct spfpool *p = w->pool;
+	struct spfpool_eval *e = w->cur;
+
+	reap(w);
+	w->cur = NULL;
+	p->stats.worker_restarts++;
+	p->fails++;
+	schedule_respawn(w);
+	if (e == NULL)
+		return;
+	e->w = NULL;
+	if (e->dreq != NULL) {
+		dns_cancel(e->dreq);
+		e->dreq = NULL;
+	}
+	e->out.result = SPF_RES_TEMPERROR;
+	e->out.worker_died = 1;
+	snprintf(e->out.problem, sizeof(e->out.problem),
+	    "SPF evaluation %s", strcmp(why, "timed out") == 0 ?
+	    "timed out" : "failed (worker died)");
+	{
+		char	dom[LOG_ESCAPE_MAX * 4 + 8];
+
+		log_warn("spf: worker %s while checking domain %s "
+		    "(queries=%u); answering temperror", why,
+		    log_escape(e->out.domain, LOG_ESCAPE_MAX, dom, sizeof(dom)),
+		    e->out.queries);
+	}
+	e->state = ST_DONE;
+	evtimer_del(e->timer);
+	deliver(e);
+	dispatch(p);
+}
+
+/* ---- the DNS proxy ------------------------------------------------- */
+
+static void
+name_copy(char *dst, size_t dlen, const char *src)
+{
+	size_t	n = strlen(src);
+
+	if (n > 0 && src[n - 1] == '.')
+		n--;
+	if (n >= dlen)
+		n = dlen - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void
+answer_records(struct spfpool_eval *e, const struct dns_answer *a, int max)
+{
+	struct spfw_msg m;
+	int	i, n = 0;
+	size_t	countpos;
+
+	spfw_begin(&m, SPFW_ANSWER);
+	spfw_put_u32(&m, SPFW_ST_OK);
+	countpos = m.len;
+	spfw_put_u16(&m, 0);
+	for (i = 0; i < a->nrr && n < max && n < SPFW_RR_MAX; i++) {
+		const struct dns_rr *rr = &a->rr[i];
+
+		if (rr->type != e->qtype)
+			continue;
+		if (e->qtype == DNS_T_A || e->qtype == DNS_T_AAAA) {
+			if (rr->len != (e->qtype == DNS_T_A ? 4u : 16u))
+				continue;
+			if (e->cidr0) {
+				/* any address: the client's own one */
+				spfw_put_str(&m, e->ip.a, rr->len);
+				n = 1;
+				break;
+			}
+			spfw_put_str(&m, rr->data, rr->len);
+		} else {
+			char	name[SPF_DOMAIN_MAX + 2 + sizeof(SPF_CIDR0_SUFFIX)];
+
+			name_copy(name, SPF_DOMAIN_MAX + 2, (const char *)rr->data);
+			if (strlen(name) != strlen((const char *)rr->data) &&
+			    strlen(name) + 1 != strlen((const char *)rr->data))
+				continue;
+			if (e->kind == K_MX && e->cidr0 && name[0] != '\0')
+				strcat(name, "." SPF_CIDR0_SUFFIX);
+			spfw_put_str(&m, name, strlen(name));
+		}
+		n++;
+	}
+	m.b[countpos] = (unsigned char)(n >> 8);
+	m.b[countpos + 1] = (unsigned char)n;
+	send_msg(e, &m);
+}
+
+static void
+answer_txt(struct spfpool_eval *e, const char *rec)
+{
+	struct spfw_msg m;
+
+	spfw_begin(&m, SPFW_ANSWER);
+	spfw_put_u32(&m, SPFW_ST_OK);
+	spfw_put_u16(&m, 1);
+	spfw_put_str(&m, rec, strlen(rec));
+	send_msg(e, &m);
+}
+
+static int
+is_void(const struct dns_answer *a)
+{
+	return a->status == DNS_NXDOMAIN || a->status == DNS_NODATA ||
+	    a->status == DNS_PERMFAIL || (a->status == DNS_OK && a->nrr == 0);
+}
+
+static enum spfw_status
+void_status(const struct dns_answer *a)
+{
+	return a->status == DNS_NODATA || a->status == DNS_OK ?
+	    SPFW_ST_NODATA : SPFW_ST_NXDOMAIN;
+}
+
+static void
+count_void(struct spfpool_eval *e)
+{
+	e->out.voids++;
+	if ((int)e->out.voids > e->pool->opts.void_limit)
+		force(e, SPF_RES_PERMERROR, "void lookup limit of %d exceeded",
+		    e->pool->opts.void_limit);
+}
+
+static void
+answer_spf(struct spfpool_eval *e, const struct dns_answer *a)
+{
+	char	rec[SPF_REWRITE_MAX], why[96];
+	const struct dns_rr *found = NULL;
+	int	i, n = 0;
+
+	if (a->status == DNS_TEMPFAIL) {
+		force(e, SPF_RES_TEMPERROR, "DNS error looking up the SPF "
+		    "record of %.100s", e->qname);
+		reply_status(e, SPFW_ST_TRYAGAIN);
+		return;
+	}
+	for (i = 0; a->status == DNS_OK && i < a->nrr; i++) {
+		if (a->rr[i].type != DNS_T_TXT ||
+		    !spf_record_is_v1((const char *)a->rr[i].data, a->rr[i].len))
+			continue;
+		found = &a->rr[i];
+		n++;
+	}
+	if (n > 1) {
+		force(e, SPF_RES_PERMERROR, "%.100s has several SPF records",
+		    e->qname);
+		reply_status(e, SPFW_ST_NORECOVERY);
+		return;
+	}
+	if (n == 0) {
+		if (e->kind == K_TOP)
+			force(e, SPF_RES_NONE, "%s", "");
+		else
+			force(e, SPF_RES_PERMERROR, "no SPF record at %.100s "
+			    "(include or redirect target)", e->qname);
+		reply_status(e, void_status(a));
+		return;
+	}
+	if (spf_record_rewrite((const char *)found->data, found->len,
+	    e->ip.family, rec, sizeof(rec), why, sizeof(why)) < 0) {
+		force(e, SPF_RES_PERMERROR, "SPF record of %.100s: %s",
+		    e->qname, why);
+		reply_status(e, SPFW_ST_NORECOVERY);
+		return;
+	}
+	answer_txt(e, rec);
+}
+
+static void
+process_answer(struct spfpool_eval *e, const struct dns_answer *a)
+{
+	int	i;
+
+	if (e->forced || e->cb == NULL) {
+		reply_status(e, SPFW_ST_NORECOVERY);
+		return;
+	}
+	switch (e->kind) {
+	case K_TOP:
+	case K_INCLUDE:
+		answer_spf(e, a);
+		return;
+	case K_A:
+	case K_MX:
+		if (a->status == DNS_TEMPFAIL) {
+			force(e, SPF_RES_TEMPERROR, "DNS error looking up "
+			    "%.100s", e->qname);
+			reply_status(e, SPFW_ST_TRYAGAIN);
+			return;
+		}
+		if (is_void(a)) {
+			count_void(e);
+			reply_status(e, e->forced ? SPFW_ST_NORECOVERY :
+			    void_status(a));
+			return;
+		}
+		if (e->kind == K_MX) {
+			if (a->nrr > SPFPOOL_MX_MAX) {
+				force(e, SPF_RES_PERMERROR, "%.100s has more "
+				    "than %d MX names (limit)", e->qname,
+				    SPFPOOL_MX_MAX);
+				reply_status(e, SPFW_ST_NORECOVERY);
+				return;
+			}
+			e->npending = 0;
+			e->pending_kind = K_MXADDR;
+			for (i = 0; i < a->nrr; i++)
+				name_copy(e->pending[e->npending++],
+				    sizeof(e->pending[0]),
+				    (const char *)a->rr[i].data);
+		}
+		answer_records(e, a, SPFW_RR_MAX);
+		return;
+	case K_MXADDR:
+		if (a->status == DNS_TEMPFAIL) {
+			force(e, SPF_RES_TEMPERROR, "DNS error looking up "
+			    "%.100s", e->qname);
+			reply_status(e, SPFW_ST_TRYAGAIN);
+			return;
+		}
+		break;
+	case K_PTR:
+		if (a->status == DNS_OK && a->nrr > 0) {
+			/* RFC 7208 4.6.4: names beyond 10 are ignored */
+			e->npending = 0;
+			e->pending_kind = K_PTRADDR;
+			for (i = 0; i < a->nrr && i < SPFPOOL_PTR_MAX; i++)
+				name_copy(e->pending[e->npending++],
+				    sizeof(e->pending[0]),
+				    (const char *)a->rr[i].data);
+			answer_records(e, a, SPFPOOL_PTR_MAX);
+			return;
+		}
+		/* RFC 7208 5.5: an error means no match, not temperror */
+		reply_status(e, a->status == DNS_TEMPFAIL ? SPFW_ST_NODATA :
+		    void_status(a));
+		return;
+	case K_PTRADDR:
+		if (a->status == DNS_TEMPFAIL) {
+			/* RFC 7208 5.5: skip this name (ptr-cname-loop) */
+			reply_status(e, SPFW_ST_NODATA);
+			return;
+		}
+		break;
+	}
+	if (a->status == DNS_OK && a->nrr > 0)
+		answer_records(e, a, SPFW_RR_MAX);
+	else
+		reply_status(e, void_status(a));
+}
+
+static void
+dns_done(void *arg, const struct dns_answer *a)
+{
+	struct spfpool_eval *e = arg;
+
+	e->dreq = NULL;
+	process_answer(e, a);
+}
+
+static int
+take_pending(struct spfpool_eval *e, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < e->npending; i++) {
+		if (strcasecmp(e->pending[i], name) == 0) {
+			e->pending[i][0] = '\0';
+			strcpy(e->pending[i], e->pending[e->npending - 1]);
+			e->npending--;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+handle_lookup(struct spfpool_eval *e, int type, const char *rawname)
+{
+	struct spfpool *p = e->pool;
+	size_t	n, sl = strlen(SPF_CIDR0_SUFFIX);
+	char	name[SPFW_NAME_MAX + 1];
+	int	term = 0;
+
+	if (e->forced || e->cb == NULL) {
+		reply_status(e, SPFW_ST_NORECOVERY);
+		return;
+	}
+	if (type == DNS_T_SPF) {		/* R8: never on the wire */
+		reply_status(e, SPFW_ST_NODATA);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s", rawname);
+	n = strlen(name);
+	if (n > 0 && name[n - 1] == '.')
+		name[--n] = '\0';
+	e->cidr0 = 0;
+	if (n > sl + 1 && name[n - sl - 1] == '.' &&
+	    strcasecmp(name + n - sl, SPF_CIDR0_SUFFIX) == 0 &&
+	    (type == DNS_T_A || type == DNS_T_AAAA || type == DNS_T_MX)) {
+		e->cidr0 = 1;
+		name[n - sl - 1] = '\0';
+	}
+	e->qtype = type;
+	switch (type) {
+	case DNS_T_TXT:
+		e->kind = e->txt_seen ? K_INCLUDE : K_TOP;
+		term = e->txt_seen;
+		e->txt_seen = 1;
+		e->npending = 0;
+		break;
+	case DNS_T_MX:
+		e->kind = K_MX;
+		term = 1;
+		e->npending = 0;
+		break;
+	case DNS_T_PTR:
+		e->kind = K_PTR;
+		term = 1;
+		e->npending = 0;
+		break;
+	case DNS_T_A:
+	case DNS_T_AAAA:
+		if (take_pending(e, name))
+			e->kind = e->pending_kind;
+		else {
+			e->kind = K_A;
+			term = 1;
+			e->npending = 0;
+		}
+		break;
+	default:
+		reply_status(e, SPFW_ST_NORECOVERY);
+		return;
+	}
+	name_copy(e->qname, sizeof(e->qname), name);
+	if (term && ++e->terms > (unsigned)p->opts.lookup_limit) {
+		force(e, SPF_RES_PERMERROR, "more than %d DNS-querying terms "
+		    "(limit)", p->opts.lookup_limit);
+		reply_status(e, SPFW_ST_NORECOVERY);
+		return;
+	}
+	if (!spf_name_ok(name) || strlen(name) > SPF_DOMAIN_MAX) {
+		/* R9: malformed or over-long names are not sent */
+		struct dns_answer nx;
+
+		memset(&nx, 0, sizeof(nx));
+		nx.status = DNS_NXDOMAIN;
+		process_answer(e, &nx);
+		return;
+	}
+	if (e->out.queries >= SPFPOOL_QUERIES_MAX((unsigned)p->opts.lookup_limit)) {
+		force(e, SPF_RES_PERMERROR, "DNS query limit reached");
+		reply_status(e, SPFW_ST_NORECOVERY);
+		return;
+	}
+	e->out.queries++;
+	e->dreq = dns_query(p->dns, name, (enum dns_type)type, dns_done, e);
+	if (e->dreq == NULL) {
+		force(e, SPF_RES_TEMPERROR, "DNS unavailable");
+		reply_status(e, SPFW_ST_TRYAGAIN);
+	}
+}
+
+static void
+worker_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct spfpool_eval *e = w->cur;
+	static struct spfw_msg m;
+	struct spfw_rd rd;
+	char	name[SPFW_NAME_MAX + 1];
+	ssize_t	n;
+	int	type;
+
+	(void)what;
+	n = recv(fd, m.b, sizeof(m.b), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		worker_died(w, n == 0 ? "exited" : "failed");
+		return;
+	}
+	if ((size_t)n > sizeof(m.b) || e == NULL || e->dreq != NULL) {
+		worker_died(w, "sent an unexpected message");
+		return;
+	}
+	m.len = (size_t)n;
+	type = spfw_rd_begin(&rd, m.b, m.len);
+	if (type == SPFW_LOOKUP) {
+		int	qtype = spfw_get_u16(&rd);
+
+		spfw_get_str(&rd, name, sizeof(name));
+		if (spfw_rd_end(&rd) < 0) {
+			worker_died(w, "sent a malformed lookup");
+			return;
+		}
+		handle_lookup(e, qtype, name);
+		return;
+	}
+	if (type == SPFW_RESULT) {
+		int	res = (int)spfw_get_u32(&rd);
+		int	err = (int)spfw_get_u32(&rd);
+
+		if (spfw_rd_end(&rd) < 0) {
+			worker_died(w, "sent a malformed result");
+			return;
+		}
+		if (!e->forced) {
+			e->out.result = spf_result_map(res, err);
+			if (e->out.result == SPF_RES_PERMERROR)
+				snprintf(e->out.problem, sizeof(e->out.problem),
+				    "SPF record error (libspf2 code %d)", err);
+			else if (e->out.result == SPF_RES_TEMPERROR)
+				snprintf(e->out.problem, sizeof(e->out.problem),
+				    "DNS error (libspf2 code %d)", err);
+		}
+		w->pool->fails = 0;
+		w->cur = NULL;
+		e->w = NULL;
+		e->state = ST_DONE;
+		evtimer_del(e->timer);
+		if (w->evals >= SPFPOOL_EVALS_PER_WORKER) {
+			reap(w);
+			evtimer_add(w->respawn, &tv_zero);
+		}
+		deliver(e);
+		dispatch(w->pool);
+		return;
+	}
+	worker_died(w, "sent an unknown message");
+}
+
+/* ---- API ----------------------------------------------------------- */
+
+struct spfpool *
+spfpool_new(struct event_base *base, struct dns *dns,
+    const struct spfpool_opts *opts, char *err, size_t errlen)
+{
+	struct spfpool *p;
+	int	i;
+
+	if (opts->workers < 1 || opts->workers > SPFPOOL_WORKERS_MAX) {
+		snprintf(err, errlen, "workers must be 1..%d",
+		    SPFPOOL_WORKERS_MAX);
+		return NULL;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->base = base;
+	p->dns = dns;
+	p->opts = *opts;
+	if (p->opts.lookup_limit <= 0)
+		p->opts.lookup_limit = 10;
+	if (p->opts.void_limit < 0)
+		p->opts.void_limit = 2;
+	if (p->opts.eval_timeout <= 0)
+		p->opts.eval_timeout = 20;
+	snprintf(p->receiver, sizeof(p->receiver), "%s",
+	    opts->receiver != NULL ? opts->receiver : "");
+	p->opts.receiver = p->receiver;
+	TAILQ_INIT(&p->queue);
+	for (i = 0; i < SPFPOOL_WORKERS_MAX; i++) {
+		p->w[i].pool = p;
+		p->w[i].fd = -1;
+	}
+	for (i = 0; i < p->opts.workers; i++) {
+		p->w[i].respawn = evtimer_new(base, respawn_cb, &p->w[i]);
+		if (spawn(&p->w[i], err, errlen) < 0) {
+			spfpool_free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+/* RFC 7208 4.3 and 2.4: the domain and the sender libspf2 gets. */
+static int
+identity(struct spfpool_eval *e, const struct spf_query *q)
+{
+	const char *helo = q->helo != NULL ? q->helo : "";
+	const char *sender = q->sender != NULL ? q->sender : "";
+	const char *at, *local = "postmaster", *dom;
+	size_t	llen = 10, i;
+
+	if (q->identity == SPF_ID_HELO || sender[0] == '\0') {
+		dom = helo;
+		if (q->identity == SPF_ID_HELO)
+			snprintf(e->out.checked, sizeof(e->out.checked), "%s",
+			    helo);
+		else
+			snprintf(e->out.checked, sizeof(e->out.checked),
+			    "postmaster@%s", helo);
+	} else {
+		snprintf(e->out.checked, sizeof(e->out.checked), "%s", sender);
+		if ((at = strrchr(sender, '@')) != NULL) {
+			dom = at + 1;
+			if (at > sender) {
+				local = sender;
+				llen = (size_t)(at - sender);
+			}
+		} else
+			dom = sender;
+	}
+	snprintf(e->out.domain, sizeof(e->out.domain), "%s", dom);
+	if (!spf_domain_ok(dom))
+		return -1;
+	/* R10: the local part feeds %{l} and %{s} */
+	if (llen > SPF_LOCAL_MAX)
+		return -1;
+	for (i = 0; i < llen; i++)
+		if ((unsigned char)local[i] < 0x20 ||
+		    (unsigned char)local[i] > 0x7e)
+			return -1;
+	snprintf(e->sender, sizeof(e->sender), "%.*s@%s", (int)llen, local,
+	    dom);
+	/* The HELO name only feeds %{h}: pass it when it is printable. */
+	e->helo[0] = '\0';
+	if (strlen(helo) <= SPF_DOMAIN_MAX) {
+		for (i = 0; helo[i] != '\0'; i++)
+			if ((unsigned char)helo[i] < 0x20 ||
+			    (unsigned char)helo[i] > 0x7e)
+				break;
+		if (helo[i] == '\0')
+			snprintf(e->helo, sizeof(e->helo), "%s", helo);
+	}
+	return 0;
+}
+
+struct spfpool_eval *
+spfpool_eval(struct spfpool *p, const struct spf_query *q, spfpool_cb cb,
+    void *arg)
+{
+	struct spfpool_eval *e = xcalloc(1, sizeof(*e));
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+
+	e->pool = p;
+	e->cb = cb;
+	e->arg = arg;
+	e->ip = q->ip;
+	/* RFC 7208 5.6 / research cause 8: ::ffff:a.b.c.d is IPv4 */
+	if (e->ip.family == AF_INET6 && memcmp(e->ip.a, mapped, 12) == 0) {
+		memmove(e->ip.a, e->ip.a + 12, 4);
+		memset(e->ip.a + 4, 0, 12);
+		e->ip.family = AF_INET;
+	}
+	e->out.identity = q->identity;
+	e->out.result = SPF_RES_TEMPERROR;
+	e->timer = evtimer_new(p->base, timer_cb, e);
+	if (identity(e, q) < 0) {
+		/* RFC 7208 4.3: a malformed domain gives none (the layer
+		 * decides; libspf2 would try DNS) */
+		e->out.result = SPF_RES_NONE;
+		snprintf(e->out.problem, sizeof(e->out.problem),
+		    "malformed identity");
+		e->state = ST_DONE;
+		evtimer_add(e->timer, &tv_zero);
+		return e;
+	}
+	e->state = ST_QUEUED;
+	TAILQ_INSERT_TAIL(&p->queue, e, entry);
+	p->stats.queued++;
+	dispatch(p);
+	return e;
+}
+
+void
+spfpool_cancel(struct spfpool_eval *e)
+{
+	if (e == NULL)
+		return;
+	switch (e->state) {
+	case ST_QUEUED:
+		TAILQ_REMOVE(&e->pool->queue, e, entry);
+		eval_free(e);
+		return;
+	case ST_DONE:
+		eval_free(e);
+		return;
+	case ST_RUNNING:
+		/* libspf2 cannot be stopped mid-evaluation: answer its
+		 * remaining lookups at once and drop the result. */
+		e->cb = NULL;
+		e->forced = 1;
+		if (e->dreq != NULL) {
+			dns_cancel(e->dreq);
+			e->dreq = NULL;
+			reply_status(e, SPFW_ST_NORECOVERY);
+		}
+		return;
+	}
+}
+
+void
+spfpool_free(struct spfpool *p)
+{
+	struct spfpool_eval *e;
+	int	i;
+
+	if (p == NULL)
+		return;
+	while ((e = TAILQ_FIRST(&p->queue)) != NULL) {
+		TAILQ_REMOVE(&p->queue, e, entry);
+		eval_free(e);
+	}
+	for (i = 0; i < SPFPOOL_WORKERS_MAX; i++) {
+		struct worker *w = &p->w[i];
+
+		if (w->cur != NULL) {
+			eval_free(w->cur);
+			w->cur = NULL;
+		}
+		reap(w);
+		if (w->respawn != NULL)
+			event_free(w->respawn);
+	}
+	free(p);
+}
+
+void
+spfpool_get_stats(const struct spfpool *p, struct spfpool_stats *out)
+{
+	*out = p->stats;
+}

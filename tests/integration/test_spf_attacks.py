@@ -1,0 +1,144 @@
+"""Records that crash or amplify the installed libspf2, through the real daemon.
+
+research/libspf2-security-and-dns.md: a macro compile buffer filled to
+within a few bytes of its end followed by a long literal (CVE-2023-42118) in
+an exp= TXT and in the SPF record itself, a 10x10x10 include tree (1111
+queries with plain libspf2) and six void lookups.  For each: the daemon
+answers within its deadline, the test DNS server sees no more queries than
+RFC 7208 allows, and the daemon still answers a normal request afterwards.
+Also: a worker killed with SIGKILL mid-evaluation gives that request the
+temperror action; the next requests work."""
+import os
+import re
+import signal
+import threading
+import time
+
+import pytest
+
+CONFIG = {
+    "header": "received-spf",
+    "request_timeout": 5,
+    "spf": {"helo": False, "mailfrom": True, "on_fail": "accept",
+            "on_softfail": "accept", "on_neutral": "accept", "on_none": "accept",
+            "on_permerror": "accept", "on_temperror": "accept"},
+    "ptr": {"enabled": False},
+    "skip": {"networks": [], "sasl_authenticated": False},
+}
+HEADER_RE = re.compile(r"Received-SPF: (\w+)")
+CLIENT = "192.0.2.1"
+
+
+def underflow(tail):
+    """lit(248) %{d} lit(244) %{d} lit(tail): 508 of 511 bytes used."""
+    return "A" * 248 + "%{d}" + "B" * 244 + "%{d}" + "C" * tail
+
+
+def zone():
+    z = {
+        "ok.test": [{"TXT": "v=spf1 ip4:%s -all" % CLIENT}],
+        "slow.test": [{"TXT": "v=spf1 ip4:%s -all" % CLIENT}],
+        "victim.test": [{"TXT": "v=spf1 -all exp=e.victim.test"}],
+        "e.victim.test": [{"TXT": underflow(3000)}],
+        "mod.test": [{"TXT": "v=spf1 x=" + underflow(5000) + " -all"}],
+        "mech.test": [{"TXT": "v=spf1 a:" + underflow(3) + ".example -all"}],
+        "void.test": [{"TXT": "v=spf1 " + " ".join("a:n%d.void.test" % i
+                                                  for i in range(6)) + " -all"}],
+        "amp.test": [{"TXT": "v=spf1 " + " ".join("include:i%d.amp.test" % i
+                                                 for i in range(10)) + " -all"}],
+    }
+    for i in range(10):
+        z["i%d.amp.test" % i] = [{"TXT": "v=spf1 " + " ".join(
+            "include:i%d.i%d.amp.test" % (j, i) for j in range(10)) + " ?all"}]
+        for j in range(10):
+            z["i%d.i%d.amp.test" % (j, i)] = [{"TXT": "v=spf1 " + " ".join(
+                "include:leaf%d.i%d.i%d.amp.test" % (k, j, i) for k in range(10)) + " ?all"}]
+            for k in range(10):
+                z["leaf%d.i%d.i%d.amp.test" % (k, j, i)] = [{"TXT": "v=spf1 ?all"}]
+    return z
+
+
+def spf_result(action):
+    m = HEADER_RE.search(action)
+    assert m, "no Received-SPF header in %r" % action
+    return m.group(1).lower()
+
+
+def check(daemon, sender):
+    return spf_result(daemon.request(client_address=CLIENT, helo_name="mail.example.net",
+                                     sender=sender))
+
+
+@pytest.fixture
+def setup(dns, policyd):
+    dns.set_zone(zone())
+    return dns, policyd(CONFIG, dns=dns)
+
+
+@pytest.mark.parametrize("sender,want,max_queries", [
+    ("a@victim.test", "fail", 1),          # exp= attack: exp never fetched
+    ("a@mod.test", "permerror", 1),        # 5.5 KB record: refused (R1)
+    ("a@mech.test", "permerror", 1),       # over-long term: refused (R3)
+    ("a@void.test", "permerror", 4),       # TXT + 3 void A lookups
+    ("a@amp.test", "permerror", 11),       # TXT + 10 includes, then the limit
+])
+def test_attack_record(setup, sender, want, max_queries):
+    dns, daemon = setup
+    dns.clear_queries()
+    got = check(daemon, sender)
+    assert got == want, "%s: got %s, want %s" % (sender, got, want)
+    n = lookups(dns.queries)
+    print("%s: %d DNS queries" % (sender, n))
+    assert n <= max_queries, "%s: %d DNS queries, at most %d allowed: %r" % (
+        sender, n, max_queries, dns.queries)
+    assert "worker" not in daemon.log() or "died" not in daemon.log()
+    assert check(daemon, "a@ok.test") == "pass"
+
+
+def lookups(queries):
+    """Queries on the wire, a TCP retry after a truncated UDP answer not
+    counted again."""
+    n, udp = 0, set()
+    for name, qtype, proto in queries:
+        if proto == "tcp" and (name, qtype) in udp:
+            udp.discard((name, qtype))
+            continue
+        udp.add((name, qtype))
+        n += 1
+    return n
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def test_worker_killed_mid_evaluation(setup):
+    dns, daemon = setup
+    assert check(daemon, "a@ok.test") == "pass"
+    dns.clear_queries()
+    dns.delay = 2
+    result = {}
+
+    def ask():
+        result["got"] = check(daemon, "b@slow.test")
+
+    t = threading.Thread(target=ask)
+    t.start()
+    deadline = time.time() + 10
+    while not dns.queries and time.time() < deadline:
+        time.sleep(0.01)
+    assert dns.queries, "the evaluation never reached DNS"
+    workers = children(daemon.pid)
+    assert workers, "no worker processes"
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    t.join(15)
+    dns.delay = 0
+    assert result.get("got") == "temperror", result
+    daemon.wait_log(r"spf: worker")
+    for _ in range(3):
+        assert check(daemon, "c@ok.test") == "pass"

@@ -1,0 +1,435 @@
+/*++
+ * NAME
+ *	keys 3
+ * SUMMARY
+ *	DKIM key records: --keys file, DNS, shared cache
+ * SYNOPSIS
+ *	#include "verifier/keys.h"
+ *
+ *	struct keys *keys_new(const struct keys_opts *o, char *err,
+ *		size_t errlen);
+ *	const struct keys_entry *keys_get(struct keys *k,
+ *		const char *selector, const char *domain);
+ *	void keys_free(struct keys *k);
+ * DESCRIPTION
+ *	One cache per run, shared by every verifying thread. Each name is
+ *	looked up once: the first thread to ask makes the entry (pending)
+ *	and resolves it outside the lock; any other thread asking for the
+ *	same name meanwhile waits for that answer instead of asking again.
+ *	Every record is parsed into a key (dkim_key_parse) once, when the
+ *	entry is filled. Entries live until keys_free().
+ *
+ *	The --keys file is read first: zone-file lines "NAME [TTL] [IN] TXT
+ *	"str" "str"...", with ( ) continuation over lines, ; comments and
+ *	unquoted words; the strings of one record are joined. A name in the
+ *	file is answered from it (source "file"), never from DNS. Without
+ *	--offline, other names go to DNS (dns_query_sync; each thread takes
+ *	a resolver context of its own from a small pool, as a context is
+ *	not to be used by two threads at once); with it they are
+ *	KEYS_OFFLINE.
+ *
+ *	DNS NXDOMAIN, NODATA and names DNS refuses are KEYS_NOTFOUND;
+ *	SERVFAIL, any other rcode and timeouts are KEYS_TEMPFAIL.
+ * DIAGNOSTICS
+ *	keys_new() fails with "FILE:LINE: reason" for an unreadable file or
+ *	a line that is not a TXT record.
+ * LIMITS
+ *	KEYS_FILE_MAX bytes of file, KEYS_RR_MAX records per name,
+ *	DNS_TXT_MAX bytes per record, KEYS_DNS_MAX resolver contexts.
+ *--*/
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shared/dns.h"
+#include "shared/mem.h"
+#include "verifier/keys.h"
+
+struct kent {
+	struct kent *next;
+	char	*name;
+	int	done;
+	struct keys_entry e;
+};
+
+struct keys {
+	struct keys_opts o;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct kent *b[KEYS_BUCKETS];
+	struct dns *idle[KEYS_DNS_MAX];
+	int	nidle, ndns;
+	int	dns_failed;
+	char	dns_err[100];
+};
+
+static unsigned
+hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)tolower((unsigned char)*s)) *
+		    16777619u;
+	return h % KEYS_BUCKETS;
+}
+
+static struct kent *
+find(struct keys *k, const char *name)
+{
+	struct kent *e;
+
+	for (e = k->b[hash(name)]; e; e = e->next)
+		if (strcasecmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+static struct kent *
+add(struct keys *k, const char *name)
+{
+	struct kent *e = xcalloc(1, sizeof(*e));
+	unsigned h = hash(name);
+
+	e->name = xstrdup(name);
+	e->next = k->b[h];
+	k->b[h] = e;
+	return e;
+}
+
+/* One record into an entry (file loading: done at once). */
+static void
+add_record(struct kent *e, const char *txt, size_t len,
+    enum auth_key_source src)
+{
+	e->done = 1;
+	e->e.status = KEYS_FOUND;
+	e->e.source = src;
+	if (e->e.nkeys >= KEYS_RR_MAX)
+		return;
+	dkim_key_parse(txt, len, &e->e.key[e->e.nkeys++]);
+}
+
+/* A word or a quoted string of a zone line; returns its end or NULL. */
+static const char *
+token(const char *p, const char *e, char *out, size_t outlen, size_t *olen,
+    int *quoted)
+{
+	size_t o = 0;
+
+	*quoted = 0;
+	if (p < e && *p == '"') {
+		*quoted = 1;
+		for (p++; p < e && *p != '"'; p++) {
+			char c = *p;
+
+			if (c == '\\' && p + 1 < e) {
+				p++;
+				if (p + 2 < e && isdigit((unsigned char)p[0]) &&
+				    isdigit((unsigned char)p[1]) &&
+				    isdigit((unsigned char)p[2])) {
+					c = (char)((p[0] - '0') * 100 +
+					    (p[1] - '0') * 10 + (p[2] - '0'));
+					p += 2;
+				} else
+					c = *p;
+			}
+			if (o + 1 >= outlen)
+				return NULL;
+			out[o++] = c;
+		}
+		if (p == e)
+			return NULL;
+		p++;
+	} else {
+		while (p < e && !isspace((unsigned char)*p) && *p != '"' &&
+		    *p != '(' && *p != ')' && *p != ';') {
+			if (o + 1 >= outlen)
+				return NULL;
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	*olen = o;
+	return p;
+}
+
+int
+keys_load_text(struct keys *k, const char *text, size_t len, char *err,
+    size_t errlen)
+{
+	const char *p = text, *e = text + len;
+	static char tok[DNS_TXT_MAX + 1];
+	char name[DNS_NAME_MAX + 2], *rec = xmalloc(DNS_TXT_MAX + 1);
+	size_t reclen, tl;
+	int line = 1, startline, paren, q, state;
+
+	while (p < e) {
+		/* one record, which may span lines inside ( ) */
+		startline = line;
+		paren = 0;
+		state = 0;		/* 0 name, 1 ttl/class/type, 2 strings */
+		reclen = 0;
+		name[0] = '\0';
+		for (;;) {
+			while (p < e && (*p == ' ' || *p == '\t' || *p == '\r'))
+				p++;
+			if (p < e && *p == ';') {
+				while (p < e && *p != '\n')
+					p++;
+			}
+			if (p == e)
+				break;
+			if (*p == '\n') {
+				line++;
+				p++;
+				if (paren)
+					continue;
+				break;
+			}
+			if (*p == '(') {
+				paren++;
+				p++;
+				continue;
+			}
+			if (*p == ')') {
+				paren--;
+				p++;
+				continue;
+			}
+			p = token(p, e, tok, sizeof(tok), &tl, &q);
+			if (p == NULL) {
+				snprintf(err, errlen, "%d: unterminated or "
+				    "over-long string", line);
+				free(rec);
+				return -1;
+			}
+			if (state == 0) {
+				if (tl == 0 || tl > DNS_NAME_MAX + 1) {
+					snprintf(err, errlen, "%d: bad name",
+					    line);
+					free(rec);
+					return -1;
+				}
+				memcpy(name, tok, tl + 1);
+				if (tl > 1 && name[tl - 1] == '.')
+					name[tl - 1] = '\0';
+				state = 1;
+			} else if (state == 1) {
+				if (!q && strcasecmp(tok, "TXT") == 0)
+					state = 2;
+				else if (!q && (strcasecmp(tok, "IN") == 0 ||
+				    strspn(tok, "0123456789") == tl))
+					continue;
+				else {
+					snprintf(err, errlen, "%d: not a TXT "
+					    "record (%.30s)", line, tok);
+					free(rec);
+					return -1;
+				}
+			} else {
+				if (reclen + tl > DNS_TXT_MAX) {
+					snprintf(err, errlen, "%d: record "
+					    "over %d bytes", line, DNS_TXT_MAX);
+					free(rec);
+					return -1;
+				}
+				memcpy(rec + reclen, tok, tl);
+				reclen += tl;
+			}
+		}
+		if (state == 0)
+			continue;	/* empty line */
+		if (state == 1 || paren) {
+			snprintf(err, errlen, "%d: incomplete record",
+			    startline);
+			free(rec);
+			return -1;
+		}
+		{
+			struct kent *ke = find(k, name);
+
+			if (ke == NULL)
+				ke = add(k, name);
+			rec[reclen] = '\0';
+			add_record(ke, rec, reclen, AUTH_KEY_FILE);
+		}
+	}
+	free(rec);
+	return 0;
+}
+
+struct keys *
+keys_new(const struct keys_opts *o, char *err, size_t errlen)
+{
+	struct keys *k = xcalloc(1, sizeof(*k));
+	FILE *fp;
+	char *buf, lerr[200];
+	size_t n;
+
+	k->o = *o;
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	if (o->file == NULL)
+		return k;
+	if ((fp = fopen(o->file, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", o->file, strerror(errno));
+		keys_free(k);
+		return NULL;
+	}
+	buf = xmalloc(KEYS_FILE_MAX + 1);
+	n = fread(buf, 1, KEYS_FILE_MAX + 1, fp);
+	if (ferror(fp) || n > KEYS_FILE_MAX) {
+		snprintf(err, errlen, "%s: %s", o->file, ferror(fp) ?
+		    strerror(errno) : "file too large");
+		fclose(fp);
+		free(buf);
+		keys_free(k);
+		return NULL;
+	}
+	fclose(fp);
+	if (keys_load_text(k, buf, n, lerr, sizeof(lerr)) != 0) {
+		snprintf(err, errlen, "%s:%s", o->file, lerr);
+		free(buf);
+		keys_free(k);
+		return NULL;
+	}
+	free(buf);
+	return k;
+}
+
+static struct dns *
+dns_take(struct keys *k)
+{
+	struct dns *d = NULL;
+	struct dns_opts dopts;
+	int i;
+
+	pthread_mutex_lock(&k->mu);
+	if (k->nidle > 0)
+		d = k->idle[--k->nidle];
+	else if (!k->dns_failed && k->ndns < KEYS_DNS_MAX) {
+		k->ndns++;
+		pthread_mutex_unlock(&k->mu);
+		memset(&dopts, 0, sizeof(dopts));
+		for (i = 0; i < k->o.nforward; i++)
+			dopts.forward[i] = k->o.forward[i];
+		dopts.nforward = k->o.nforward;
+		dopts.query_timeout = k->o.timeout;
+		d = dns_new(NULL, &dopts, k->dns_err, sizeof(k->dns_err));
+		pthread_mutex_lock(&k->mu);
+		if (d == NULL) {
+			k->dns_failed = 1;
+			k->ndns--;
+		}
+	}
+	pthread_mutex_unlock(&k->mu);
+	return d;
+}
+
+static void
+dns_give(struct keys *k, struct dns *d)
+{
+	pthread_mutex_lock(&k->mu);
+	k->idle[k->nidle++] = d;
+	pthread_mutex_unlock(&k->mu);
+}
+
+static void
+resolve(struct keys *k, const char *name, struct keys_entry *e)
+{
+	struct dns *d;
+	struct dns_answer *a;
+	int i;
+
+	e->source = AUTH_KEY_DNS;
+	if ((d = dns_take(k)) == NULL) {
+		e->status = KEYS_TEMPFAIL;
+		snprintf(e->why, sizeof(e->why), "no resolver: %s",
+		    k->dns_failed ? k->dns_err : "too many threads");
+		return;
+	}
+	a = dns_query_sync(d, name, DNS_T_TXT);
+	dns_give(k, d);
+	switch (a->status) {
+	case DNS_OK:
+		e->status = KEYS_FOUND;
+		for (i = 0; i < a->nrr && e->nkeys < KEYS_RR_MAX; i++)
+			dkim_key_parse((const char *)a->rr[i].data,
+			    a->rr[i].len, &e->key[e->nkeys++]);
+		break;
+	case DNS_NODATA:
+		e->status = KEYS_NOTFOUND;
+		snprintf(e->why, sizeof(e->why), "no TXT record");
+		break;
+	case DNS_NXDOMAIN:
+		e->status = KEYS_NOTFOUND;
+		snprintf(e->why, sizeof(e->why), "NXDOMAIN");
+		break;
+	case DNS_PERMFAIL:
+		e->status = KEYS_NOTFOUND;
+		snprintf(e->why, sizeof(e->why), "not a valid DNS name");
+		break;
+	case DNS_TEMPFAIL:
+		e->status = KEYS_TEMPFAIL;
+		snprintf(e->why, sizeof(e->why), "%s", a->why[0] ? a->why :
+		    "SERVFAIL or timeout");
+		break;
+	}
+	dns_answer_free(a);
+}
+
+const struct keys_entry *
+keys_get(struct keys *k, const char *selector, const char *domain)
+{
+	char name[DNS_NAME_MAX * 2 + 16];
+	struct kent *e;
+
+	snprintf(name, sizeof(name), "%s._domainkey.%s", selector, domain);
+	pthread_mutex_lock(&k->mu);
+	if ((e = find(k, name)) != NULL) {
+		while (!e->done)
+			pthread_cond_wait(&k->cv, &k->mu);
+		pthread_mutex_unlock(&k->mu);
+		return &e->e;
+	}
+	e = add(k, name);
+	pthread_mutex_unlock(&k->mu);
+	if (k->o.offline) {
+		e->e.status = KEYS_OFFLINE;
+		e->e.source = AUTH_KEY_NONE;
+		snprintf(e->e.why, sizeof(e->e.why), "offline");
+	} else
+		resolve(k, name, &e->e);
+	pthread_mutex_lock(&k->mu);
+	e->done = 1;
+	pthread_cond_broadcast(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	return &e->e;
+}
+
+void
+keys_free(struct keys *k)
+{
+	struct kent *e, *n;
+	int i, j;
+
+	if (k == NULL)
+		return;
+	for (i = 0; i < KEYS_BUCKETS; i++)
+		for (e = k->b[i]; e; e = n) {
+			n = e->next;
+			for (j = 0; j < e->e.nkeys; j++)
+				dkim_key_clear(&e->e.key[j]);
+			free(e->name);
+			free(e);
+		}
+	for (i = 0; i < k->nidle; i++)
+		dns_free(k->idle[i]);
+	pthread_mutex_destroy(&k->mu);
+	pthread_cond_destroy(&k->cv);
+	free(k);
+}

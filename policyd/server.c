@@ -961,7 +961,8 @@ server_free(struct server *srv)
 	if (srv == NULL)
 		return;
 	srv->stdio_done = NULL;
-	srv->done_ev != NULL ? event_free(srv->done_ev) : (void)0;
+	if (srv->done_ev != NULL)
+		event_free(srv->done_ev);
 	srv->done_ev = NULL;
 	while ((c = LIST_FIRST(&srv->conns)) != NULL)
 		conn_free(c);

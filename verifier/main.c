@@ -15,8 +15,16 @@
  *	iprev and SPF evaluated now (origin) unless --offline, and the result
  *	is written (report): text, or JSON Lines with --json.
  *
- *	--keys and --jobs are accepted for DKIM verification, which does not
- *	exist yet; they change nothing today.
+ *	Every DKIM-Signature and ARC set is verified (dkim, arc) with keys
+ *	from --keys, then DNS unless --offline (keys); the results are tied
+ *	to the hops (chain_auth).
+ *
+ *	--jobs N verifies with N threads (default: the number of CPUs). The
+ *	mailbox is read by the main thread in batches of at most
+ *	BATCH_MSGS messages or BATCH_BYTES bytes; the threads (the main
+ *	one included) verify a batch, then it is written in order. Memory
+ *	is bounded by the batch, not by the mailbox. The key cache is shared
+ *	by all threads; the origin's iprev/SPF evaluation is serialised.
  *
  *	A progress line (messages, rate, ETA) is written to stderr when it is
  *	a terminal or with --progress; a summary line always.
@@ -32,6 +40,7 @@
  *--*/
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +50,32 @@
 #include "shared/hdr.h"
 #include "shared/mem.h"
 #include "shared/netaddr.h"
+#include "verifier/arc.h"
 #include "verifier/chain.h"
+#include "verifier/dkim.h"
+#include "verifier/keys.h"
 #include "verifier/mailbox.h"
 #include "verifier/origin.h"
 #include "verifier/report.h"
 
 #define PROG		"relaytrust-verify"
 #define JOBS_MAX	256
+#define BATCH_MSGS	256		/* messages per batch (--jobs > 1) */
+#define BATCH_BYTES	(32u << 20)	/* bytes per batch, beyond one message */
+
+struct slot {
+	char	*data;			/* owned copy of the message */
+	size_t	len, cap;
+	const char *source;
+	long	index;
+	int	flags;
+	int	unreadable;
+	char	err[512];
+	struct hdr h;
+	struct chain c;
+	char	*out;			/* report text (open_memstream) */
+	size_t	outlen;
+};
 
 struct run {
 	struct chain_cfg cfg;
@@ -64,7 +92,21 @@ struct run {
 	uint64_t bytes;
 	int	io_error;
 	struct timespec t0, last;
+	struct keys *keys_db;
+	int64_t	now;
+	pthread_mutex_t origin_mu;
+	/* the batch */
+	struct slot *slots;
+	int	nslots;
+	int	next;			/* next slot to verify */
+	int	done;			/* slots verified */
+	int	gen;			/* batch generation */
+	int	quit;
+	pthread_mutex_t mu;
+	pthread_cond_t go, fin;
 };
+
+static _Thread_local struct dkim_ctx *tctx;
 
 static void
 usage(void)
@@ -138,21 +180,34 @@ origin_for(struct run *r, struct chain *c)
 	origin_check(r->origin, c);
 }
 
+/* Everything but the output: thread-safe. */
 static void
-one_message(struct run *r, struct hdr *h, struct chain *c,
-    const struct mailbox_msg *msg, int64_t now)
+verify(struct run *r, struct hdr *h, struct chain *c, const char *data,
+    size_t len, int flags)
+{
+	if (tctx == NULL)
+		tctx = dkim_ctx_new();
+	hdr_parse(h, data, len);
+	chain_build(c, &r->cfg, h, flags, r->now);
+	dkim_verify(tctx, r->keys_db, h, data, len, chain_received_time(c,
+	    r->now), r->now, &c->dkim);
+	arc_verify(tctx, r->keys_db, h, data, len, &c->arc);
+	chain_auth(c);
+	pthread_mutex_lock(&r->origin_mu);
+	origin_for(r, c);
+	pthread_mutex_unlock(&r->origin_mu);
+	chain_finish(c);
+}
+
+static void
+count(struct run *r, const struct chain *c, const char *source, long index)
 {
 	int i;
 
-	hdr_parse(h, msg->data, msg->len);
-	chain_build(c, &r->cfg, h, msg->flags, now);
-	origin_for(r, c);
-	chain_finish(c);
-	report_message(&r->ro, msg->source, msg->index, c);
 	for (i = 0; i < c->nf; i++)
 		if (c->f[i].sev == CHAIN_ERROR)
-			fprintf(stderr, "%s: %s:%ld: %s\n", PROG, msg->source,
-			    msg->index, c->f[i].text);
+			fprintf(stderr, "%s: %s:%ld: %s\n", PROG, source,
+			    index, c->f[i].text);
 	r->n++;
 	switch (c->verdict) {
 	case CHAIN_PASS:
@@ -168,6 +223,137 @@ one_message(struct run *r, struct hdr *h, struct chain *c,
 }
 
 static void
+verify_slot(struct run *r, struct slot *s)
+{
+	struct report_opts ro = r->ro;
+	FILE *f;
+
+	if (s->unreadable)
+		return;
+	verify(r, &s->h, &s->c, s->data, s->len, s->flags);
+	free(s->out);
+	s->out = NULL;
+	s->outlen = 0;
+	if ((f = open_memstream(&s->out, &s->outlen)) == NULL)
+		return;
+	ro.out = f;
+	report_message(&ro, s->source, s->index, &s->c);
+	fclose(f);
+}
+
+/* Verify the slots of the current batch until none is left. */
+static void
+work(struct run *r)
+{
+	int i;
+
+	for (;;) {
+		pthread_mutex_lock(&r->mu);
+		if (r->next >= r->nslots) {
+			pthread_mutex_unlock(&r->mu);
+			return;
+		}
+		i = r->next++;
+		pthread_mutex_unlock(&r->mu);
+		verify_slot(r, &r->slots[i]);
+		pthread_mutex_lock(&r->mu);
+		if (++r->done == r->nslots)
+			pthread_cond_broadcast(&r->fin);
+		pthread_mutex_unlock(&r->mu);
+	}
+}
+
+static void *
+worker(void *arg)
+{
+	struct run *r = arg;
+	int gen = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&r->mu);
+		while (r->gen == gen && !r->quit)
+			pthread_cond_wait(&r->go, &r->mu);
+		if (r->quit) {
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		gen = r->gen;
+		pthread_mutex_unlock(&r->mu);
+		work(r);
+	}
+	dkim_ctx_free(tctx);
+	tctx = NULL;
+	return NULL;
+}
+
+/* Verify the batch with every thread, then write it in order. */
+static void
+flush_batch(struct run *r)
+{
+	int i;
+
+	if (r->nslots == 0)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->next = r->done = 0;
+	r->gen++;
+	pthread_cond_broadcast(&r->go);
+	pthread_mutex_unlock(&r->mu);
+	work(r);
+	pthread_mutex_lock(&r->mu);
+	while (r->done < r->nslots)
+		pthread_cond_wait(&r->fin, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+	for (i = 0; i < r->nslots; i++) {
+		struct slot *s = &r->slots[i];
+
+		if (s->unreadable) {
+			report_unreadable(&r->ro, s->source, s->index, s->err);
+			r->n++;
+			r->nfail++;
+			continue;
+		}
+		if (s->out)
+			fwrite(s->out, 1, s->outlen, r->ro.out);
+		count(r, &s->c, s->source, s->index);
+	}
+	r->nslots = 0;
+}
+
+static void
+one_message(struct run *r, struct hdr *h, struct chain *c,
+    const struct mailbox_msg *msg, int64_t now)
+{
+	(void)now;
+	verify(r, h, c, msg->data, msg->len, msg->flags);
+	report_message(&r->ro, msg->source, msg->index, c);
+	count(r, c, msg->source, msg->index);
+}
+
+static void
+queue_message(struct run *r, const struct mailbox_msg *msg, size_t *bytes)
+{
+	struct slot *s = &r->slots[r->nslots++];
+
+	if (s->cap < msg->len) {
+		free(s->data);
+		s->cap = msg->len + 4096;
+		s->data = xmalloc(s->cap);
+	}
+	memcpy(s->data, msg->data, msg->len);
+	s->len = msg->len;
+	s->source = msg->source;
+	s->index = msg->index;
+	s->flags = msg->flags;
+	s->unreadable = 0;
+	*bytes += msg->len;
+	if (r->nslots == BATCH_MSGS || *bytes >= BATCH_BYTES) {
+		flush_batch(r);
+		*bytes = 0;
+	}
+}
+
+static void
 one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
     int64_t now)
 {
@@ -177,6 +363,7 @@ one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
 	uint64_t done, total, bytes;
 	long bad = 0;
 	int rc;
+	size_t qbytes = 0;
 
 	if ((mb = mailbox_open(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s: %s: %s\n", PROG, path, err);
@@ -190,19 +377,35 @@ one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
 		if (rc < 0) {
 			fprintf(stderr, "%s: %s:%ld: %s\n", PROG, path, bad,
 			    err);
-			report_unreadable(&r->ro, path, bad++, err);
 			r->io_error = 1;
-			r->n++;
-			r->nfail++;
+			if (r->jobs > 1) {
+				struct slot *s = &r->slots[r->nslots++];
+
+				s->unreadable = 1;
+				s->source = path;
+				s->index = bad++;
+				snprintf(s->err, sizeof(s->err), "%s", err);
+				if (r->nslots == BATCH_MSGS)
+					flush_batch(r);
+			} else {
+				report_unreadable(&r->ro, path, bad++, err);
+				r->n++;
+				r->nfail++;
+			}
 			if (mailbox_type(mb) == MAILBOX_MBOX ||
 			    mailbox_type(mb) == MAILBOX_FILE)
 				break;
 			continue;
 		}
-		one_message(r, h, c, &msg, now);
+		if (r->jobs > 1)
+			queue_message(r, &msg, &qbytes);
+		else
+			one_message(r, h, c, &msg, now);
 		if (r->progress && (r->n & 63) == 0)
 			progress(r, mb, 0);
 	}
+	/* sources point at path: write this path's messages before it goes */
+	flush_batch(r);
 	if (r->progress)
 		progress(r, mb, 1);
 	mailbox_progress(mb, &done, &total, &bytes);
@@ -264,6 +467,9 @@ main(int argc, char **argv)
 	double el;
 	static char outbuf[1 << 20];
 	int64_t now = (int64_t)time(NULL);
+	struct keys_opts ko;
+	char kerr[512];
+	pthread_t *th = NULL;
 
 	memset(&h, 0, sizeof(h));
 	r.jobs = 0;
@@ -316,6 +522,37 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
+	if (r.jobs == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		r.jobs = ncpu < 1 ? 1 : ncpu > JOBS_MAX ? JOBS_MAX : (int)ncpu;
+	}
+	memset(&ko, 0, sizeof(ko));
+	ko.file = r.keys;
+	ko.offline = r.offline;
+	for (i = 0; i < r.oopts.nforward; i++)
+		ko.forward[i] = r.oopts.forward[i];
+	ko.nforward = r.oopts.nforward;
+	ko.timeout = r.oopts.timeout;
+	if ((r.keys_db = keys_new(&ko, kerr, sizeof(kerr))) == NULL) {
+		fprintf(stderr, "%s: --keys %s\n", PROG, kerr);
+		exit(2);
+	}
+	r.now = now;
+	pthread_mutex_init(&r.origin_mu, NULL);
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.go, NULL);
+	pthread_cond_init(&r.fin, NULL);
+	if (r.jobs > 1) {
+		r.slots = xcalloc(BATCH_MSGS, sizeof(*r.slots));
+		th = xcalloc((size_t)r.jobs - 1, sizeof(*th));
+		for (i = 0; i < r.jobs - 1; i++)
+			if (pthread_create(&th[i], NULL, worker, &r) != 0) {
+				fprintf(stderr, "%s: cannot start threads\n",
+				    PROG);
+				exit(2);
+			}
+	}
 	r.progress = progress_set >= 0 ? progress_set : isatty(2);
 	r.ro.out = stdout;
 	r.ro.color = !r.ro.json && isatty(1) && getenv("NO_COLOR") == NULL;
@@ -328,6 +565,24 @@ main(int argc, char **argv)
 	for (i = optind; i < argc; i++)
 		one_path(&r, argv[i], &h, &c, now);
 
+	if (r.jobs > 1) {
+		pthread_mutex_lock(&r.mu);
+		r.quit = 1;
+		pthread_cond_broadcast(&r.go);
+		pthread_mutex_unlock(&r.mu);
+		for (i = 0; i < r.jobs - 1; i++)
+			pthread_join(th[i], NULL);
+		free(th);
+		for (i = 0; i < BATCH_MSGS; i++) {
+			free(r.slots[i].data);
+			free(r.slots[i].out);
+			hdr_free(&r.slots[i].h);
+			chain_free(&r.slots[i].c);
+		}
+		free(r.slots);
+	}
+	dkim_ctx_free(tctx);
+	tctx = NULL;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "%s: writing output: %s\n", PROG,
 		    strerror(errno));
@@ -344,6 +599,7 @@ main(int argc, char **argv)
 	    el > 0 ? (double)r.bytes / el / 1e6 : 0.0);
 
 	origin_free(r.origin);
+	keys_free(r.keys_db);
 	chain_free(&c);
 	hdr_free(&h);
 	for (i = 0; i < r.cfg.nhosts; i++)

@@ -37,6 +37,7 @@
 
 #include "shared/hdr.h"
 #include "shared/spf.h"
+#include "verifier/dkim.h"
 #include "verifier/report.h"
 
 #define C_RESET	"\033[0m"
@@ -167,6 +168,91 @@ json_hop(FILE *out, const struct chain_hop *hp)
 }
 
 static void
+jcheck(FILE *out, const char *key, enum auth_check v, const char *yes,
+    const char *no)
+{
+	fprintf(out, ",\"%s\":", key);
+	if (v == AUTH_CHECK_NONE)
+		fputs("null", out);
+	else
+		fprintf(out, "\"%s\"", v == AUTH_CHECK_PASS ? yes : no);
+}
+
+static void
+jint(FILE *out, const char *key, int v, int present)
+{
+	if (present)
+		fprintf(out, ",\"%s\":%d", key, v);
+	else
+		fprintf(out, ",\"%s\":null", key);
+}
+
+static void
+json_dkim(FILE *out, const struct dkim_result *r)
+{
+	jstr(out, "d", r->d, 0);
+	jstr(out, "s", r->s, 1);
+	jstr(out, "a", r->a, 1);
+	jstr(out, "c", r->c, 1);
+	jstr(out, "result", auth_result_str(r->result), 1);
+	jstr(out, "reason", auth_reason_str(r->reason), 1);
+	jint(out, "key_bits", r->key_bits, r->key_bits > 0);
+	jstr(out, "key_source", auth_key_source_str(r->key_source), 1);
+	jcheck(out, "body_hash", r->body_hash, "match", "mismatch");
+	jcheck(out, "header_sig", r->header_sig, "pass", "fail");
+	fprintf(out, ",\"weak\":%s,\"testing\":%s", r->weak ? "true" :
+	    "false", r->testing ? "true" : "false");
+	jint(out, "hop_added", r->hop_added, r->hop_added >= 0);
+	jint(out, "hop_broken", r->hop_broken, r->hop_broken > 0);
+	if (r->unsigned_tail)
+		fprintf(out, ",\"unsigned_bytes\":%llu", r->unsigned_tail);
+	else
+		fputs(",\"unsigned_bytes\":null", out);
+	jstr(out, "detail", r->detail, 1);
+}
+
+static const char *
+cv_str(int cv)
+{
+	return cv == 0 ? "none" : cv == 1 ? "pass" : cv == 2 ? "fail" : NULL;
+}
+
+static void
+json_arc(FILE *out, const struct arc_result *a)
+{
+	int i;
+
+	fprintf(out, "{\"result\":\"%s\",\"sets\":[",
+	    auth_result_str(a->result));
+	for (i = 0; i < a->nsets; i++) {
+		const struct arc_set *s = &a->sets[i];
+
+		fprintf(out, "%s{\"i\":%d", i ? "," : "", s->instance);
+		jstr(out, "domain", s->d, 1);
+		jstr(out, "selector", s->s, 1);
+		jstr(out, "result", auth_result_str(s->result), 1);
+		jcheck(out, "ams_valid", s->ams_valid, "pass", "fail");
+		jstr(out, "ams_reason", auth_reason_str(s->ams_reason), 1);
+		jstr(out, "as_domain", s->as_d, 1);
+		jstr(out, "as_selector", s->as_s, 1);
+		jcheck(out, "as_valid", s->as_valid, "pass", "fail");
+		jstr(out, "as_reason", auth_reason_str(s->as_reason), 1);
+		jstr(out, "cv", cv_str(s->cv), 1);
+		jint(out, "hop_added", s->hop_added, s->hop_added >= 0);
+		jint(out, "hop_broken", s->hop_broken, s->hop_broken > 0);
+		jstr(out, "detail", s->detail, 1);
+		putc_unlocked('}', out);
+	}
+	fputs("]", out);
+	/* Extra keys only with sets: "none" stays {"result","sets"}. */
+	if (a->nsets > 0 || a->result != AUTH_NONE) {
+		jint(out, "oldest_pass", a->oldest_pass, a->oldest_pass >= 0);
+		jstr(out, "detail", a->detail, 1);
+	}
+	putc_unlocked('}', out);
+}
+
+static void
 json_message(FILE *out, const char *source, long index, const struct chain *c)
 {
 	int i;
@@ -183,8 +269,14 @@ json_message(FILE *out, const char *source, long index, const struct chain *c)
 			putc_unlocked(',', out);
 		json_hop(out, &c->hops[i]);
 	}
-	/* Filled by the DKIM and ARC verification (next issue). */
-	fputs("],\"dkim\":[],\"arc\":{\"result\":\"none\",\"sets\":[]}", out);
+	fputs("],\"dkim\":[", out);
+	for (i = 0; i < c->dkim.n; i++) {
+		fputs(i ? ",{" : "{", out);
+		json_dkim(out, &c->dkim.sig[i]);
+		putc_unlocked('}', out);
+	}
+	fputs("],\"arc\":", out);
+	json_arc(out, &c->arc);
 	fputs(",\"chain\":{", out);
 	if (c->boundary_hop)
 		fprintf(out, "\"boundary_hop\":%d", c->boundary_hop);
@@ -345,7 +437,63 @@ text_message(const struct report_opts *o, const char *source, long index,
 		if (c->eval_note[0])
 			text_line(out, "", c->eval_note);
 	}
-	text_line(out, "DKIM:", "not verified in this version");
+	if (c->dkim.n == 0)
+		text_line(out, "DKIM:", "no signature");
+	for (i = 0; i < c->dkim.n; i++) {
+		const struct dkim_result *r = &c->dkim.sig[i];
+		const char *why = auth_reason_str(r->reason);
+		char hops[48] = "";
+
+		if (r->hop_added >= 0)
+			snprintf(hops, sizeof(hops), " added after hop %d",
+			    r->hop_added);
+		if (r->hop_broken > 0)
+			snprintf(hops + strlen(hops), sizeof(hops) -
+			    strlen(hops), ", broken at hop %d", r->hop_broken);
+		snprintf(buf, sizeof(buf), "%s%s%s%s d=%s s=%s a=%s c=%s "
+		    "body=%s sig=%s key=%s%s%s%s%s%s", o->color ? (r->result ==
+		    AUTH_PASS ? C_GRN : r->result == AUTH_FAIL ? C_RED :
+		    C_YEL) : "", auth_result_str(r->result), why ? " " : "",
+		    why ? why : "", r->d, r->s, r->a, r->c,
+		    r->body_hash == AUTH_CHECK_NONE ? "-" : r->body_hash ==
+		    AUTH_CHECK_PASS ? "match" : "mismatch",
+		    r->header_sig == AUTH_CHECK_NONE ? "-" : r->header_sig ==
+		    AUTH_CHECK_PASS ? "pass" : "fail",
+		    auth_key_source_str(r->key_source) ?
+		    auth_key_source_str(r->key_source) : "-",
+		    r->key_bits ? "/" : "", r->key_bits ? "" : "",
+		    r->weak ? " weak" : "", hops, o->color ? C_RESET : "");
+		if (r->key_bits)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+			    " bits=%d", r->key_bits);
+		text_line(out, i == 0 ? "DKIM:" : "", buf);
+		if (r->detail[0] && r->result != AUTH_PASS)
+			text_line(out, "", r->detail);
+	}
+	if (c->arc.result != AUTH_NONE || c->arc.nsets) {
+		snprintf(buf, sizeof(buf), "%s, %d set%s%s%s",
+		    auth_result_str(c->arc.result), c->arc.nsets,
+		    c->arc.nsets == 1 ? "" : "s", c->arc.detail[0] ? ": " : "",
+		    c->arc.detail);
+		text_line(out, "ARC:", buf);
+		for (i = 0; i < c->arc.nsets; i++) {
+			const struct arc_set *s = &c->arc.sets[i];
+
+			snprintf(buf, sizeof(buf), "i=%d d=%s s=%s AMS=%s "
+			    "AS=%s cv=%s%s", s->instance, s->d, s->s,
+			    s->ams_valid == AUTH_CHECK_PASS ? "pass" :
+			    s->ams_valid == AUTH_CHECK_FAIL ? "fail" : "-",
+			    s->as_valid == AUTH_CHECK_PASS ? "pass" :
+			    s->as_valid == AUTH_CHECK_FAIL ? "fail" : "-",
+			    cv_str(s->cv) ? cv_str(s->cv) : "-",
+			    s->hop_added >= 0 ? "" : "");
+			if (s->hop_added >= 0)
+				snprintf(buf + strlen(buf), sizeof(buf) -
+				    strlen(buf), " added after hop %d",
+				    s->hop_added);
+			text_line(out, "", buf);
+		}
+	}
 	for (i = 0; i < c->nf; i++) {
 		const struct chain_finding *f = &c->f[i];
 

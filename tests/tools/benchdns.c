@@ -4,7 +4,7 @@
  * SUMMARY
  *	fast synthetic authoritative DNS responder for the benchmark
  * SYNOPSIS
- *	benchdns [-a ADDR] [-p PORT] [-l DELAY_MS] [-x DROP_PERMILLE]
+ *	benchdns [-a ADDR] [-p PORT] [-l DELAY_MS] [-x DROP_PERMILLE] [-v]
  * DESCRIPTION
  *	Answers UDP queries on ADDR:PORT (default 127.0.0.1, port 0 = any
  *	free one) from the rules of benchzone.h, so tens of thousands of
@@ -13,6 +13,7 @@
  *	blocking: the answers wait in a queue, so thousands of queries are
  *	in flight at once).  -x never answers names whose hash modulo 1000
  *	is below DROP_PERMILLE (the same names every time, every type).
+ *	-v logs every query ("query NAME TYPE") on stderr.
  *	SIGUSR1 prints "stats queries=N answered=N dropped=N" on stdout;
  *	SIGTERM/SIGINT print it and exit.
  * DIAGNOSTICS
@@ -55,6 +56,7 @@ struct pending {
 
 static volatile sig_atomic_t got_usr1, got_term;
 static unsigned long long n_queries, n_answered, n_dropped;
+static int verbose;
 
 /* An answer being built. */
 struct ans {
@@ -462,6 +464,8 @@ respond(const unsigned char *q, size_t qlen, unsigned char *out, size_t *outlen,
 	qclass = (unsigned)((q[off + 2] << 8) | q[off + 3]);
 	off += 4;
 	n_queries++;
+	if (verbose)
+		fprintf(stderr, "query %s %u\n", name, qtype);
 	if (drop_permille && benchzone_hash(name) % 1000 < drop_permille) {
 		n_dropped++;
 		return -1;
@@ -523,7 +527,7 @@ main(int argc, char **argv)
 	size_t qhead = 0, qcount = 0;
 	struct sigaction sa;
 
-	while ((ch = getopt(argc, argv, "a:p:l:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:p:l:vx:")) != -1) {
 		switch (ch) {
 		case 'a':
 			addr = optarg;
@@ -534,12 +538,15 @@ main(int argc, char **argv)
 		case 'l':
 			delay_ms = atoi(optarg);
 			break;
+		case 'v':
+			verbose = 1;
+			break;
 		case 'x':
 			drop = (unsigned)atoi(optarg);
 			break;
 		default:
 			fprintf(stderr, "usage: benchdns [-a ADDR] [-p PORT] "
-			    "[-l DELAY_MS] [-x DROP_PERMILLE]\n");
+			    "[-l DELAY_MS] [-x DROP_PERMILLE] [-v]\n");
 			return 2;
 		}
 	}

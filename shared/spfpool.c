@@ -193,13 +193,14 @@ spawn(struct worker *w, char *err, size_t errlen)
 	return 0;
 }
 
-static void
+/* Kill and collect w; returns its wait status (0 if there was none). */
+static int
 reap(struct worker *w)
 {
-	int	st;
+	int	st = 0;
 
 	if (w->pid == 0)
-		return;
+		return 0;
 	kill(w->pid, SIGKILL);
 	while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
 		;
@@ -208,6 +209,7 @@ reap(struct worker *w)
 	close(w->fd);
 	w->fd = -1;
 	w->pid = 0;
+	return st;
 }
 
 static void
@@ -375,14 +377,24 @@ worker_died(struct worker *w, const char *why)
 {
 	struct spfpool *p = w->pool;
 	struct spfpool_eval *e = w->cur;
+	char	how[48];
+	int	st;
 
-	reap(w);
+	st = reap(w);
+	if (WIFSIGNALED(st))
+		snprintf(how, sizeof(how), ", signal %d", WTERMSIG(st));
+	else if (WIFEXITED(st) && WEXITSTATUS(st))
+		snprintf(how, sizeof(how), ", exit status %d", WEXITSTATUS(st));
+	else
+		how[0] = '\0';
 	w->cur = NULL;
 	p->stats.worker_restarts++;
 	p->fails++;
 	schedule_respawn(w);
-	if (e == NULL)
+	if (e == NULL) {
+		log_warn("spf: idle worker %s%s; replacing it", why, how);
 		return;
+	}
 	e->w = NULL;
 	if (e->dreq != NULL) {
 		dns_cancel(e->dreq);
@@ -396,8 +408,8 @@ worker_died(struct worker *w, const char *why)
 	{
 		char	dom[LOG_ESCAPE_MAX * 4 + 8];
 
-		log_warn("spf: worker %s while checking domain %s "
-		    "(queries=%u); answering temperror", why,
+		log_warn("spf: worker %s%s while checking domain %s "
+		    "(queries=%u); answering temperror", why, how,
 		    log_escape(e->out.domain, LOG_ESCAPE_MAX, dom, sizeof(dom)),
 		    e->out.queries);
 	}
@@ -645,8 +657,9 @@ take_pending(struct spfpool_eval *e, const char *name)
 
 	for (i = 0; i < e->npending; i++) {
 		if (strcasecmp(e->pending[i], name) == 0) {
-			e->pending[i][0] = '\0';
-			strcpy(e->pending[i], e->pending[e->npending - 1]);
+			/* Move the last one into the hole. */
+			if (i != e->npending - 1)
+				strcpy(e->pending[i], e->pending[e->npending - 1]);
 			e->npending--;
 			return 1;
 		}

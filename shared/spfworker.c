@@ -496,6 +496,17 @@ spfworker_eval_local(const struct spfw_msg *eval, const char *receiver,
 
 /* ---- sandbox ------------------------------------------------------ */
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SPFW_SANITIZED	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPFW_SANITIZED	1
+#endif
+#endif
+#ifndef SPFW_SANITIZED
+#define SPFW_SANITIZED	0
+#endif
+
 #define ALLOW(nr) \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
@@ -542,6 +553,11 @@ spfworker_sandbox(char *err, size_t errlen)
 
 	for (i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
 		struct rlimit rl = { lim[i].v, lim[i].v };
+
+		/* AddressSanitizer's shadow memory is terabytes of address
+		 * space: under make asan a size limit would starve it. */
+		if (lim[i].res == RLIMIT_AS && SPFW_SANITIZED)
+			continue;
 
 		if (setrlimit(lim[i].res, &rl) < 0) {
 			snprintf(err, errlen, "setrlimit: %s", strerror(errno));

@@ -29,17 +29,44 @@
  *	there is no PTR record; temperror when a lookup failed temporarily
  *	and no name passed; fail otherwise.
  *
- *	A session remembers the decision for the current instance: later
- *	recipients of the same message get the same reject or defer, or
- *	DUNNO after the header was prepended once (with header = both, the
- *	second header goes out with the next request of the message).
+ *	The configuration in effect for a request is the top level with
+ *	the context section of its policy_context and the domain section of
+ *	its recipient layered on (cfg_effective()); it decides which checks
+ *	are needed and what their results ask for.
+ *
+ *	A session remembers the check RESULTS of the current instance (and
+ *	the client, HELO name and sender they were computed for), not a
+ *	verdict: every later request of the message runs decide(3) again
+ *	from the cached results under its own effective configuration, so
+ *	two recipients with different policies get their own answers, and
+ *	a check only the second policy needs is run then. The header is
+ *	prepended once per message (with header = both, the second header
+ *	goes out with the next request of the message). A request without
+ *	a recipient (DATA, END-OF-MESSAGE) after an accepted recipient of
+ *	the same message is never refused.
+ *
+ *	Trusted forwarders: a client in forwarders.networks, one whose
+ *	forward-confirmed PTR name (iprev pass) is in forwarders.names at a
+ *	label boundary, or one that SPF-passes for postmaster@ one of
+ *	forwarders.spf_domains (one extra SPF evaluation per domain, in
+ *	parallel with the other checks, cached per instance) has its SPF
+ *	MAIL FROM result reported but not enforced. iprev is looked up
+ *	whenever forwarders.names is set, even with ptr.enabled = false
+ *	(its result then asks for nothing).
+ *
+ *	Clients whose address is private, CGNAT, ULA or link-local are
+ *	clients Postfix sees through NAT or a container bridge: a warning
+ *	(rate-limited) says so, and decide(3) does not refuse them unless
+ *	private_clients = check.
  * DIAGNOSTICS
  *	One log line per request (SPEC 2.5), at warning level for a
- *	"warn" action. A request whose client_address is not an address
+ *	"warn" action; one JSON object instead with log_format = json. A request whose client_address is not an address
  *	is answered DUNNO with a warning.
  * LIMITS
  *	CHECK_PTR_NAMES_MAX PTR names are looked up at most; the answer
- *	comes CHECK_DEADLINE_MARGIN_MS before request_timeout.
+ *	comes CHECK_DEADLINE_MARGIN_MS before request_timeout;
+ *	CFG_FWD_SPF_MAX forwarder SPF evaluations per message;
+ *	CHECK_NAT_RL_INTERVAL seconds between NAT warnings.
  *--*/
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,9 +82,13 @@
 #include "shared/spfpool.h"
 #include "policyd/check.h"
 #include "policyd/decide.h"
+#include "policyd/stats.h"
 
 #define CHECK_PTR_NAMES_MAX		32
 #define CHECK_DEADLINE_MARGIN_MS	250
+#define CHECK_NAT_RL_INTERVAL		60
+#define CHECK_APPLIED_LEN		(2 * DNS_NAME_MAX + 24)
+#define CHECK_LOG_LEN			(LOG_ESCAPE_MAX * 7 + 8)
 
 struct checker {
 	struct event_base *base;
@@ -71,11 +102,15 @@ struct check;
 struct check_session {
 	struct checker *ck;
 	struct check *inflight;
-	/* The decision for the current instance. */
+	/* The results of the current instance, and what they were for. */
 	char	*instance;
-	int	decided;
-	enum decide_verdict verdict;
-	char	*action;		/* repeated for reject/defer */
+	char	*client, *helo_name, *sender;
+	int	have_iprev, have_helo, have_mf, have_fwd_spf;
+	struct iprev_outcome iprev;
+	struct spf_outcome helo, mailfrom;
+	char	fwd_spf[DNS_NAME_MAX + 1];	/* forwarder domain that passed */
+	int	header_sent;		/* a header went out for this message */
+	int	accepted_rcpt;		/* a recipient of it was accepted */
 	char	*pending;		/* a header still to prepend */
 };
 
@@ -84,6 +119,12 @@ enum step { STEP_OFF, STEP_RUNNING, STEP_DONE };
 struct iprev_lookup {
 	struct check *chk;
 	struct dns_req *req;
+	int	idx;
+};
+
+struct fwd_eval {
+	struct check *chk;
+	struct spfpool_eval *eval;
 	int	idx;
 };
 
@@ -100,9 +141,16 @@ struct check {
 	char	*ready_action;		/* what the kick answers */
 
 	struct netaddr client;
+	struct cfg eff;			/* cfg with the overrides; borrows cfg */
+	char	applied[CHECK_APPLIED_LEN];	/* overrides in effect */
 	int	header_ok;
 	const char *skip_reason;
 	char	skip_text[128];
+	const char *nat;		/* address class, or NULL */
+	const char *fwd_by;		/* "network", "name", "spf", or NULL */
+	char	fwd_text[DNS_NAME_MAX + 64];
+	int	used_cache, ran;	/* results reused / checks started */
+	int	iprev_cached, helo_cached, mf_cached, fwd_cached;
 
 	/* iprev */
 	enum step iprev_step;
@@ -118,6 +166,12 @@ struct check {
 	enum step helo_step, mf_step;
 	struct spfpool_eval *helo_eval, *mf_eval;
 	struct spf_outcome helo, mailfrom;
+
+	/* Forwarder SPF: postmaster@DOMAIN for each forwarders.spf_domains. */
+	enum step fwd_step;
+	struct fwd_eval fwd_evals[CFG_FWD_SPF_MAX];
+	int	nfwd_evals, fwdspf_pending;
+	char	fwd_spf[DNS_NAME_MAX + 1];	/* the domain that passed */
 };
 
 static void check_finish(struct check *);
@@ -166,10 +220,15 @@ static void
 session_forget(struct check_session *sess)
 {
 	free(sess->instance);
-	free(sess->action);
+	free(sess->client);
+	free(sess->helo_name);
+	free(sess->sender);
 	free(sess->pending);
-	sess->instance = sess->action = sess->pending = NULL;
-	sess->decided = 0;
+	sess->instance = sess->client = sess->helo_name = sess->sender = NULL;
+	sess->pending = NULL;
+	sess->have_iprev = sess->have_helo = sess->have_mf = 0;
+	sess->have_fwd_spf = sess->header_sent = sess->accepted_rcpt = 0;
+	sess->fwd_spf[0] = '\0';
 }
 
 /* Stop every lookup still running; no callbacks come afterwards. */
@@ -195,6 +254,11 @@ check_stop_lookups(struct check *chk)
 		spfpool_cancel(chk->mf_eval);
 		chk->mf_eval = NULL;
 	}
+	for (i = 0; i < chk->nfwd_evals; i++)
+		if (chk->fwd_evals[i].eval) {
+			spfpool_cancel(chk->fwd_evals[i].eval);
+			chk->fwd_evals[i].eval = NULL;
+		}
 }
 
 static void
@@ -213,6 +277,7 @@ check_free(struct check *chk)
 	proto_req_free(chk->req);
 	cfg_unref(chk->cfg);
 	free(chk);
+	stats_inflight(-1);
 }
 
 void
@@ -251,22 +316,83 @@ check_reply(struct check *chk, const char *action)
 	free(copy);
 }
 
-/* The decision log line (SPEC 2.5). */
+/* The decision log line (SPEC 2.5), key=value or one JSON object. */
 static void
 check_log(struct check *chk, const struct decision *d, const char *action_word,
     int cached)
 {
 	const struct policy_req *r = chk->req;
-	char	name[LOG_ESCAPE_MAX * 4 + 8], helo[LOG_ESCAPE_MAX * 4 + 8];
-	char	from[LOG_ESCAPE_MAX * 4 + 8], ip[NETADDR_STR_MAX];
+	char	name[CHECK_LOG_LEN], helo[CHECK_LOG_LEN], from[CHECK_LOG_LEN];
+	char	ip[CHECK_LOG_LEN], applied[CHECK_LOG_LEN], fwd[CHECK_LOG_LEN];
+	char	queue[CHECK_LOG_LEN];
 	char	iprev[32] = "", spf_helo[32] = "", spf_mf[32] = "", extra[64] = "";
-	const char *queue = r->queue_id[0] ? r->queue_id : "NOQUEUE";
+	char	more[CHECK_LOG_LEN + 64] = "";
+	const char *code = d && d->code[0] ? d->code : "";
+	const char *would = d && d->would != d->verdict ?
+	    decide_verdict_str(d->would) : NULL;
+	int	warn = d && d->would == DECIDE_REJECT &&
+	    d->verdict == DECIDE_ACCEPT && !chk->cfg->report_only &&
+	    !d->relaxed;
+	char	*(*esc)(const char *, size_t, char *, size_t) =
+	    chk->cfg->log_format == CFG_LOG_JSON ? log_json : log_escape;
 
-	log_escape(r->client_name[0] ? r->client_name : "unknown",
-	    LOG_ESCAPE_MAX, name, sizeof(name));
-	log_escape(r->helo_name, LOG_ESCAPE_MAX, helo, sizeof(helo));
-	log_escape(r->sender, LOG_ESCAPE_MAX, from, sizeof(from));
-	log_escape(r->client_address, LOG_ESCAPE_MAX, ip, sizeof(ip));
+	esc(r->queue_id[0] ? r->queue_id : "NOQUEUE", LOG_ESCAPE_MAX, queue,
+	    sizeof(queue));
+	esc(r->client_name[0] ? r->client_name : "unknown", LOG_ESCAPE_MAX,
+	    name, sizeof(name));
+	esc(r->helo_name, LOG_ESCAPE_MAX, helo, sizeof(helo));
+	esc(r->sender, LOG_ESCAPE_MAX, from, sizeof(from));
+	esc(r->client_address, LOG_ESCAPE_MAX, ip, sizeof(ip));
+	esc(chk->applied, LOG_ESCAPE_MAX, applied, sizeof(applied));
+	esc(chk->fwd_text, LOG_ESCAPE_MAX, fwd, sizeof(fwd));
+
+	if (chk->cfg->log_format == CFG_LOG_JSON) {
+		char	line[CHECK_LOG_LEN * 8 + 512];
+		size_t	n;
+
+		n = (size_t)snprintf(line, sizeof(line), "{\"level\":\"%s\","
+		    "\"queue_id\":\"%s\",\"client_name\":\"%s\","
+		    "\"client_address\":\"%s\",\"helo\":\"%s\",\"from\":\"%s\"",
+		    warn ? "warning" : "info", queue, name, ip, helo, from);
+		if (chk->iprev_step != STEP_OFF && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    ",\"iprev\":\"%s\"", iprev_result_str(chk->iprev.result));
+		if (chk->helo_step != STEP_OFF && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    ",\"spf_helo\":\"%s\"", spf_result_str(chk->helo.result));
+		if (chk->mf_step != STEP_OFF && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    ",\"spf_mailfrom\":\"%s\"",
+			    spf_result_str(chk->mailfrom.result));
+		if (n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    ",\"action\":\"%s\"", action_word);
+		if (code[0] && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    ",\"code\":\"%s\"", code);
+		if (would && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    ",\"would\":\"%s\"", would);
+		if (chk->skip_reason && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    ",\"skip\":\"%s\"", chk->skip_reason);
+		if (chk->applied[0] && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    ",\"policy\":\"%s\"", applied);
+		if (chk->fwd_by && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    ",\"forwarder\":\"%s\",\"forwarder_match\":\"%s\"",
+			    chk->fwd_by, fwd);
+		if (chk->nat && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    ",\"nat\":\"%s\"", chk->nat);
+		if (n < sizeof(line))
+			snprintf(line + n, sizeof(line) - n, ",\"cached\":%s,"
+			    "\"ms\":%ld}", cached ? "true" : "false",
+			    elapsed_ms(&chk->start));
+		log_plain(warn, "%s", line);
+		return;
+	}
 	if (chk->iprev_step != STEP_OFF)
 		snprintf(iprev, sizeof(iprev), " iprev=%s",
 		    iprev_result_str(chk->iprev.result));
@@ -276,18 +402,20 @@ check_log(struct check *chk, const struct decision *d, const char *action_word,
 	if (chk->mf_step != STEP_OFF)
 		snprintf(spf_mf, sizeof(spf_mf), " spf_mailfrom=%s",
 		    spf_result_str(chk->mailfrom.result));
-	if (d && d->would != d->verdict)
-		snprintf(extra, sizeof(extra), " would=%s",
-		    decide_verdict_str(d->would));
+	if (would)
+		snprintf(extra, sizeof(extra), " would=%s", would);
 	if (chk->skip_reason)
 		snprintf(extra, sizeof(extra), " skip=%s", chk->skip_reason);
-	(d && d->would == DECIDE_REJECT && d->verdict == DECIDE_ACCEPT &&
-	    !chk->cfg->report_only ? log_warn : log_info)(
+	snprintf(more, sizeof(more), "%s%s%s%s%s%s", chk->applied[0] ?
+	    " policy=" : "", applied, chk->fwd_by ? " forwarder=" : "",
+	    chk->fwd_by ? chk->fwd_by : "", chk->nat ? " nat=" : "",
+	    chk->nat ? chk->nat : "");
+	(warn ? log_warn : log_info)(
 	    "%s: client=%s[%s] helo=<%s> from=<%s>%s%s%s action=%s"
-	    "%s%s%s%s ms=%ld", queue, name, ip, helo, from,
+	    "%s%s%s%s%s ms=%ld", queue, name, ip, helo, from,
 	    iprev, spf_helo, spf_mf, action_word,
-	    d && d->code[0] ? " code=" : "", d && d->code[0] ? d->code : "",
-	    extra, cached ? " cached=yes" : "", elapsed_ms(&chk->start));
+	    code[0] ? " code=" : "", code, extra, more,
+	    cached ? " cached=yes" : "", elapsed_ms(&chk->start));
 }
 
 static const char *
@@ -302,35 +430,164 @@ action_word(const char *action)
 	return "dunno";
 }
 
+/* Is the client a trusted forwarder? Sets fwd_by and fwd_text. */
+static void
+check_forwarder(struct check *chk)
+{
+	const struct cfg *cfg = chk->cfg;
+	char	ip[NETADDR_STR_MAX];
+	int	i;
+
+	if (chk->fwd_by)
+		return;
+	if (netaddr_list_match(cfg->fwd_networks, &chk->client)) {
+		chk->fwd_by = "network";
+		snprintf(chk->fwd_text, sizeof(chk->fwd_text), "%s",
+		    netaddr_format(&chk->client, ip, sizeof(ip)));
+		return;
+	}
+	if (chk->iprev_step != STEP_OFF && chk->iprev.result == IPREV_PASS)
+		for (i = 0; i < cfg->nfwd_names; i++)
+			if (cfg_name_in_domain(chk->iprev.name,
+			    cfg->fwd_names[i])) {
+				chk->fwd_by = "name";
+				snprintf(chk->fwd_text, sizeof(chk->fwd_text),
+				    "%s", chk->iprev.name);
+				return;
+			}
+	if (chk->fwd_spf[0]) {
+		chk->fwd_by = "spf";
+		snprintf(chk->fwd_text, sizeof(chk->fwd_text), "%s (SPF pass "
+		    "for %s)", netaddr_format(&chk->client, ip, sizeof(ip)),
+		    chk->fwd_spf);
+	}
+}
+
+/* Keep what this request computed for the next requests of the message. */
+static void
+session_store(struct check *chk)
+{
+	struct check_session *sess = chk->sess;
+	const struct policy_req *r = chk->req;
+
+	if (!r->instance[0])
+		return;
+	if (sess->instance == NULL) {
+		sess->instance = xstrdup(r->instance);
+		sess->client = xstrdup(r->client_address);
+		sess->helo_name = xstrdup(r->helo_name);
+		sess->sender = xstrdup(r->sender);
+	}
+	if (chk->iprev_step == STEP_DONE && !chk->iprev_cached) {
+		sess->iprev = chk->iprev;
+		sess->have_iprev = 1;
+	}
+	if (chk->helo_step == STEP_DONE && !chk->helo_cached) {
+		sess->helo = chk->helo;
+		sess->have_helo = 1;
+	}
+	if (chk->mf_step == STEP_DONE && !chk->mf_cached) {
+		sess->mailfrom = chk->mailfrom;
+		sess->have_mf = 1;
+	}
+	if (chk->fwd_step == STEP_DONE && !chk->fwd_cached) {
+		snprintf(sess->fwd_spf, sizeof(sess->fwd_spf), "%s",
+		    chk->fwd_spf);
+		sess->have_fwd_spf = 1;
+	}
+}
+
+static void
+count_results(const struct check *chk)
+{
+	if (chk->iprev_step == STEP_DONE && !chk->iprev_cached)
+		stats_iprev(chk->iprev.result);
+	if (chk->helo_step == STEP_DONE && !chk->helo_cached)
+		stats_spf(1, chk->helo.result);
+	if (chk->mf_step == STEP_DONE && !chk->mf_cached)
+		stats_spf(0, chk->mailfrom.result);
+}
+
 static void
 check_finish(struct check *chk)
 {
 	struct check_session *sess = chk->sess;
 	struct decide_in in;
 	struct decision d;
+	const char *action;
+	char	buf[PROTO_ACTION_MAX];
+	int	message_state;
 
 	check_stop_lookups(chk);
+	/* Unfinished steps (deadline) count as done with what they have. */
+	if (chk->iprev_step == STEP_RUNNING)
+		chk->iprev_step = STEP_DONE;
+	if (chk->helo_step == STEP_RUNNING)
+		chk->helo_step = STEP_DONE;
+	if (chk->mf_step == STEP_RUNNING)
+		chk->mf_step = STEP_DONE;
+	if (chk->fwd_step == STEP_RUNNING)
+		chk->fwd_step = STEP_DONE;
+	if (!chk->skip_reason)
+		check_forwarder(chk);
+
 	memset(&in, 0, sizeof(in));
 	in.req = chk->req;
 	in.client = &chk->client;
 	in.skip_reason = chk->skip_reason;
 	in.header_ok = chk->header_ok;
-	in.iprev = chk->iprev;
+	if (chk->eff.ptr.enabled && chk->iprev_step != STEP_OFF)
+		in.iprev = chk->iprev;
+	else
+		in.iprev.result = IPREV_NOTCHECKED;
 	in.helo = chk->helo_step == STEP_OFF ? NULL : &chk->helo;
 	in.mailfrom = chk->mf_step == STEP_OFF ? NULL : &chk->mailfrom;
-	decide(chk->cfg, &in, &d);
+	in.forwarder = chk->fwd_by ? chk->fwd_text : NULL;
+	in.nat = chk->nat;
+	session_store(chk);
+	message_state = chk->req->instance[0] && sess->instance != NULL;
+	/* The header goes out once per message. */
+	if (chk->header_ok && message_state && sess->header_sent)
+		in.header_ok = 0;
+	decide(&chk->eff, &in, &d);
+	action = d.action;
 
-	if (chk->req->instance[0] && chk->header_ok) {
-		session_forget(sess);
-		sess->instance = xstrdup(chk->req->instance);
-		sess->decided = 1;
-		sess->verdict = d.verdict;
-		sess->action = xstrdup(d.action);
-		if (d.verdict == DECIDE_ACCEPT && d.nheaders > 1)
-			sess->pending = xstrdup(d.headers[1]);
+	if (message_state) {
+		if (d.verdict == DECIDE_ACCEPT && chk->req->recipient[0])
+			sess->accepted_rcpt = 1;
+		if (d.verdict != DECIDE_ACCEPT && !chk->req->recipient[0] &&
+		    sess->accepted_rcpt) {
+			/* DATA or END-OF-MESSAGE of a message that has an
+			 * accepted recipient: that recipient's policy said
+			 * yes; this request has no recipient to refuse. */
+			d.verdict = DECIDE_ACCEPT;
+			action = "DUNNO";
+		}
+		if (d.verdict == DECIDE_ACCEPT && chk->header_ok) {
+			if (!sess->header_sent && d.nheaders > 0) {
+				sess->header_sent = 1;
+				free(sess->pending);
+				sess->pending = d.nheaders > 1 ?
+				    xstrdup(d.headers[1]) : NULL;
+			} else if (sess->pending) {
+				snprintf(buf, sizeof(buf), "PREPEND %s",
+				    sess->pending);
+				free(sess->pending);
+				sess->pending = NULL;
+				action = buf;
+			}
+		}
 	}
-	check_log(chk, &d, action_word(d.action), 0);
-	check_reply(chk, d.action);
+	count_results(chk);
+	if (chk->used_cache && !chk->ran)
+		stats_verdict_cached();
+	if (chk->nat)
+		stats_nat_client();
+	if (chk->fwd_by)
+		stats_forwarder(chk->fwd_by[0] == 'n' ? (chk->fwd_by[1] == 'e' ?
+		    STATS_FWD_NETWORK : STATS_FWD_NAME) : STATS_FWD_SPF);
+	check_log(chk, &d, action_word(action), chk->used_cache && !chk->ran);
+	check_reply(chk, action);
 }
 
 static void
@@ -340,6 +597,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	stats_deadline();
 	if (chk->iprev_step == STEP_RUNNING) {
 		chk->iprev.result = IPREV_TEMPERROR;
 		chk->iprev_step = STEP_DONE;
@@ -365,7 +623,7 @@ static void
 maybe_finish(struct check *chk)
 {
 	if (chk->iprev_step != STEP_RUNNING && chk->helo_step != STEP_RUNNING &&
-	    chk->mf_step != STEP_RUNNING)
+	    chk->mf_step != STEP_RUNNING && chk->fwd_step != STEP_RUNNING)
 		check_finish(chk);
 }
 
@@ -559,28 +817,89 @@ check_answer_soon(struct check *chk, const char *action)
 	event_active(chk->kick, 0, 0);
 }
 
-/* A later request of a message already decided. */
-static int
-check_from_cache(struct check *chk)
+static void
+fwd_spf_cb(void *arg, const struct spf_outcome *out)
+{
+	struct fwd_eval *fe = arg;
+	struct check *chk = fe->chk;
+	int	i;
+
+	fe->eval = NULL;
+	chk->fwdspf_pending--;
+	if (out->result == SPF_RES_PASS && chk->fwd_spf[0] == '\0')
+		snprintf(chk->fwd_spf, sizeof(chk->fwd_spf), "%s",
+		    chk->cfg->fwd_spf_domains[fe->idx]);
+	if (chk->fwd_spf[0] || chk->fwdspf_pending == 0) {
+		chk->fwd_step = STEP_DONE;
+		for (i = 0; i < chk->nfwd_evals; i++)
+			if (chk->fwd_evals[i].eval) {
+				spfpool_cancel(chk->fwd_evals[i].eval);
+				chk->fwd_evals[i].eval = NULL;
+			}
+		maybe_finish(chk);
+	}
+}
+
+/* SPF of postmaster@DOMAIN against the client, for every forwarder
+ * domain at once; the first pass wins. */
+static void
+fwd_spf_start(struct check *chk)
+{
+	const struct cfg *cfg = chk->cfg;
+	char	sender[DNS_NAME_MAX + 16];
+	struct spf_query q;
+	int	i;
+
+	chk->fwd_step = STEP_RUNNING;
+	chk->nfwd_evals = cfg->nfwd_spf_domains;
+	chk->fwdspf_pending = chk->nfwd_evals;
+	for (i = 0; i < chk->nfwd_evals; i++) {
+		memset(&q, 0, sizeof(q));
+		snprintf(sender, sizeof(sender), "postmaster@%s",
+		    cfg->fwd_spf_domains[i]);
+		q.ip = chk->client;
+		q.helo = chk->req->helo_name;
+		q.sender = sender;
+		q.identity = SPF_ID_MAILFROM;
+		chk->fwd_evals[i].chk = chk;
+		chk->fwd_evals[i].idx = i;
+		chk->fwd_evals[i].eval = spfpool_eval(chk->ck->pool, &q,
+		    fwd_spf_cb, &chk->fwd_evals[i]);
+	}
+}
+
+/* Reuse what earlier requests of the same message computed. */
+static void
+session_load(struct check *chk)
 {
 	struct check_session *sess = chk->sess;
-	const char *action = "DUNNO";
-	char	buf[PROTO_ACTION_MAX];
+	const struct policy_req *r = chk->req;
 
-	if (!sess->decided || !chk->req->instance[0] ||
-	    strcmp(sess->instance, chk->req->instance) != 0)
-		return 0;
-	if (sess->verdict != DECIDE_ACCEPT)
-		action = sess->action;
-	else if (sess->pending && chk->header_ok) {
-		snprintf(buf, sizeof(buf), "PREPEND %s", sess->pending);
-		free(sess->pending);
-		sess->pending = NULL;
-		action = buf;
+	if (sess->instance != NULL && (!r->instance[0] ||
+	    strcmp(sess->instance, r->instance) != 0 ||
+	    strcmp(sess->client, r->client_address) != 0 ||
+	    strcmp(sess->helo_name, r->helo_name) != 0 ||
+	    strcmp(sess->sender, r->sender) != 0))
+		session_forget(sess);
+	if (sess->instance == NULL)
+		return;
+	if (sess->have_iprev) {
+		chk->iprev = sess->iprev;
+		chk->iprev_cached = 1;
 	}
-	check_log(chk, NULL, action_word(action), 1);
-	check_answer_soon(chk, action);
-	return 1;
+	if (sess->have_helo) {
+		chk->helo = sess->helo;
+		chk->helo_cached = 1;
+	}
+	if (sess->have_mf) {
+		chk->mailfrom = sess->mailfrom;
+		chk->mf_cached = 1;
+	}
+	if (sess->have_fwd_spf) {
+		snprintf(chk->fwd_spf, sizeof(chk->fwd_spf), "%s",
+		    sess->fwd_spf);
+		chk->fwd_cached = 1;
+	}
 }
 
 static int
@@ -590,6 +909,23 @@ state_is(const char *state, const char *const *list)
 		if (strcasecmp(state, *list) == 0)
 			return 1;
 	return 0;
+}
+
+/* The client's address class when it is one NAT or containers use. */
+static const char *
+nat_class(const struct netaddr *a)
+{
+	enum netaddr_class c = netaddr_classify(a);
+
+	switch (c) {
+	case NETADDR_PRIVATE:
+	case NETADDR_CGNAT:
+	case NETADDR_ULA:
+	case NETADDR_LINKLOCAL:
+		return netaddr_class_str(c);
+	default:
+		return NULL;
+	}
 }
 
 void
@@ -602,11 +938,13 @@ check_start(struct check_session *sess, struct policy_req *req, check_cb cb,
 	static const char *const prepend_ok[] = {"MAIL", "RCPT", "DATA", NULL};
 	struct checker *ck = sess->ck;
 	struct check *chk = xcalloc(1, sizeof(*chk));
-	const struct cfg *cfg;
+	const struct cfg *cfg, *eff;
 	struct timeval tv;
+	char	ip[NETADDR_STR_MAX];
 	long	ms;
-	int	is_early, is_message;
+	int	is_early, is_message, want_iprev, want_helo, want_mf, want_fwd;
 
+	stats_inflight(1);
 	chk->sess = sess;
 	chk->ck = ck;
 	chk->cfg = cfg_ref(ck->cfg);
@@ -617,6 +955,9 @@ check_start(struct check_session *sess, struct policy_req *req, check_cb cb,
 	chk->kick = event_new(ck->base, -1, 0, kick_cb, chk);
 	sess->inflight = chk;
 	cfg = chk->cfg;
+	cfg_effective(cfg, req->policy_context, req->recipient, &chk->eff,
+	    chk->applied, sizeof(chk->applied));
+	eff = &chk->eff;
 
 	is_early = state_is(req->protocol_state, early);
 	is_message = state_is(req->protocol_state, message);
@@ -636,15 +977,9 @@ check_start(struct check_session *sess, struct policy_req *req, check_cb cb,
 		check_answer_soon(chk, "DUNNO");
 		return;
 	}
-	if (req->instance[0] && sess->instance &&
-	    strcmp(sess->instance, req->instance) != 0)
-		session_forget(sess);
-	if (check_from_cache(chk))
-		return;
+	session_load(chk);
 
 	if (netaddr_list_match(cfg->skip_networks, &chk->client)) {
-		char	ip[NETADDR_STR_MAX];
-
 		snprintf(chk->skip_text, sizeof(chk->skip_text),
 		    "client %s is in skip.networks, not checked",
 		    netaddr_format(&chk->client, ip, sizeof(ip)));
@@ -658,14 +993,58 @@ check_start(struct check_session *sess, struct policy_req *req, check_cb cb,
 		check_answer_soon(chk, NULL);
 		return;
 	}
+	if ((chk->nat = nat_class(&chk->client)) != NULL)
+		log_warn_rl("nat", CHECK_NAT_RL_INTERVAL, "client %s is a %s "
+		    "address: Postfix sees a NAT gateway or a container "
+		    "bridge, not the sending host, so iprev and SPF results "
+		    "for it mean nothing; %s. Publish the port without NAT "
+		    "(e.g. Docker's host network) or list the network in "
+		    "skip.networks", netaddr_format(&chk->client, ip,
+		    sizeof(ip)), chk->nat, cfg->private_clients ==
+		    CFG_PRIVATE_ACCEPT ? "not refusing it" :
+		    "private_clients = check: applying the actions anyway");
+	if (netaddr_list_match(cfg->fwd_networks, &chk->client))
+		check_forwarder(chk);
 
-	if (cfg->ptr.enabled)
-		iprev_start(chk);
-	if (cfg->spf.helo && (is_early ? req->helo_name[0] != '\0' :
-	    req->sender[0] != '\0' || !cfg->spf.mailfrom))
-		spf_start(chk, 1);
-	if (cfg->spf.mailfrom && is_message)
-		spf_start(chk, 0);
+	want_iprev = eff->ptr.enabled || cfg->nfwd_names > 0;
+	want_helo = eff->spf.helo && (is_early ? req->helo_name[0] != '\0' :
+	    req->sender[0] != '\0' || !eff->spf.mailfrom);
+	want_mf = eff->spf.mailfrom && is_message;
+	want_fwd = want_mf && cfg->nfwd_spf_domains > 0 && chk->fwd_by == NULL;
+
+	if (want_iprev) {
+		if (chk->iprev_cached) {
+			chk->iprev_step = STEP_DONE;
+			chk->used_cache = 1;
+		} else {
+			chk->ran = 1;
+			iprev_start(chk);
+		}
+	}
+	if (want_helo) {
+		if (chk->helo_cached) {
+			chk->helo_step = STEP_DONE;
+			chk->used_cache = 1;
+		} else {
+			chk->ran = 1;
+			spf_start(chk, 1);
+		}
+	}
+	if (want_mf) {
+		if (chk->mf_cached) {
+			chk->mf_step = STEP_DONE;
+			chk->used_cache = 1;
+		} else {
+			chk->ran = 1;
+			spf_start(chk, 0);
+		}
+	}
+	if (want_fwd) {
+		if (chk->fwd_cached)
+			chk->fwd_step = STEP_DONE;
+		else
+			fwd_spf_start(chk);
+	}
 
 	ms = (long)cfg->request_timeout * 1000 - CHECK_DEADLINE_MARGIN_MS;
 	if (ms < CHECK_DEADLINE_MARGIN_MS)
@@ -674,9 +1053,9 @@ check_start(struct check_session *sess, struct policy_req *req, check_cb cb,
 	tv.tv_usec = (ms % 1000) * 1000;
 	chk->deadline = evtimer_new(ck->base, deadline_cb, chk);
 	evtimer_add(chk->deadline, &tv);
-	/* Nothing started (all disabled or answered locally): decide now,
-	 * from the loop. */
+	/* Nothing started (all disabled, cached or answered locally):
+	 * decide now, from the loop. */
 	if (chk->iprev_step != STEP_RUNNING && chk->helo_step != STEP_RUNNING &&
-	    chk->mf_step != STEP_RUNNING)
+	    chk->mf_step != STEP_RUNNING && chk->fwd_step != STEP_RUNNING)
 		check_answer_soon(chk, NULL);
 }

@@ -28,6 +28,17 @@
  *	report_only and "warn" keep the would-be verdict in out->would and
  *	answer as accept.
  *
+ *	A trusted forwarder (in->forwarder) has its SPF MAIL FROM result
+ *	in the header with a comment "(trusted forwarder ...: not
+ *	enforced)", and that result asks for nothing: a forwarder sends
+ *	mail in other domains' names by design. A client whose address is
+ *	private, CGNAT, ULA or link-local (in->nat) is one Postfix sees
+ *	through NAT or a container bridge, so its iprev and SPF results say
+ *	nothing about the real sender: with private_clients = accept a
+ *	reject or defer becomes accept (out->relaxed, out->would keeps
+ *	it), and the Authentication-Results header ends with a comment
+ *	saying so.
+ *
  *	Headers follow RFC 8601 (Authentication-Results: iprev and spf) and
  *	RFC 7208 section 9.1 (Received-SPF). The HELO result appears in
  *	Authentication-Results only as smtp.helo, and only when there is no
@@ -333,12 +344,22 @@ header_ar(const struct cfg *cfg, const struct decide_in *in, const char *ip,
 			    spf_result_str(spf->result),
 			    pvalue(spf->checked, q, sizeof(q)));
 		if (spf->problem[0] && len < outlen)
-			snprintf(out + len, outlen - len, " (%s)",
+			len += (size_t)snprintf(out + len, outlen - len, " (%s)",
 			    decide_comment(spf->problem, PEER_TEXT_MAX, c,
+			    sizeof(c)));
+		if (in->forwarder && spf == in->mailfrom && len < outlen)
+			len += (size_t)snprintf(out + len, outlen - len,
+			    " (trusted forwarder %s: not enforced)",
+			    decide_comment(in->forwarder, PEER_TEXT_MAX, c,
 			    sizeof(c)));
 	}
 	if (in->iprev.result == IPREV_NOTCHECKED && spf == NULL && len < outlen)
-		snprintf(out + len, outlen - len, "; none");
+		len += (size_t)snprintf(out + len, outlen - len, "; none");
+	if (in->nat && len < outlen)
+		snprintf(out + len, outlen - len, " (%s client address %s%s)",
+		    decide_comment(in->nat, PEER_TEXT_MAX, c, sizeof(c)), ip,
+		    cfg->private_clients == CFG_PRIVATE_ACCEPT ?
+		    ": NAT or container? not enforced" : ": NAT or container?");
 }
 
 /* The Received-SPF comment (RFC 7208 9.1 conventions). */
@@ -433,7 +454,8 @@ headers(const struct cfg *cfg, const struct decide_in *in, const char *ip,
 }
 
 static void
-answer(const struct cfg *cfg, const struct wish *w, struct decision *out)
+answer(const struct cfg *cfg, const struct wish *w, int relax,
+    struct decision *out)
 {
 	enum cfg_action act = w->act;
 
@@ -444,6 +466,10 @@ answer(const struct cfg *cfg, const struct wish *w, struct decision *out)
 	    out->would == DECIDE_REJECT ? 5 : 4, w->dsn);
 	if (cfg->report_only)
 		return;
+	if (relax) {
+		out->relaxed = 1;
+		return;
+	}
 	out->verdict = out->would;
 	if (out->verdict == DECIDE_REJECT)
 		snprintf(out->action, sizeof(out->action), "550 %s %s",
@@ -464,8 +490,12 @@ decide(const struct cfg *cfg, const struct decide_in *in, struct decision *out)
 	netaddr_format(in->client, ip, sizeof(ip));
 
 	if (!in->skip_reason) {
-		if (in->mailfrom)
-			spf_wish(cfg, in->mailfrom, 0, ip, &wishes[nw++]);
+		if (in->mailfrom) {
+			spf_wish(cfg, in->mailfrom, 0, ip, &wishes[nw]);
+			if (in->forwarder)
+				wishes[nw].act = CFG_ACCEPT;
+			nw++;
+		}
 		/* For the null sender the MAIL FROM check already used the
 		 * HELO identity; in->helo is then NULL. */
 		if (in->helo)
@@ -492,7 +522,8 @@ decide(const struct cfg *cfg, const struct decide_in *in, struct decision *out)
 		if (wishes[i].act == CFG_DEFER)
 			pick = i;
 	if (pick >= 0)
-		answer(cfg, &wishes[pick], out);
+		answer(cfg, &wishes[pick], in->nat != NULL &&
+		    cfg->private_clients == CFG_PRIVATE_ACCEPT, out);
 	if (pick < 0 && out->check) {
 		/* "warn": the would-be rejection, answered as accept. */
 		out->would = DECIDE_REJECT;

@@ -39,11 +39,20 @@ struct decide_in {
 	const struct spf_outcome *helo;		/* NULL: not evaluated */
 	const struct spf_outcome *mailfrom;	/* NULL: not evaluated; for the
 						 * null sender its identity is HELO */
+	const char *forwarder;	/* non-NULL: a trusted forwarder (what
+				 * matched); its SPF MAIL FROM result is
+				 * reported, never enforced */
+	const char *nat;	/* non-NULL: the client address is private,
+				 * CGNAT, ULA or link-local (its class); with
+				 * private_clients = accept no reject/defer */
 };
 
 struct decision {
 	enum decide_verdict verdict;	/* what the reply says */
-	enum decide_verdict would;	/* before report_only and "warn" */
+	enum decide_verdict would;	/* before report_only, "warn" and the
+					 * private-client rule */
+	int	relaxed;		/* 1: a reject/defer became accept
+					 * because the client is private */
 	const char *check;		/* "iprev", "spf_helo", "spf_mailfrom" or NULL */
 	char	code[8];		/* enhanced status code, "" on accept */
 	char	action[PROTO_ACTION_MAX];	/* the complete action= value */

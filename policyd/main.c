@@ -25,8 +25,13 @@
  *	-V	print the version and the versions of the linked libraries.
  *
  *	SIGHUP re-reads the configuration: a bad file is logged with its
- *	line and the old configuration stays; listen, user, workers and
- *	dns changes need a restart (logged). SIGTERM and SIGINT stop
+ *	line and the old configuration stays; listen, stats_listen, user,
+ *	workers and dns changes need a restart (logged). Each reload is
+ *	counted in relaytrust_config_reloads_total{result}. A request in
+ *	flight keeps the configuration it started with (a reference).
+ *
+ *	stats_listen is bound with the policy sockets, before privileges
+ *	are dropped; stats(3) serves it. SIGTERM and SIGINT stop
  *	accepting, let in-flight requests be answered, and exit 0; a second
  *	one exits at once.
  * DIAGNOSTICS
@@ -62,6 +67,7 @@
 #include "shared/spfpool.h"
 #include "policyd/check.h"
 #include "policyd/server.h"
+#include "policyd/stats.h"
 
 #define MAIN_ERR_MAX	512
 #define MAIN_READY_MAX	1024
@@ -75,6 +81,7 @@ struct daemon {
 	struct spfpool *pool;
 	struct checker *checker;
 	struct server *server;
+	struct stats_http *stats;
 	int	stopping;
 };
 
@@ -212,12 +219,15 @@ reload(struct daemon *d)
 	struct cfg *old = d->cfg, *c;
 
 	if ((c = cfg_load(old->file, err, sizeof(err))) == NULL) {
+		stats_reload(0);
 		log_err("%s; keeping the old configuration", err);
 		return;
 	}
-	if (!same_list(old->listen, old->nlisten, c->listen, c->nlisten))
-		log_warn("%s: listen changed; that needs a restart",
-		    c->file);
+	stats_reload(1);
+	if (!same_list(old->listen, old->nlisten, c->listen, c->nlisten) ||
+	    !str_eq(old->stats_listen, c->stats_listen))
+		log_warn("%s: listen or stats_listen changed; that needs a "
+		    "restart", c->file);
 	if (!str_eq(old->user, c->user) || old->workers != c->workers ||
 	    !same_list((char *const *)old->dns.forward, old->dns.nforward,
 	    (char *const *)c->dns.forward, c->dns.nforward) ||
@@ -277,7 +287,7 @@ main(int argc, char **argv)
 	static const int signums[3] = {SIGHUP, SIGTERM, SIGINT};
 	const char *file = RT_SYSCONFDIR "/policyd.conf";
 	char	err[MAIN_ERR_MAX], ready[MAIN_READY_MAX];
-	char	absfile[PATH_MAX];
+	char	absfile[PATH_MAX], libspf2[32];
 	int	ch, foreground = 0, test = 0, stdio = 0, i, n, rc = 1;
 
 	while ((ch = getopt_long(argc, argv, "c:ftVh", longopts, NULL)) != -1) {
@@ -363,6 +373,14 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s: %s\n", progname, err);
 		goto out;
 	}
+	if (!stdio && d.cfg->stats_listen != NULL &&
+	    (d.stats = stats_http_new(d.base, d.cfg->stats_listen, err,
+	    sizeof(err))) == NULL) {
+		log_err("%s", err);
+		if (!foreground)
+			fprintf(stderr, "%s: %s\n", progname, err);
+		goto out;
+	}
 	if (!foreground && !stdio) {
 		if (detach(err, sizeof(err)) != 0) {
 			log_err("%s", err);
@@ -373,9 +391,10 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (d.cfg->stats_listen != NULL)
-		log_warn("stats_listen %s: metrics are not served by this "
-		    "version", d.cfg->stats_listen);
+	snprintf(libspf2, sizeof(libspf2), "%d.%d.%d", SPF_LIB_VERSION_MAJOR,
+	    SPF_LIB_VERSION_MINOR, SPF_LIB_VERSION_PATCH);
+	stats_set_build(RT_VERSION, libspf2, ub_version(),
+	    event_get_version());
 
 	if ((d.dns = dns_new(d.base, &d.cfg->dns, err, sizeof(err))) == NULL) {
 		log_err("dns: %s", err);
@@ -397,6 +416,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	d.checker = checker_new(d.base, d.dns, d.pool, d.cfg);
+	stats_set_sources(d.dns, d.pool);
 
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);
@@ -421,12 +441,17 @@ main(int argc, char **argv)
 		    (size_t)n < sizeof(ready); i++)
 			n += snprintf(ready + n, sizeof(ready) - (size_t)n,
 			    "%s %s", i ? "," : "", d.cfg->listen[i]);
+		if (d.stats != NULL && n > 0 && (size_t)n < sizeof(ready))
+			snprintf(ready + n, sizeof(ready) - (size_t)n,
+			    "; metrics at %s/metrics", d.cfg->stats_listen);
 		log_info("%s", ready);
 	}
 
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
+	stats_set_sources(NULL, NULL);
+	stats_http_free(d.stats);
 	server_free(d.server);
 	checker_free(d.checker);
 	if (d.pool != NULL)

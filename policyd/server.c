@@ -79,6 +79,7 @@
 #include "policyd/check.h"
 #include "policyd/proto.h"
 #include "policyd/server.h"
+#include "policyd/stats.h"
 
 #define SERVER_PEER_MAX		128
 #define SERVER_DRAIN_GRACE	5	/* seconds past request_timeout */
@@ -328,6 +329,7 @@ conn_free(struct conn *c)
 
 	LIST_REMOVE(c, entry);
 	srv->nconn--;
+	stats_connections(-1);
 	if (c->kick != NULL)
 		event_free(c->kick);
 	check_session_free(c->sess);
@@ -404,6 +406,7 @@ reply(struct conn *c, const char *action)
 		conn_free(c);
 		return -1;
 	}
+	stats_reply(action);
 	if (c->sync_wfd >= 0)
 		return write_sync(c, buf, (size_t)n);
 	bufferevent_write(c->out, buf, (size_t)n);
@@ -710,6 +713,7 @@ conn_new(struct server *srv, int rfd, int wfd, const char *peer, int stdio)
 	c->sess = check_session_new(srv->checker);
 	LIST_INSERT_HEAD(&srv->conns, c, entry);
 	srv->nconn++;
+	stats_connections(1);
 	set_idle_timeout(c, 1);
 	if (c->sync_rfd < 0)
 		bufferevent_enable(c->in, EV_READ);

@@ -7,6 +7,10 @@
 #include "shared/netaddr.h"
 
 #define CFG_LISTEN_MAX	16
+#define CFG_OVERRIDES_MAX	64	/* context and domain sections together */
+#define CFG_FWD_NAMES_MAX	64	/* forwarders.names entries */
+#define CFG_FWD_SPF_MAX		8	/* forwarders.spf_domains entries */
+#define CFG_OVERRIDE_FIELDS	13	/* spf and ptr keys a section may override */
 
 enum cfg_action {
 	CFG_ACCEPT,		/* continue, with header */
@@ -20,6 +24,26 @@ enum cfg_header {
 	CFG_HDR_RECEIVED_SPF,	/* "received-spf" */
 	CFG_HDR_BOTH,		/* "both" */
 	CFG_HDR_NONE,		/* "none" */
+};
+
+enum cfg_log_format {
+	CFG_LOG_TEXT,		/* key=value (SPEC 2.5) */
+	CFG_LOG_JSON,		/* one JSON object per decision */
+};
+
+enum cfg_private {
+	CFG_PRIVATE_ACCEPT,	/* private/NAT clients: warn, never reject */
+	CFG_PRIVATE_CHECK,	/* warn, then apply the actions as usual */
+};
+
+/* A context "NAME" { } or domain "NAME" { } section: only the spf and
+ * ptr keys it sets (bit i of set: field i of cfg.c's override table). */
+struct cfg_override {
+	char	*name;		/* policy_context value; or a domain, lower case */
+	int	is_domain;
+	int	line;		/* where the section ends, for messages */
+	unsigned long set;
+	int	val[CFG_OVERRIDE_FIELDS];
 };
 
 struct cfg {
@@ -36,6 +60,9 @@ struct cfg {
 	char	*authserv_id;		/* default: the host name */
 	enum cfg_header header;
 	char	*stats_listen;		/* NULL when unset */
+
+	enum cfg_log_format log_format;
+	enum cfg_private private_clients;
 
 	struct dns_opts dns;		/* strings owned by this struct */
 
@@ -54,6 +81,16 @@ struct cfg {
 			on_permerror, on_temperror, helo_on_fail;
 		int	void_lookup_limit, lookup_limit;
 	} spf;
+
+	struct cfg_override *overrides;	/* in file order */
+	int	noverrides;
+
+	/* Trusted forwarders: SPF MAIL FROM is not enforced for them. */
+	struct netaddr_list *fwd_networks;
+	char	*fwd_names[CFG_FWD_NAMES_MAX];		/* lower case, no dot */
+	int	nfwd_names;
+	char	*fwd_spf_domains[CFG_FWD_SPF_MAX];	/* lower case */
+	int	nfwd_spf_domains;
 };
 
 /* Load and validate FILE. Returns NULL and writes "FILE:LINE: what" into
@@ -64,5 +101,18 @@ struct cfg *cfg_ref(struct cfg *);
 void	cfg_unref(struct cfg *);	/* frees at zero; NULL is a no-op */
 
 const char *cfg_action_str(enum cfg_action);	/* "accept", "reject", ... */
+
+/* The configuration in effect for one request: *cfg with the spf and ptr
+ * keys of the context section named policy_context, then those of the
+ * domain section matching the recipient's domain (the longest match),
+ * applied on top. out borrows every pointer of cfg: never cfg_unref() it,
+ * and do not keep it past cfg. applied gets "" or e.g.
+ * "context:submission,domain:example.org" (cut to applen). */
+void	cfg_effective(const struct cfg *, const char *policy_context,
+	    const char *recipient, struct cfg *out, char *applied,
+	    size_t applen);
+/* 1 when host is domain or ends in "." domain (a label boundary; case
+ * does not matter; a trailing dot on host is ignored), else 0. */
+int	cfg_name_in_domain(const char *host, const char *domain);
 
 #endif

@@ -110,6 +110,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <unbound.h>
@@ -160,7 +161,30 @@ struct dns_req {
 	int	ub_live;		/* unbound will still call us */
 	int	starting;		/* inside ub_resolve_event() */
 	int	in_cb;			/* caller's callback is running */
+	int	sent;			/* went to unbound: count its latency */
+	struct timespec started;
 };
+
+const unsigned dns_latency_ms[DNS_LATENCY_BUCKETS - 1] = {
+	1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
+};
+
+static void
+count_latency(struct dns *dns, const struct timespec *started)
+{
+	struct timespec now;
+	double	ms;
+	int	i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - started->tv_sec) * 1000.0 +
+	    (double)(now.tv_nsec - started->tv_nsec) / 1e6;
+	for (i = 0; i < DNS_LATENCY_BUCKETS - 1; i++)
+		if (ms <= dns_latency_ms[i])
+			break;
+	dns->stats.latency[i]++;
+	dns->stats.latency_sum += ms / 1000.0;
+}
 
 static struct dns_answer *
 answer_new(enum dns_status status, const char *why)
@@ -472,6 +496,8 @@ req_deliver(struct dns_req *req)
 
 	req_unlink(req);
 	dns->stats.answers++;
+	if (req->sent)
+		count_latency(dns, &req->started);
 	if (req->ans->status == DNS_TEMPFAIL)
 		dns->stats.tempfails++;
 	req->in_cb = 1;
@@ -579,6 +605,8 @@ req_start(struct dns *dns, const char *name, enum dns_type type, dns_cb cb,
 	}
 	evtimer_add(req->ev, &dns->timeout);
 	dns->stats.queries++;
+	req->sent = 1;
+	clock_gettime(CLOCK_MONOTONIC, &req->started);
 	req->starting = 1;
 	req->ub_live = 1;
 	r = ub_resolve_event(dns->ub, escaped, (int)type, ns_c_in, req,

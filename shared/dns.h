@@ -87,9 +87,15 @@ struct dns_answer *dns_answer_dup(const struct dns_answer *);
 const char *dns_status_str(enum dns_status);	/* "ok", "nodata", ... */
 const char *dns_type_str(enum dns_type);	/* "A", "TXT", ... */
 
-/* Counters for metrics and tests. */
+/* Counters for metrics and tests. latency[i] counts the answers to sent
+ * queries that took at most dns_latency_ms[i] ms (and more than bucket
+ * i - 1's); the last bucket is everything slower. */
+#define DNS_LATENCY_BUCKETS	12
+extern const unsigned dns_latency_ms[DNS_LATENCY_BUCKETS - 1];
 struct dns_stats {
 	unsigned long queries, answers, timeouts, tempfails, cache_hits_guess;
+	unsigned long latency[DNS_LATENCY_BUCKETS];
+	double	latency_sum;		/* seconds, over the same answers */
 };
 void	dns_get_stats(const struct dns *, struct dns_stats *out);
 

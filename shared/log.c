@@ -9,7 +9,9 @@
  *	void log_open(const char *ident, enum log_dest dest);
  *	void log_info(fmt, ...); log_warn(...); log_err(...); log_debug(...);
  *	void log_warn_rl(const char *key, int interval, fmt, ...);
+ *	void log_plain(int warning, fmt, ...);
  *	char *log_escape(const char *in, size_t max, char *out, size_t outlen);
+ *	char *log_json(const char *in, size_t max, char *out, size_t outlen);
  * DESCRIPTION
  *	Daemons log to syslog with facility mail, as Postfix does; with -f
  *	the same lines go to stderr with a time stamp.  Under --stdio the
@@ -18,7 +20,11 @@
  *
  *	log_warn_rl() rate-limits a repeating warning per key.
  *
- *	log_escape() makes peer-supplied text safe to log.
+ *	log_plain() logs without the "warning: " tag, for the JSON
+ *	decision lines (log_format = json), which must be one JSON object.
+ *
+ *	log_escape() makes peer-supplied text safe to log; log_json() makes
+ *	it safe inside a JSON string.
  * DIAGNOSTICS
  *	None; logging never fails the caller.
  * LIMITS
@@ -63,13 +69,13 @@ log_set_debug(int on)
 }
 
 static void
-vlog(int prio, const char *fmt, va_list ap)
+vlog_tag(int prio, int tagged, const char *fmt, va_list ap)
 {
 	char	line[LOG_LINE_MAX];
 	char	stamp[32];
 	struct tm tm;
 	time_t	now;
-	const char *tag = prio == LOG_ERR ? "error: " :
+	const char *tag = !tagged ? "" : prio == LOG_ERR ? "error: " :
 	    prio == LOG_WARNING ? "warning: " : "";
 
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -87,6 +93,22 @@ vlog(int prio, const char *fmt, va_list ap)
 	case LOG_TO_NOWHERE:
 		break;
 	}
+}
+
+static void
+vlog(int prio, const char *fmt, va_list ap)
+{
+	vlog_tag(prio, 1, fmt, ap);
+}
+
+void
+log_plain(int warning, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_tag(warning ? LOG_WARNING : LOG_INFO, 0, fmt, ap);
+	va_end(ap);
 }
 
 #define LOGFN(name, prio) \
@@ -167,6 +189,33 @@ log_escape(const char *in, size_t max, char *out, size_t outlen)
 			out[o++] = (char)c;
 		else
 			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+char *
+log_json(const char *in, size_t max, char *out, size_t outlen)
+{
+	size_t	i, o = 0;
+
+	if (outlen == 0)
+		return out;
+	for (i = 0; in && in[i] && o + 7 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (i >= max) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c >= 0x20 && c < 0x7f)
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
 	}
 	out[o] = '\0';
 	return out;

@@ -17,9 +17,19 @@ void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn_rl(const char *key, int interval, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/* One line as is, at warning (warning != 0) or info level, without the
+ * "warning: " tag: for lines that must stay one machine-readable object. */
+void	log_plain(int warning, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
 /* Copy peer text for logging: printable ASCII kept, everything else as \xHH,
  * cut at `max` input bytes with "..." appended. Returns out (always terminated). */
 #define LOG_ESCAPE_MAX	100
 char	*log_escape(const char *in, size_t max, char *out, size_t outlen);
+/* The same for the inside of a JSON string: " \ and control bytes
+ * escaped, bytes over 0x7e as \u00HH (so the line is ASCII and valid
+ * JSON whatever the peer sent), cut at `max` input bytes with "...".
+ * Returns out (always terminated; outlen >= 7 * max + 4 never cuts). */
+char	*log_json(const char *in, size_t max, char *out, size_t outlen);
 
 #endif

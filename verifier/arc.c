@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "shared/mem.h"
 #include "verifier/arc.h"
@@ -129,6 +130,42 @@ collect(const struct hdr *h, struct arc_fields *af)
 	}
 }
 
+/* The dkim=pass results of an ARC-Authentication-Results value (RFC 8601
+ * resinfo after "i=N; authserv-id;"), with their header.d. */
+static void
+aar_claims(const struct hdr_field *f, struct arc_set *s)
+{
+	const char *p = f->val, *e = f->val + f->vallen, *semi, *q;
+	int k = 0;
+
+	s->naar_dkim_pass = 0;
+	while (p < e && s->naar_dkim_pass < AUTH_AAR_DKIM_MAX) {
+		semi = memchr(p, ';', (size_t)(e - p));
+		if (semi == NULL)
+			semi = e;
+		if (k++ >= 2) {		/* skip i= and the authserv-id */
+			while (p < semi && (*p == ' ' || *p == '\t' ||
+			    *p == '\r' || *p == '\n'))
+				p++;
+			if (semi - p >= 9 && strncasecmp(p, "dkim=pass", 9) == 0) {
+				char *d = s->aar_dkim_pass[s->naar_dkim_pass++];
+				size_t n = 0;
+
+				d[0] = '\0';
+				q = memmem(p, (size_t)(semi - p), "header.d=", 9);
+				if (q != NULL) {
+					for (q += 9; q < semi && n < 255 &&
+					    *q != ' ' && *q != '\t' && *q != '\r' &&
+					    *q != '\n'; q++)
+						d[n++] = *q;
+					d[n] = '\0';
+				}
+			}
+		}
+		p = semi + 1;
+	}
+}
+
 static void
 set_reason(const struct dkim_result *r, enum auth_check *valid,
     enum auth_reason *reason)
@@ -149,6 +186,7 @@ arc_verify(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 	char why[DKIM_DETAIL_MAX];
 	int i, j, n, temp = 0;
 
+	dkim_ctx_begin(x);
 	out->result = AUTH_NONE;
 	out->nsets = 0;
 	out->oldest_pass = -1;
@@ -178,6 +216,8 @@ arc_verify(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 			    "ARC-Message-Signature" : "ARC-Seal");
 			fail(out, "%s", s->detail);
 		}
+		if (s->aar.field >= 0)
+			aar_claims(&h->f[s->aar.field], s);
 		/* the AMS */
 		if (s->ams.field >= 0) {
 			const struct hdr_field *f = &h->f[s->ams.field];
@@ -201,7 +241,7 @@ arc_verify(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 			if (r.result == AUTH_TEMPERROR)
 				temp = 1;
 			if (s->ams_valid == AUTH_CHECK_FAIL)
-				snprintf(s->detail, sizeof(s->detail), "AMS: %s",
+				snprintf(s->detail, sizeof(s->detail), "AMS: %.150s",
 				    r.detail);
 		}
 		/* the AS */
@@ -259,7 +299,7 @@ arc_verify(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 			if (r.result == AUTH_TEMPERROR)
 				temp = 1;
 			if (s->as_valid == AUTH_CHECK_FAIL && !s->detail[0])
-				snprintf(s->detail, sizeof(s->detail), "AS: %s",
+				snprintf(s->detail, sizeof(s->detail), "AS: %.150s",
 				    r.detail[0] ? r.detail : "does not verify");
 		}
 		if (s->ams_valid == AUTH_CHECK_PASS &&

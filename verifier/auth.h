@@ -10,6 +10,7 @@
 
 #define AUTH_SIGS_MAX		32	/* DKIM-Signature fields verified per message */
 #define AUTH_ARC_SETS_MAX	50	/* RFC 8617 5.1.1.1: i= is 1..50 */
+#define AUTH_AAR_DKIM_MAX	4	/* dkim=pass results kept per AAR */
 
 /* RFC 8601 words */
 enum auth_result {
@@ -56,6 +57,11 @@ struct dkim_result {
 	unsigned long long unsigned_tail;	/* body bytes after l= */
 	int	hop_added;		/* added after this hop; -1 unknown */
 	int	hop_broken;		/* failing: first hop that could; 0 none */
+	int	hop_intact;		/* failing: an ARC set shows it intact
+					 * at this hop (0 unknown) */
+	int	hop_last;		/* failing: a valid ARC AMS shows the
+					 * body unchanged after this hop, so it
+					 * broke at or before it (0 unknown) */
 	char	detail[160];		/* why, in a sentence; "" none */
 };
 
@@ -78,6 +84,11 @@ struct arc_set {
 	int	hop_added;		/* -1 unknown */
 	int	hop_broken;		/* AMS fails: first hop that could; 0 none */
 	char	detail[160];
+	/* What this set's ARC-Authentication-Results claims about DKIM:
+	 * d= of up to AUTH_AAR_DKIM_MAX "dkim=pass" results ("" when the
+	 * result names no header.d). */
+	char	aar_dkim_pass[AUTH_AAR_DKIM_MAX][256];
+	int	naar_dkim_pass;
 };
 
 struct arc_result {

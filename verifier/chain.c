@@ -199,8 +199,14 @@ display(const struct hdr *h, int i, char *out, size_t outlen, int decode)
 	hdr_unfold(f->val, f->vallen, buf, sizeof(buf));
 	if (decode)
 		hdr_decode_2047(buf, out, outlen);
-	else
-		snprintf(out, outlen, "%s", buf);
+	else {
+		size_t n = strlen(buf);
+
+		if (n >= outlen)
+			n = outlen - 1;
+		memcpy(out, buf, n);
+		out[n] = '\0';
+	}
 }
 
 static void
@@ -343,16 +349,16 @@ trust_walk(struct chain *c, const struct chain_cfg *cfg, const struct hdr *h)
 			continue;
 		}
 		if ((t = host_trusted(cfg, r->from_rdns)) != NULL) {
-			snprintf(hp->why, sizeof(hp->why), "sender rDNS %s "
+			snprintf(hp->why, sizeof(hp->why), "sender rDNS %.100s "
 			    "(recorded by a trusted host) is under --trusted "
-			    "%s", r->from_rdns, t);
+			    "%.80s", r->from_rdns, t);
 			continue;
 		}
 		if (r->from_ip[0] == '\0' && r->from_rdns[0] == '\0' &&
 		    ((t = host_trusted(cfg, r->from_helo)) != NULL ||
 		    (t = host_trusted(cfg, r->from_name)) != NULL)) {
-			snprintf(hp->why, sizeof(hp->why), "sender name %s is "
-			    "under --trusted %s (no address recorded)",
+			snprintf(hp->why, sizeof(hp->why), "sender name %.100s is "
+			    "under --trusted %.80s (no address recorded)",
 			    r->from_name, t);
 			continue;
 		}
@@ -626,6 +632,41 @@ hop_host(const struct chain *c, int n)
 	return c->hops[n - 1].r.by_host;
 }
 
+/* A failing signature that a sealed ARC set, added after hop h, saw
+ * pass (its AAR says dkim=pass for that d=) was intact up to hop h: the
+ * first hop that could have broken it is h + 1. */
+static void
+arc_narrow(struct chain *c, struct dkim_result *r)
+{
+	int i, k;
+
+	for (i = 0; i < c->arc.nsets; i++) {
+		const struct arc_set *s = &c->arc.sets[i];
+
+		if (s->as_valid != AUTH_CHECK_PASS || s->hop_added < 0 ||
+		    s->hop_added < r->hop_added || s->hop_added >= c->nhops)
+			continue;
+		for (k = 0; k < s->naar_dkim_pass; k++)
+			if (strcasecmp(s->aar_dkim_pass[k], r->d) == 0 &&
+			    s->hop_added >= r->hop_intact) {
+				r->hop_intact = s->hop_added;
+				r->hop_broken = s->hop_added + 1;
+			}
+	}
+	/* A body that no longer matches bh= but does match a later AMS's
+	 * body hash was changed before that AMS was added. */
+	if (r->reason != AUTH_REASON_BODY_HASH || r->hop_broken == 0)
+		return;
+	for (i = 0; i < c->arc.nsets; i++) {
+		const struct arc_set *s = &c->arc.sets[i];
+
+		if (s->ams_valid == AUTH_CHECK_PASS && s->hop_added >=
+		    r->hop_broken && (r->hop_last == 0 ||
+		    s->hop_added < r->hop_last))
+			r->hop_last = s->hop_added;
+	}
+}
+
 static void
 dkim_findings(struct chain *c, const char *from_dom)
 {
@@ -638,6 +679,8 @@ dkim_findings(struct chain *c, const char *from_dom)
 
 		r->hop_added = hop_of(c, r->pos.received_above);
 		r->hop_broken = 0;
+		r->hop_intact = 0;
+		r->hop_last = 0;
 		if (r->hop_added < 0)
 			snprintf(where, sizeof(where), "before the hops kept");
 		else if (r->hop_added == 0)
@@ -648,7 +691,26 @@ dkim_findings(struct chain *c, const char *from_dom)
 		if (r->result == AUTH_FAIL) {
 			if (r->hop_added >= 0 && r->hop_added < c->nhops)
 				r->hop_broken = r->hop_added + 1;
-			if (r->hop_broken)
+			arc_narrow(c, r);
+			if (r->hop_broken && r->hop_last == r->hop_broken)
+				chain_add(c, r->hop_broken, CHAIN_WARN,
+				    "dkim-fail", "DKIM d=%s s=%s added %s "
+				    "fails (%s): hop %d (%.60s) changed the body: "
+				    "%s, and a valid ARC-Message-Signature "
+				    "added after hop %d still covers the body as "
+				    "it is", r->d, r->s, where, why, r->hop_broken,
+				    hop_host(c, r->hop_broken), r->hop_intact ?
+				    "a sealed ARC set saw DKIM pass before it" :
+				    "it was signed before that hop", r->hop_last);
+			else if (r->hop_broken && r->hop_intact)
+				chain_add(c, r->hop_broken, CHAIN_WARN,
+				    "dkim-fail", "DKIM d=%s s=%s added %s "
+				    "fails (%s): it still verified after hop %d "
+				    "(a sealed ARC set says so), so hop %d "
+				    "(%.60s) or a later one broke it", r->d, r->s,
+				    where, why, r->hop_intact, r->hop_broken,
+				    hop_host(c, r->hop_broken));
+			else if (r->hop_broken)
 				chain_add(c, r->hop_broken, CHAIN_WARN,
 				    "dkim-fail", "DKIM d=%s s=%s added %s "
 				    "fails (%s): first hop that could have "
@@ -700,7 +762,7 @@ dkim_findings(struct chain *c, const char *from_dom)
 }
 
 static void
-arc_findings(struct chain *c)
+arc_hops(struct chain *c)
 {
 	int i;
 
@@ -713,6 +775,13 @@ arc_findings(struct chain *c)
 		    s->hop_added < c->nhops)
 			s->hop_broken = s->hop_added + 1;
 	}
+}
+
+static void
+arc_findings(struct chain *c)
+{
+	int i;
+
 	if (c->arc.result == AUTH_FAIL)
 		chain_add(c, 0, CHAIN_WARN, "arc-fail", "ARC chain fails: %s",
 		    c->arc.detail[0] ? c->arc.detail : "a set does not verify");
@@ -741,6 +810,7 @@ chain_auth(struct chain *c)
 	if (c->from[0] && hdr_addr(c->from, addr, sizeof(addr)) == 0 &&
 	    (at = strrchr(addr, '@')) != NULL)
 		snprintf(dom, sizeof(dom), "%s", at + 1);
+	arc_hops(c);
 	dkim_findings(c, dom);
 	arc_findings(c);
 }

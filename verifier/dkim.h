@@ -99,6 +99,9 @@ struct dkim_ctx;
 /* Per-thread scratch (canonical bodies, buffers, the body-hash cache). */
 struct dkim_ctx *dkim_ctx_new(void);	/* never NULL */
 void	dkim_ctx_free(struct dkim_ctx *);	/* NULL is a no-op */
+/* A new message: forget the canonical bodies and body hashes. dkim_verify
+ * and arc_verify call it; dkim_check users call it per message. */
+void	dkim_ctx_begin(struct dkim_ctx *);
 
 /* Verify every DKIM-Signature listed in res->found (set by chain_build)
  * of the message msg (header parsed in h). when: the time the message

@@ -204,6 +204,8 @@ json_dkim(FILE *out, const struct dkim_result *r)
 	    "false", r->testing ? "true" : "false");
 	jint(out, "hop_added", r->hop_added, r->hop_added >= 0);
 	jint(out, "hop_broken", r->hop_broken, r->hop_broken > 0);
+	jint(out, "hop_intact", r->hop_intact, r->hop_intact > 0);
+	jint(out, "hop_last", r->hop_last, r->hop_last > 0);
 	if (r->unsigned_tail)
 		fprintf(out, ",\"unsigned_bytes\":%llu", r->unsigned_tail);
 	else
@@ -442,30 +444,33 @@ text_message(const struct report_opts *o, const char *source, long index,
 	for (i = 0; i < c->dkim.n; i++) {
 		const struct dkim_result *r = &c->dkim.sig[i];
 		const char *why = auth_reason_str(r->reason);
-		char hops[48] = "";
+		const char *src = auth_key_source_str(r->key_source);
+		char hops[64] = "", key[32];
 
-		if (r->hop_added >= 0)
-			snprintf(hops, sizeof(hops), " added after hop %d",
+		if (r->hop_added == 0)
+			snprintf(hops, sizeof(hops), ", added by the sender");
+		else if (r->hop_added > 0)
+			snprintf(hops, sizeof(hops), ", added after hop %d",
 			    r->hop_added);
 		if (r->hop_broken > 0)
 			snprintf(hops + strlen(hops), sizeof(hops) -
 			    strlen(hops), ", broken at hop %d", r->hop_broken);
-		snprintf(buf, sizeof(buf), "%s%s%s%s d=%s s=%s a=%s c=%s "
-		    "body=%s sig=%s key=%s%s%s%s%s%s", o->color ? (r->result ==
+		if (r->key_bits)
+			snprintf(key, sizeof(key), "%s/%d", src ? src : "-",
+			    r->key_bits);
+		else
+			snprintf(key, sizeof(key), "%s", src ? src : "-");
+		snprintf(buf, sizeof(buf), "%s%s%s%s%s d=%s s=%s a=%s c=%s "
+		    "body=%s sig=%s key=%s%s%s%s", o->color ? (r->result ==
 		    AUTH_PASS ? C_GRN : r->result == AUTH_FAIL ? C_RED :
 		    C_YEL) : "", auth_result_str(r->result), why ? " " : "",
-		    why ? why : "", r->d, r->s, r->a, r->c,
-		    r->body_hash == AUTH_CHECK_NONE ? "-" : r->body_hash ==
-		    AUTH_CHECK_PASS ? "match" : "mismatch",
+		    why ? why : "", o->color ? C_RESET : "", r->d, r->s, r->a,
+		    r->c, r->body_hash == AUTH_CHECK_NONE ? "-" :
+		    r->body_hash == AUTH_CHECK_PASS ? "match" : "mismatch",
 		    r->header_sig == AUTH_CHECK_NONE ? "-" : r->header_sig ==
-		    AUTH_CHECK_PASS ? "pass" : "fail",
-		    auth_key_source_str(r->key_source) ?
-		    auth_key_source_str(r->key_source) : "-",
-		    r->key_bits ? "/" : "", r->key_bits ? "" : "",
-		    r->weak ? " weak" : "", hops, o->color ? C_RESET : "");
-		if (r->key_bits)
-			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
-			    " bits=%d", r->key_bits);
+		    AUTH_CHECK_PASS ? "pass" : "fail", key,
+		    r->weak ? " weak" : "", r->testing ? " testing" : "",
+		    hops);
 		text_line(out, i == 0 ? "DKIM:" : "", buf);
 		if (r->detail[0] && r->result != AUTH_PASS)
 			text_line(out, "", r->detail);
@@ -475,6 +480,9 @@ text_message(const struct report_opts *o, const char *source, long index,
 		    auth_result_str(c->arc.result), c->arc.nsets,
 		    c->arc.nsets == 1 ? "" : "s", c->arc.detail[0] ? ": " : "",
 		    c->arc.detail);
+		if (c->arc.oldest_pass >= 0)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+			    ", oldest-pass %d", c->arc.oldest_pass);
 		text_line(out, "ARC:", buf);
 		for (i = 0; i < c->arc.nsets; i++) {
 			const struct arc_set *s = &c->arc.sets[i];

@@ -252,7 +252,7 @@ spf_domain(struct ans *a, uint32_t n, int qtype)
 	}
 	switch (qtype) {
 	case T_A:
-		add_a(a, 10, na, nb, 1);
+		add_a(a, BENCHZONE_NET, na, nb, 1);
 		return;
 	case T_MX:
 		snprintf(name, sizeof(name), "mx.d%u.%s", n, BENCHZONE_SUFFIX);
@@ -265,7 +265,7 @@ spf_domain(struct ans *a, uint32_t n, int qtype)
 	}
 	switch (kind) {
 	case 0:
-		snprintf(txt, sizeof(txt), "v=spf1 ip4:10.%u.%u.0/24 -all", na, nb);
+		snprintf(txt, sizeof(txt), "v=spf1 ip4:44.%u.%u.0/24 -all", na, nb);
 		break;
 	case 1:
 		snprintf(txt, sizeof(txt), "v=spf1 a mx -all");
@@ -284,7 +284,7 @@ spf_domain(struct ans *a, uint32_t n, int qtype)
 		    BENCHZONE_SUFFIX);
 		break;
 	case 5:
-		snprintf(txt, sizeof(txt), "v=spf1 ip4:10.%u.%u.0/24 "
+		snprintf(txt, sizeof(txt), "v=spf1 ip4:44.%u.%u.0/24 "
 		    "ip6:2001:db8:%x::/48 ~all", na, nb, n & 0xffff);
 		break;
 	case 6:
@@ -312,9 +312,9 @@ lookup(struct ans *a, const char *q, int qtype)
 	long v;
 
 	a->rcode = 0;
-	if (ends_with(q, n, "10.in-addr.arpa", &head)) {
+	if (ends_with(q, n, "44.in-addr.arpa", &head)) {
 		a->soa_zone = "in-addr.arpa";
-		if (sscanf(q, "%u.%u.%u.10.in-addr.arpa", &o[2], &o[1], &o[0]) != 3 ||
+		if (sscanf(q, "%u.%u.%u.44.in-addr.arpa", &o[2], &o[1], &o[0]) != 3 ||
 		    o[0] > 255 || o[1] > 255 || o[2] > 255) {
 			a->rcode = 3;
 			return;
@@ -362,7 +362,7 @@ lookup(struct ans *a, const char *q, int qtype)
 	    dot + 4 == q + head) {
 		if ((v = numlabel(q, llen, 'p')) >= 0 && v < BENCHZONE_PROVIDERS) {
 			if (qtype == T_TXT) {
-				snprintf(txt, sizeof(txt), "v=spf1 ip4:10.%u.0.0/16 "
+				snprintf(txt, sizeof(txt), "v=spf1 ip4:44.%u.0.0/16 "
 				    "include:q%ld.prov.%s ~all",
 				    benchzone_provider_net((uint32_t)v), v,
 				    BENCHZONE_SUFFIX);
@@ -395,10 +395,10 @@ lookup(struct ans *a, const char *q, int qtype)
 			snprintf(txt, sizeof(txt), "v=spf1 include:j%ld.own.%s -all",
 			    v, BENCHZONE_SUFFIX);
 		else if (j >= 0 && v % BENCHZONE_KINDS == 9)
-			snprintf(txt, sizeof(txt), "v=spf1 ip4:10.%u.%u.128/25 "
+			snprintf(txt, sizeof(txt), "v=spf1 ip4:44.%u.%u.128/25 "
 			    "include:k%ld.own.%s -all", na, nb, v, BENCHZONE_SUFFIX);
 		else
-			snprintf(txt, sizeof(txt), "v=spf1 ip4:10.%u.%u.0/24 -all",
+			snprintf(txt, sizeof(txt), "v=spf1 ip4:44.%u.%u.0/24 -all",
 			    na, nb);
 		add_txt(a, T_TXT, txt);
 		return;
@@ -410,13 +410,13 @@ lookup(struct ans *a, const char *q, int qtype)
 		if (v % BENCHZONE_KINDS == 7)
 			a->rcode = 3;
 		else if (qtype == T_A)
-			add_a(a, 10, na, nb, 2);
+			add_a(a, BENCHZONE_NET, na, nb, 2);
 		return;
 	}
 	if (hostlabel(q, llen, o)) {
 		if (strncmp(dot, "rdns.", 5) == 0 && dot + 4 == q + head) {
 			if (qtype == T_A)
-				add_a(a, 10, o[0], o[1], o[2]);
+				add_a(a, BENCHZONE_NET, o[0], o[1], o[2]);
 			else if (qtype == T_TXT)
 				add_txt(a, T_TXT, "v=spf1 a -all");
 			return;

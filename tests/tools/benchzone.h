@@ -19,13 +19,14 @@
  *	Providers pM.prov.bench.test (M = N % BENCHZONE_PROVIDERS) list their
  *	ip4 net and include qM.prov.bench.test.
  *
- *	Client 10.A.B.C: the reverse name's class (hash % 10) is 0..6 good
- *	(PTR hA-B-C.rdns.bench.test whose A is 10.A.B.C, with TXT
+ *	Client 44.A.B.C: the reverse name's class (hash % 10) is 0..6 good
+ *	(PTR hA-B-C.rdns.bench.test whose A is 44.A.B.C, with TXT
  *	"v=spf1 a -all" for the HELO check), 7 bad (PTR to
  *	hA-B-C.bad.bench.test whose A is 192.0.2.C), 8 PTR to a name that
  *	does not exist, 9 no PTR at all.
  * LIMITS
- *	Sender domain numbers below 2^24.  IPv4 clients only.
+ *	Sender domain numbers below 2^24.  IPv4 clients only, in
+ *	BENCHZONE_NET/8.
  *--*/
 #ifndef BENCHZONE_H
 #define BENCHZONE_H
@@ -33,6 +34,12 @@
 #include <stdint.h>
 
 #define BENCHZONE_SUFFIX	"bench.test"
+/*
+ * Clients live in 44.0.0.0/8: public address space, so no server under
+ * test treats them as private, NATed or reserved (10/8 would be).  The
+ * "44." in benchdns.c's records and reverse zone must match.
+ */
+#define BENCHZONE_NET		44
 #define BENCHZONE_KINDS		10
 #define BENCHZONE_PROVIDERS	20
 
@@ -49,7 +56,7 @@ benchzone_hash(const char *s)
 	return h;
 }
 
-/* The /24 a domain's own records authorize: 10.A.B.0/24. */
+/* The /24 a domain's own records authorize: 44.A.B.0/24. */
 static inline void
 benchzone_domain_net(uint32_t n, unsigned *a, unsigned *b)
 {
@@ -57,14 +64,14 @@ benchzone_domain_net(uint32_t n, unsigned *a, unsigned *b)
 	*b = (n / 200) % 256;
 }
 
-/* The /24 a provider authorizes: 10.(201 + M).0.0/16. */
+/* The /24 a provider authorizes: 44.(201 + M).0.0/16. */
 static inline unsigned
 benchzone_provider_net(uint32_t m)
 {
 	return 201 + m % BENCHZONE_PROVIDERS;
 }
 
-/* Class of the client 10.a.b.c's reverse DNS: 0..9 (see above). */
+/* Class of the client 44.a.b.c's reverse DNS: 0..9 (see above). */
 static inline unsigned
 benchzone_ptr_class(unsigned a, unsigned b, unsigned c)
 {

@@ -7,7 +7,7 @@
  *	policyload (-H HOST -p PORT | -u PATH) [-c CONNS] [-n REQUESTS]
  *		[-d SECONDS] [-w WARMUP_SECONDS] [-s SEED] [-D DOMAINS]
  *		[-o DOMAIN_OFFSET] [-T TIMEOUT_S] [-R REQS_PER_CONN]
- *		[-S SOURCE_NETS] [-q]
+ *		[-m MESSAGES] [-O OVER_MS] [-L] [-q]
  * DESCRIPTION
  *	Opens CONNS persistent connections (TCP or a unix socket) and keeps
  *	one request outstanding on each, as Postfix's smtpd does, until
@@ -18,18 +18,26 @@
  *	reverse DNS is good, bad or absent, 1..5 recipients per message
  *	(one request each, same instance), 5 % null senders, 20 % clients
  *	outside the sender's SPF record.  -R reconnects each connection
- *	after that many requests (0: never).  -S picks client addresses
- *	from 10.0.0.0/8 only (default) -- the parameter is reserved.
+ *	after that many requests (0: never).  -m stops after MESSAGES
+ *	messages (all their recipients) instead of a request count.  -L
+ *	sends every request from client 127.0.0.1 (HELO localhost), which
+ *	every server under test skips without DNS: it measures the cost of
+ *	a new connection (-R 1) rather than of the checks.  The warm-up
+ *	lasts WARMUP seconds and at least until every connection has had
+ *	its first answer.  -O counts the answers slower than OVER_MS
+ *	("over" in the output).
  *
  *	At the end one JSON object is printed on stdout: requests,
  *	seconds, rps, p50_ms, p90_ms, p99_ms, max_ms, mean_ms, errors
- *	(timeouts + closed + bad), timeouts, closed, bad, connections,
- *	connects, first_ms {p50, p99, max} (connect to first answer, per
- *	connection), actions {dunno, prepend, reject, defer, other}.
+ *	(timeouts + closed + bad), over, timeouts, closed, bad, connections,
+ *	connects, connect_errors, messages, first_ms {n, p50, p99, max} (connect to first
+ *	answer, for every connection made, warm-up included), actions {dunno, prepend, reject, defer, other}.
  *	-q: no progress line on stderr each second.
  * DIAGNOSTICS
  *	Exit 0 when every counted request was answered, 1 when any errors
- *	were counted, 2 on usage errors or when no connection could be made.
+ *	were counted, 2 on usage errors or when connections failed and no
+ *	request was answered.  A connection that cannot be made is retried,
+ *	up to 10 failures per connection in all.
  * LIMITS
  *	POLICYLOAD_CONNS_MAX connections; POLICYLOAD_REPLY_MAX bytes per reply.
  *--*/
@@ -165,9 +173,9 @@ struct conn {
 
 static struct {
 	const char *host, *upath;
-	int port, nconn, quiet, reconnect_every;
-	long long limit;
-	double duration, warmup, timeout;
+	int port, nconn, quiet, reconnect_every, local;
+	long long limit, msg_limit;
+	double duration, warmup, timeout, over_ms;
 	uint64_t seed;
 	unsigned ndom, dom_offset;
 } opt = { .host = "127.0.0.1", .nconn = 1, .duration = 10, .timeout = 30,
@@ -176,7 +184,7 @@ static struct {
 static struct conn *conns;
 static int ep;
 static struct hist lat, first;
-static long long n_done, n_issued, n_timeouts, n_closed, n_bad, n_connects;
+static long long n_connfail, n_over, n_done, n_issued, n_msgs, n_timeouts, n_closed, n_bad, n_connects;
 static long long act_dunno, act_prepend, act_reject, act_defer, act_other;
 static int measuring, stopping;
 static uint64_t t_measure;
@@ -200,6 +208,16 @@ new_message(struct conn *c)
 
 	benchzone_domain_net(n, &na, &nb);
 	h = rng_below(r, 4);
+	if (measuring)
+		n_msgs++;
+	if (opt.local) {
+		snprintf(c->client, sizeof(c->client), "127.0.0.1");
+		snprintf(c->ptrname, sizeof(c->ptrname), "localhost");
+		snprintf(c->helo, sizeof(c->helo), "localhost");
+		snprintf(c->sender, sizeof(c->sender), "u@d%u.%s", n,
+		    BENCHZONE_SUFFIX);
+		goto rcpt;
+	}
 	if (rng_below(r, 100) < 20) {
 		/* Outside every record: a pool as large as the domain list. */
 		unsigned idx = rng_below(r, opt.ndom);
@@ -222,7 +240,7 @@ new_message(struct conn *c)
 		b = nb;
 		cc = 1 + h;
 	}
-	snprintf(c->client, sizeof(c->client), "10.%u.%u.%u", a, b, cc);
+	snprintf(c->client, sizeof(c->client), "44.%u.%u.%u", a, b, cc);
 	cls = benchzone_ptr_class(a, b, cc);
 	if (cls <= 6)
 		snprintf(c->ptrname, sizeof(c->ptrname), "h%u-%u-%u.rdns.%s", a, b,
@@ -241,6 +259,7 @@ new_message(struct conn *c)
 	else
 		snprintf(c->sender, sizeof(c->sender), "u%u@d%u.%s",
 		    rng_below(r, 1000), n, BENCHZONE_SUFFIX);
+rcpt:
 	c->msg++;
 	snprintf(c->inst, sizeof(c->inst), "%llx.%x.%x",
 	    (unsigned long long)(opt.seed & 0xffffffff), c->id, c->msg);
@@ -263,7 +282,7 @@ build_request(struct conn *c)
 	    "client_name=%s\n"
 	    "client_port=%u\n"
 	    "reverse_client_name=%s\n"
-	    "server_address=10.255.0.1\n"
+	    "server_address=203.0.113.25\n"
 	    "server_port=25\n"
 	    "helo_name=%s\n"
 	    "sender=%s\n"
@@ -357,7 +376,9 @@ conn_send(struct conn *c)
 static void
 conn_next(struct conn *c)
 {
-	if (stopping || (opt.limit > 0 && n_issued >= opt.limit)) {
+	if (stopping || (opt.limit > 0 && n_issued >= opt.limit) ||
+	    (opt.msg_limit > 0 && c->rcpt_left == 0 &&
+	    n_msgs >= opt.msg_limit)) {
 		conn_close(c);
 		c->state = C_DONE;
 		return;
@@ -429,7 +450,7 @@ conn_start(struct conn *c)
 fail:
 	c->fd = -1;
 	c->state = C_DONE;
-	n_closed++;
+	n_connfail++;
 }
 
 static void
@@ -485,11 +506,14 @@ conn_read(struct conn *c)
 		{
 			uint64_t t = now_ns();
 
-			if (c->answered == 0 && measuring)
+			if (c->answered == 0)
 				hist_add(&first, (t - c->connect_ns) / 1000);
 			c->answered++;
 			if (c->counted) {
 				hist_add(&lat, (t - c->sent_ns) / 1000);
+				if (opt.over_ms > 0 &&
+				    (double)(t - c->sent_ns) / 1e6 > opt.over_ms)
+					n_over++;
 				n_done++;
 				*end = 0;
 				classify(c->in);
@@ -511,7 +535,13 @@ on_event(struct conn *c, uint32_t events)
 
 		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
 		if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
-			conn_fail(c, &n_closed);
+			/* Retried, but not forever: nothing may be listening. */
+			n_connfail++;
+			conn_close(c);
+			if (!stopping && n_connfail < 10LL * opt.nconn)
+				conn_start(c);
+			else
+				c->state = C_DONE;
 			return;
 		}
 		c->state = C_IDLE;
@@ -533,7 +563,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: policyload (-H HOST -p PORT | -u PATH) [-c CONNS] "
 	    "[-n REQUESTS] [-d SECONDS] [-w WARMUP] [-s SEED] [-D DOMAINS] "
-	    "[-o OFFSET] [-T TIMEOUT] [-R REQS_PER_CONN] [-q]\n");
+	    "[-o OFFSET] [-T TIMEOUT] [-R REQS_PER_CONN] [-m MESSAGES] [-O MS] "
+	    "[-L] [-q]\n");
 	exit(2);
 }
 
@@ -547,7 +578,7 @@ main(int argc, char **argv)
 	int ch, i, active;
 	double secs;
 
-	while ((ch = getopt(argc, argv, "H:p:u:c:n:d:w:s:D:o:T:R:S:q")) != -1) {
+	while ((ch = getopt(argc, argv, "H:p:u:c:n:d:w:s:D:o:T:R:m:O:Lq")) != -1) {
 		switch (ch) {
 		case 'H':
 			opt.host = optarg;
@@ -585,7 +616,14 @@ main(int argc, char **argv)
 		case 'R':
 			opt.reconnect_every = atoi(optarg);
 			break;
-		case 'S':
+		case 'm':
+			opt.msg_limit = atoll(optarg);
+			break;
+		case 'O':
+			opt.over_ms = atof(optarg);
+			break;
+		case 'L':
+			opt.local = 1;
 			break;
 		case 'q':
 			opt.quiet = 1;
@@ -598,7 +636,7 @@ main(int argc, char **argv)
 	    opt.nconn > POLICYLOAD_CONNS_MAX || opt.ndom < 1 ||
 	    opt.ndom > (1u << 23) || opt.timeout <= 0)
 		usage();
-	if (opt.limit > 0 && opt.duration == 10)
+	if ((opt.limit > 0 || opt.msg_limit > 0) && opt.duration == 10)
 		opt.duration = 1e9;	/* -n alone: run until the count */
 	signal(SIGPIPE, SIG_IGN);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
@@ -634,14 +672,15 @@ main(int argc, char **argv)
 		for (i = 0; i < n; i++)
 			on_event(evs[i].data.ptr, evs[i].events);
 		t_now = now_ns();
-		if (!measuring && t_now >= t_end_warm) {
+		if (!measuring && t_now >= t_end_warm &&
+		    first.n >= (uint64_t)opt.nconn) {
 			measuring = 1;
 			t_measure = t_now;
-			memset(&first, 0, sizeof(first));
 		}
 		if (measuring && !stopping &&
 		    (t_now - t_measure >= (uint64_t)(opt.duration * 1e9) ||
-		    (opt.limit > 0 && n_issued >= opt.limit))) {
+		    (opt.limit > 0 && n_issued >= opt.limit) ||
+		    (opt.msg_limit > 0 && n_msgs >= opt.msg_limit))) {
 			stopping = 1;
 		}
 		if (!stopping && t_now - last_scan < 10000000u)
@@ -659,14 +698,15 @@ main(int argc, char **argv)
 				if (c->state == C_DONE)
 					continue;
 			}
-			if (stopping && c->state != C_WAIT) {
+			if (stopping && c->state != C_WAIT &&
+			    c->state != C_CONNECTING) {
 				conn_close(c);
 				c->state = C_DONE;
 				continue;
 			}
 			active++;
 		}
-		if (stopping && active == 0)
+		if (active == 0)
 			break;
 		if (!opt.quiet && t_now - last_print >= 1000000000u) {
 			fprintf(stderr, "policyload: %s %.0f req/s, %lld done, "
@@ -686,8 +726,8 @@ main(int argc, char **argv)
 	printf("{\"requests\": %lld, \"seconds\": %.3f, \"rps\": %.1f, "
 	    "\"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
 	    "\"max_ms\": %.3f, \"mean_ms\": %.3f, \"errors\": %lld, "
-	    "\"timeouts\": %lld, \"closed\": %lld, \"bad\": %lld, "
-	    "\"connections\": %d, \"connects\": %lld, "
+	    "\"over\": %lld, \"timeouts\": %lld, \"closed\": %lld, \"bad\": %lld, "
+	    "\"connections\": %d, \"connects\": %lld, \"connect_errors\": %lld, \"messages\": %lld, "
 	    "\"first_ms\": {\"n\": %llu, \"p50\": %.3f, \"p99\": %.3f, "
 	    "\"max\": %.3f}, "
 	    "\"actions\": {\"dunno\": %lld, \"prepend\": %lld, \"reject\": %lld, "
@@ -695,12 +735,12 @@ main(int argc, char **argv)
 	    n_done, secs, (double)n_done / secs, hist_pct(&lat, 50),
 	    hist_pct(&lat, 90), hist_pct(&lat, 99), (double)lat.max / 1000.0,
 	    lat.n ? lat.sum / (double)lat.n / 1000.0 : 0.0,
-	    n_timeouts + n_closed + n_bad, n_timeouts, n_closed, n_bad,
-	    opt.nconn, n_connects, (unsigned long long)first.n,
+	    n_timeouts + n_closed + n_bad, n_over, n_timeouts, n_closed, n_bad,
+	    opt.nconn, n_connects, n_connfail, n_msgs, (unsigned long long)first.n,
 	    hist_pct(&first, 50), hist_pct(&first, 99),
 	    (double)first.max / 1000.0,
 	    act_dunno, act_prepend, act_reject, act_defer, act_other);
-	if (n_connects == 0 || (n_done == 0 && n_closed > 0))
+	if (n_done == 0 && n_connfail > 0)
 		return 2;
 	return n_timeouts + n_closed + n_bad > 0 ? 1 : 0;
 }

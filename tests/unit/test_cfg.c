@@ -369,6 +369,97 @@ test_action_str(void **state)
 	assert_int_equal(failed, 0);
 }
 
+static void
+test_name_in_domain(void **state)
+{
+	static const struct {
+		const char *name, *host, *domain;
+		int	want;
+	} rows[] = {
+		{"equal", "fwd.example.net", "fwd.example.net", 1},
+		{"subdomain", "mx.fwd.example.net", "fwd.example.net", 1},
+		{"deep subdomain", "a.b.fwd.example.net", "fwd.example.net", 1},
+		{"case", "MX.Fwd.Example.NET", "fwd.example.net", 1},
+		{"trailing dot", "mx.fwd.example.net.", "fwd.example.net", 1},
+		{"no label boundary", "evilfwd.example.net", "fwd.example.net", 0},
+		{"suffix inside", "mx.fwd.example.net.evil.example", "fwd.example.net", 0},
+		{"shorter", "example.net", "fwd.example.net", 0},
+		{"empty host", "", "fwd.example.net", 0},
+		{"empty domain", "fwd.example.net", "", 0},
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int	got = cfg_name_in_domain(rows[i].host, rows[i].domain);
+
+		if (got != rows[i].want)
+			fail_msg("row %s: got %d, want %d", rows[i].name, got,
+			    rows[i].want);
+	}
+}
+
+static void
+test_effective(void **state)
+{
+	static const struct {
+		const char *name, *context, *rcpt;
+		enum cfg_action spf_fail, ptr_fail;
+		int	mailfrom;
+		const char *applied;
+	} rows[] = {
+		{"top level", "", "r@example.org", CFG_REJECT, CFG_REJECT, 1, ""},
+		{"context", "submission", "r@example.org", CFG_WARN, CFG_REJECT, 1,
+		 "context:submission"},
+		{"context case", "SUBMISSION", "r@other.example", CFG_WARN, CFG_REJECT, 1,
+		 "context:submission"},
+		{"domain", "", "r@Relaxed.Example", CFG_ACCEPT, CFG_DEFER, 1,
+		 "domain:relaxed.example"},
+		{"subdomain", "", "r@a.relaxed.example", CFG_ACCEPT, CFG_DEFER, 1,
+		 "domain:relaxed.example"},
+		{"longest domain only", "", "r@x.strict.relaxed.example", CFG_REJECT, CFG_REJECT, 0,
+		 "domain:strict.relaxed.example"},
+		{"domain over context", "submission", "r@relaxed.example", CFG_ACCEPT, CFG_DEFER,
+		 1, "context:submission,domain:relaxed.example"},
+		{"no label boundary", "", "r@notrelaxed.example", CFG_REJECT, CFG_REJECT, 1, ""},
+		{"unknown context", "port25", "r@example.org", CFG_REJECT, CFG_REJECT, 1, ""},
+		{"no recipient", "", "", CFG_REJECT, CFG_REJECT, 1, ""},
+	};
+	char	err[512], applied[256];
+	struct cfg *c, eff;
+	size_t	i;
+
+	(void)state;
+	c = load("spf { on_fail = \"reject\" }\n"
+	    "context \"submission\" { spf { on_fail = \"warn\" } }\n"
+	    "domain \"relaxed.example\" { spf { on_fail = \"accept\" }\n"
+	    "  ptr { on_fail = \"defer\" } }\n"
+	    "domain \"strict.relaxed.example\" { spf { on_fail = \"reject\"\n"
+	    "  mailfrom = false } }\n", err, sizeof(err));
+	if (c == NULL)
+		fail_msg("load: %s", err);
+	assert_int_equal(c->noverrides, 3);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		cfg_effective(c, rows[i].context, rows[i].rcpt, &eff, applied,
+		    sizeof(applied));
+		if (eff.spf.on_fail != rows[i].spf_fail ||
+		    eff.ptr.on_fail != rows[i].ptr_fail ||
+		    eff.spf.mailfrom != rows[i].mailfrom ||
+		    strcmp(applied, rows[i].applied) != 0)
+			fail_msg("row %s: got spf.on_fail %s ptr.on_fail %s "
+			    "mailfrom %d applied \"%s\", want %s %s %d \"%s\"",
+			    rows[i].name, cfg_action_str(eff.spf.on_fail),
+			    cfg_action_str(eff.ptr.on_fail), eff.spf.mailfrom,
+			    applied, cfg_action_str(rows[i].spf_fail),
+			    cfg_action_str(rows[i].ptr_fail), rows[i].mailfrom,
+			    rows[i].applied);
+		/* Keys no section sets keep the top-level value. */
+		assert_int_equal(eff.spf.on_temperror, CFG_DEFER);
+		assert_ptr_equal(eff.skip_networks, c->skip_networks);
+	}
+	cfg_unref(c);
+}
+
 int
 main(void)
 {
@@ -379,6 +470,8 @@ main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_action_str),
+		cmocka_unit_test(test_name_in_domain),
+		cmocka_unit_test(test_effective),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -307,6 +307,85 @@ test_comment(void **state)
 	assert_string_equal(decide_comment("abcdef", 3, out, sizeof(out)), "abc");
 }
 
+/* Trusted forwarders and private clients: rows of name, forwarder, nat,
+ * private_clients, wanted verdict, would, and the header's end. */
+static void
+test_forwarder_nat(void **state)
+{
+	static const struct {
+		const char *name, *forwarder, *nat;
+		enum cfg_private priv;
+		enum decide_verdict verdict, would;
+		int	relaxed;
+		const char *tail;
+	} frows[] = {
+		{"plain fail", NULL, NULL, CFG_PRIVATE_ACCEPT, DECIDE_REJECT, DECIDE_REJECT, 0,
+		 NULL},
+		{"forwarder", "mx.fwd.example", NULL, CFG_PRIVATE_ACCEPT, DECIDE_ACCEPT,
+		 DECIDE_ACCEPT, 0, "spf=fail smtp.mailfrom=u@example.com (trusted forwarder "
+		 "mx.fwd.example: not enforced)"},
+		{"nat accept", NULL, "private", CFG_PRIVATE_ACCEPT, DECIDE_ACCEPT, DECIDE_REJECT, 1,
+		 "spf=fail smtp.mailfrom=u@example.com (private client address 10.1.2.3: NAT or "
+		 "container? not enforced)"},
+		{"nat check", NULL, "private", CFG_PRIVATE_CHECK, DECIDE_REJECT, DECIDE_REJECT, 0,
+		 NULL},
+		{"comment escaped", "a(b)", NULL, CFG_PRIVATE_ACCEPT, DECIDE_ACCEPT, DECIDE_ACCEPT,
+		 0, "(trusted forwarder a\\(b\\): not enforced)"},
+		{"both", "mx.fwd.example", "cgnat", CFG_PRIVATE_ACCEPT, DECIDE_ACCEPT,
+		 DECIDE_ACCEPT, 0, "not enforced) (cgnat client address 10.1.2.3: NAT or "
+		 "container? not enforced)"},
+	};
+	struct policy_req req;
+	struct netaddr client;
+	struct spf_outcome mf;
+	struct decide_in in;
+	struct decision d;
+	struct cfg c;
+	size_t	i, tl;
+
+	(void)state;
+	for (i = 0; i < sizeof(frows) / sizeof(frows[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		c.authserv_id = (char *)"mx.test";
+		c.header = CFG_HDR_AR;
+		c.spf.on_fail = CFG_REJECT;
+		c.ptr.on_fail = CFG_REJECT;
+		c.private_clients = frows[i].priv;
+		memset(&req, 0, sizeof(req));
+		req.helo_name = req.sender = (char *)"";
+		memset(&mf, 0, sizeof(mf));
+		mf.result = SPF_RES_FAIL;
+		mf.identity = SPF_ID_MAILFROM;
+		snprintf(mf.checked, sizeof(mf.checked), "u@example.com");
+		snprintf(mf.domain, sizeof(mf.domain), "example.com");
+		netaddr_parse("10.1.2.3", &client);
+		memset(&in, 0, sizeof(in));
+		in.req = &req;
+		in.client = &client;
+		in.header_ok = 1;
+		in.iprev.result = IPREV_NOTCHECKED;
+		in.mailfrom = &mf;
+		in.forwarder = frows[i].forwarder;
+		in.nat = frows[i].nat;
+		decide(&c, &in, &d);
+		if (d.verdict != frows[i].verdict || d.would != frows[i].would ||
+		    d.relaxed != frows[i].relaxed)
+			fail_msg("row %s: got verdict %s would %s relaxed %d, "
+			    "want %s %s %d", frows[i].name,
+			    decide_verdict_str(d.verdict),
+			    decide_verdict_str(d.would), d.relaxed,
+			    decide_verdict_str(frows[i].verdict),
+			    decide_verdict_str(frows[i].would), frows[i].relaxed);
+		if (frows[i].tail == NULL)
+			continue;
+		tl = strlen(frows[i].tail);
+		if (strlen(d.action) < tl ||
+		    strcmp(d.action + strlen(d.action) - tl, frows[i].tail) != 0)
+			fail_msg("row %s: got \"%s\", want it to end in \"%s\"",
+			    frows[i].name, d.action, frows[i].tail);
+	}
+}
+
 int
 main(void)
 {
@@ -314,6 +393,7 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_comment),
+		cmocka_unit_test(test_forwarder_nat),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

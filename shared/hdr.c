@@ -147,9 +147,13 @@ hdr_parse(struct hdr *h, const char *msg, size_t len)
 			unsigned char c = line[i];
 
 			if (c < 33 || c > 126) {
+				/* A line that starts with white space has no
+				 * name (a continuation with no field). */
+				size_t first = i;
+
 				while (line + i < colon && is_wsp(line[i]))
 					i++;
-				if (line + i != colon || i == 0)
+				if (line + i != colon || first == 0)
 					colon = NULL;
 				break;
 			}
@@ -427,15 +431,36 @@ static const struct zone_name zones[] = {
 	{ "NZST", 720 }, { "NZDT", 780 }, { "EIRE", 0 },
 };
 
+/* The first three letters in lower case, or 0 if they are not letters;
+ * month and weekday names are then one integer comparison each. */
+static unsigned
+abbrev3(const char *w, size_t n)
+{
+	unsigned v = 0;
+	size_t i;
+
+	if (n < 3)
+		return 0;
+	for (i = 0; i < 3; i++) {
+		unsigned char c = (unsigned char)w[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		else if (c < 'a' || c > 'z')
+			return 0;
+		v = v << 8 | c;
+	}
+	return v;
+}
+
 static int
 month_of(const char *w, size_t n)
 {
+	unsigned v = abbrev3(w, n);
 	int i;
 
-	if (n < 3)
-		return -1;
-	for (i = 0; i < 12; i++)
-		if (strncasecmp(w, months[i], 3) == 0)
+	for (i = 0; v != 0 && i < 12; i++)
+		if (abbrev3(months[i], 3) == v)
 			return i;
 	return -1;
 }
@@ -443,12 +468,11 @@ month_of(const char *w, size_t n)
 static int
 is_wday(const char *w, size_t n)
 {
+	unsigned v = abbrev3(w, n);
 	int i;
 
-	if (n < 3)
-		return 0;
-	for (i = 0; i < 7; i++)
-		if (strncasecmp(w, wdays[i], 3) == 0)
+	for (i = 0; v != 0 && i < 7; i++)
+		if (abbrev3(wdays[i], 3) == v)
 			return 1;
 	return 0;
 }
@@ -540,6 +564,20 @@ timeword(const char *w, size_t n, int *hh, int *mm, int *ss)
 	*mm = v[1];
 	*ss = v[2] == 60 ? 59 : v[2];
 	return 0;
+}
+
+/* The digits at the start of a counted word (atoi() would read past the
+ * word, and past the end of the value); large numbers stop growing. */
+static int
+leading_num(const char *w, size_t n)
+{
+	size_t i;
+	int v = 0;
+
+	for (i = 0; i < n && isdigit((unsigned char)w[i]); i++)
+		if (v < 100000000)
+			v = v * 10 + (w[i] - '0');
+	return v;
 }
 
 /* Howard Hinnant's days_from_civil. */
@@ -668,11 +706,12 @@ hdr_date_parse(const char *s, size_t len, int64_t *t, char *err,
 				const char *d2 = memchr(dash + 1, '-',
 				    n - (size_t)(dash + 1 - w));
 
-				day = atoi(w);
+				day = leading_num(w, (size_t)(dash - w));
 				mon = k;
 				if (d2 == NULL)
 					DATE_FAIL("bad d-mon-y date");
-				year = atoi(d2 + 1);
+				year = leading_num(d2 + 1,
+				    (size_t)(w + n - d2 - 1));
 				yeardigits = (int)(w + n - d2 - 1);
 				continue;
 			}
@@ -681,7 +720,7 @@ hdr_date_parse(const char *s, size_t len, int64_t *t, char *err,
 					DATE_FAIL("bad number");
 			if (n > 4)
 				DATE_FAIL("number too long");
-			v = atoi(w);
+			v = leading_num(w, n);
 			/* Day before year; a 3- or 4-digit number or one that
 			 * follows the time (asctime) is the year. */
 			if (day < 0 && n <= 2 && hh < 0)

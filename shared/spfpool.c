@@ -52,7 +52,10 @@
  *
  *	A worker that dies (EOF, a bad message, SIGCHLD) or outlives
  *	eval_timeout is killed; its evaluation ends as temperror with
- *	worker_died set and a log line, and the worker is replaced, with an
+ *	worker_died set and a log line (the callback runs from the event
+ *	loop, as every callback does: never inside spfpool_eval() or
+ *	spfpool_cancel(), even when the worker is found dead there), and
+ *	the worker is replaced, with an
  *	exponential back-off while workers keep dying. Workers are also
  *	replaced after SPFPOOL_EVALS_PER_WORKER evaluations.
  * DIAGNOSTICS
@@ -413,9 +416,13 @@ worker_died(struct worker *w, const char *why)
 		    log_escape(e->out.domain, LOG_ESCAPE_MAX, dom, sizeof(dom)),
 		    e->out.queries);
 	}
+	/* Deliver from the loop, never from here: worker_died() also runs
+	 * inside spfpool_eval() (start() on a worker that died unnoticed),
+	 * spfpool_cancel() and the lookup handlers, whose callers still
+	 * hold e. */
 	e->state = ST_DONE;
 	evtimer_del(e->timer);
-	deliver(e);
+	evtimer_add(e->timer, &tv_zero);
 	dispatch(p);
 }
 

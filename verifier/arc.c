@@ -51,6 +51,9 @@ struct arc_fields {
 	int	max;
 };
 
+static void fail(struct arc_result *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 fail(struct arc_result *out, const char *fmt, ...)
 {

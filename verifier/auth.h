@@ -52,8 +52,8 @@ struct dkim_result {
 	enum auth_check header_sig;	/* b= against the header and key */
 	int	weak;			/* rsa-sha1 (RFC 8301) */
 	int	testing;		/* key t=y */
-	int	has_t;
-	int64_t	t;			/* t= */
+	int	has_t, has_x;
+	int64_t	t, x;			/* t=, x= */
 	unsigned long long unsigned_tail;	/* body bytes after l= */
 	int	hop_added;		/* added after this hop; -1 unknown */
 	int	hop_broken;		/* failing: first hop that could; 0 none */

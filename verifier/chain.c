@@ -668,7 +668,7 @@ arc_narrow(struct chain *c, struct dkim_result *r)
 }
 
 static void
-dkim_findings(struct chain *c, const char *from_dom)
+dkim_findings(struct chain *c, const char *from_dom, int64_t now)
 {
 	int i;
 	char ts[32], where[64];
@@ -734,6 +734,12 @@ dkim_findings(struct chain *c, const char *from_dom)
 			chain_add(c, 0, CHAIN_INFO, "dkim-weak", "DKIM d=%s "
 			    "s=%s uses rsa-sha1 (RFC 8301: not acceptable)",
 			    r->d, r->s);
+		if (r->has_x && r->x < now && r->reason !=
+		    AUTH_REASON_EXPIRED && r->reason != AUTH_REASON_SIG_SYNTAX)
+			chain_add(c, 0, CHAIN_INFO, "dkim-expired-since",
+			    "DKIM d=%s s=%s expired at %s, after the message "
+			    "was received: judged at delivery time", r->d,
+			    r->s, hdr_date_format(r->x, ts, sizeof(ts)));
 		if (r->testing)
 			chain_add(c, 0, CHAIN_INFO, "dkim-testing", "DKIM "
 			    "d=%s s=%s: the key is in testing mode (t=y)",
@@ -802,7 +808,7 @@ arc_findings(struct chain *c)
 }
 
 void
-chain_auth(struct chain *c)
+chain_auth(struct chain *c, int64_t now)
 {
 	char addr[CHAIN_DISPLAY_MAX], dom[CHAIN_DISPLAY_MAX] = "";
 	const char *at;
@@ -811,7 +817,7 @@ chain_auth(struct chain *c)
 	    (at = strrchr(addr, '@')) != NULL)
 		snprintf(dom, sizeof(dom), "%s", at + 1);
 	arc_hops(c);
-	dkim_findings(c, dom);
+	dkim_findings(c, dom, now);
 	arc_findings(c);
 }
 

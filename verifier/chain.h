@@ -91,8 +91,9 @@ void	chain_set_origin(struct chain *c, enum chain_iprev iprev, int spf,
 /* After DKIM and ARC verification: the hop that added each signature
  * and set, the first hop that could have broken a failing one, and the
  * findings (dkim-fail, dkim-l-tail, dkim-unrelated-domain,
- * dkim-t-after-hop, arc-fail, ...). */
-void	chain_auth(struct chain *c);
+ * dkim-t-after-hop, dkim-expired-since, arc-fail, ...). now: the time of
+ * the run. */
+void	chain_auth(struct chain *c, int64_t now);
 /* The time the message was received here (the newest hop's date), or
  * now when no hop is dated. */
 int64_t	chain_received_time(const struct chain *c, int64_t now);

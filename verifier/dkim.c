@@ -105,6 +105,13 @@ alg_md(enum dkim_alg a)
 
 /* ---------------------------------------------------------------- tags */
 
+static void seterr(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+static void key_err(struct dkim_key *, enum auth_reason, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+static void detail(struct dkim_result *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -129,12 +136,8 @@ dkim_tags_parse(const char *s, size_t len, struct dkim_tags *out, char *err,
 		/* [FWS] */
 		while (i < len && FWSC(s[i]))
 			i++;
-		if (i == len) {
-			if (out->n == 0 && len > 0 && 0) {
-				/* unreachable */
-			}
-			return 0;
-		}
+		if (i == len)
+			return 0;	/* empty list, or after a final ';' */
 		ns = i;
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
 		    s[i] <= 'Z'))) {
@@ -1138,6 +1141,8 @@ dkim_verify(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 		snprintf(r->c, sizeof(r->c), "%s", sig.c);
 		r->has_t = sig.has_t;
 		r->t = sig.t;
+		r->has_x = sig.has_x;
+		r->x = sig.x;
 		if (pr == AUTH_REASON_SIG_SYNTAX ||
 		    pr == AUTH_REASON_UNSUPPORTED_ALG) {
 			set_res(r, AUTH_PERMERROR, pr);

@@ -20,8 +20,10 @@
  *	entry is filled. Entries live until keys_free().
  *
  *	The --keys file is read first: zone-file lines "NAME [TTL] [IN] TXT
- *	"str" "str"...", with ( ) continuation over lines, ; comments and
- *	unquoted words; the strings of one record are joined. A name in the
+ *	"str" "str"...", with ( ) continuation over lines, ; comments,
+ *	unquoted words, $ORIGIN (names without a final dot and @ are relative
+ *	to it) and $TTL (ignored); the strings of one record are joined.
+ *	Without $ORIGIN a name is taken as written, with or without its dot. A name in the
  *	file is answered from it (source "file"), never from DNS. Without
  *	--offline, other names go to DNS (dns_query_sync; each thread takes
  *	a resolver context of its own from a small pool, as a context is
@@ -162,8 +164,9 @@ keys_load_text(struct keys *k, const char *text, size_t len, char *err,
     size_t errlen)
 {
 	const char *p = text, *e = text + len;
-	static char tok[DNS_TXT_MAX + 1];
+	char tok[DNS_TXT_MAX + 1];
 	char name[DNS_NAME_MAX + 2], *rec = xmalloc(DNS_TXT_MAX + 1);
+	char origin[DNS_NAME_MAX + 2] = "";
 	size_t reclen, tl;
 	int line = 1, startline, paren, q, state;
 
@@ -207,7 +210,49 @@ keys_load_text(struct keys *k, const char *text, size_t len, char *err,
 				free(rec);
 				return -1;
 			}
-			if (state == 0) {
+			if (state == 0 && !q && tok[0] == '$') {
+				if (strcasecmp(tok, "$ORIGIN") == 0)
+					state = 10;
+				else if (strcasecmp(tok, "$TTL") == 0)
+					state = 11;
+				else {
+					snprintf(err, errlen, "%d: unknown "
+					    "directive %.30s", line, tok);
+					free(rec);
+					return -1;
+				}
+			} else if (state == 10) {
+				if (tl == 0 || tl > DNS_NAME_MAX + 1) {
+					snprintf(err, errlen, "%d: bad $ORIGIN",
+					    line);
+					free(rec);
+					return -1;
+				}
+				memcpy(origin, tok, tl + 1);
+				if (tl > 1 && origin[tl - 1] == '.')
+					origin[tl - 1] = '\0';
+				state = 12;
+			} else if (state >= 11) {
+				state = 12;	/* $TTL's value, or extra words */
+			} else if (state == 0) {
+				if (!q && strcmp(tok, "@") == 0 && origin[0]) {
+					snprintf(tok, sizeof(tok), "%s.", origin);
+					tl = strlen(tok);
+				} else if (origin[0] && tl > 0 &&
+				    tok[tl - 1] != '.') {
+					/* relative to $ORIGIN */
+					if (tl + 1 + strlen(origin) >
+					    DNS_NAME_MAX) {
+						snprintf(err, errlen, "%d: name "
+						    "too long", line);
+						free(rec);
+						return -1;
+					}
+					tok[tl] = '.';
+					memcpy(tok + tl + 1, origin,
+					    strlen(origin) + 1);
+					tl = strlen(tok);
+				}
 				if (tl == 0 || tl > DNS_NAME_MAX + 1) {
 					snprintf(err, errlen, "%d: bad name",
 					    line);
@@ -241,9 +286,9 @@ keys_load_text(struct keys *k, const char *text, size_t len, char *err,
 				reclen += tl;
 			}
 		}
-		if (state == 0)
-			continue;	/* empty line */
-		if (state == 1 || paren) {
+		if (state == 0 || state == 11 || state == 12)
+			continue;	/* empty line or a directive */
+		if (state == 10 || state == 1 || paren) {
 			snprintf(err, errlen, "%d: incomplete record",
 			    startline);
 			free(rec);

@@ -21,12 +21,17 @@
  *	is one message; "-" is stdin, an mbox or one message by the same test.
  *	Files of a directory are read in name order.
  *
- *	An mbox is streamed: one buffer holds the current message, filled by
- *	MAILBOX_READ_BLOCK read()s and searched with memmem() for a "From "
- *	line that follows an empty line (RFC 4155; LF or CRLF). The message
- *	handed out is that buffer, so its bytes are copied once, by read().
- *	Memory is bounded by MAILBOX_MSG_MAX plus two blocks whatever the size
- *	of the mailbox.
+ *	An mbox is streamed: one buffer, filled by MAILBOX_READ_BLOCK
+ *	read()s, holds the current message and what follows it. Its lines are
+ *	walked once, one memchr() per line and a look at the line's first
+ *	bytes, which finds both the separator, a "From " line that follows an
+ *	empty line (RFC 4155; LF or CRLF), and the first mboxrd/mboxo
+ *	">From " line; unescaping then starts there, so a message without
+ *	one is not touched again. The message handed out points into that
+ *	buffer (its bytes are copied by read() only); handed-out bytes are
+ *	dropped, by one memmove() of the unread rest, only when a read needs
+ *	the room. Memory is bounded by MAILBOX_MSG_MAX plus two blocks
+ *	whatever the size of the mailbox.
  * DIAGNOSTICS
  *	mailbox_open() and mailbox_next() return the reason (strerror, "not a
  *	mailbox"); a message over MAILBOX_MSG_MAX is cut there and flagged

@@ -192,7 +192,7 @@ verify(struct run *r, struct hdr *h, struct chain *c, const char *data,
 	dkim_verify(tctx, r->keys_db, h, data, len, chain_received_time(c,
 	    r->now), r->now, &c->dkim);
 	arc_verify(tctx, r->keys_db, h, data, len, &c->arc);
-	chain_auth(c);
+	chain_auth(c, r->now);
 	pthread_mutex_lock(&r->origin_mu);
 	origin_for(r, c);
 	pthread_mutex_unlock(&r->origin_mu);

@@ -169,12 +169,32 @@ lex(struct parse *ps)
 	}
 }
 
+/* ASCII case-insensitive comparison of n bytes; inline because the
+ * parser makes thousands of these short comparisons per message. */
+static int
+ceq(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x += 'a' - 'A';
+		if (y >= 'A' && y <= 'Z')
+			y += 'a' - 'A';
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
 static int
 tok_is(const struct tok *t, const char *w)
 {
 	size_t n = strlen(w);
 
-	return t->n == n && strncasecmp(t->p, w, n) == 0;
+	return t->n == n && ceq(t->p, w, n);
 }
 
 static int
@@ -208,8 +228,7 @@ cfind(const char *p, size_t n, const char *what)
 	for (i = 0; i + w <= n; i++) {
 		unsigned char c = (unsigned char)p[i];
 
-		if ((c == lo || c == up) && strncasecmp(p + i + 1, what + 1,
-		    w - 1) == 0)
+		if ((c == lo || c == up) && ceq(p + i + 1, what + 1, w - 1))
 			return p + i;
 	}
 	return NULL;
@@ -220,7 +239,7 @@ cstarts(const char *p, size_t n, const char *what)
 {
 	size_t w = strlen(what);
 
-	return n >= w && strncasecmp(p, what, w) == 0;
+	return n >= w && ceq(p, what, w);
 }
 
 /* An address in any of the wrappings MTAs use; canonical text into out.
@@ -661,9 +680,13 @@ by_clause(struct parse *ps)
 	int i, port, words = 0;
 
 	if (w != NULL) {
+		size_t n;
+
 		copy(r->by_host, sizeof(r->by_host), w->p, w->n);
-		if (w->n > 1 && r->by_host[w->n - 1] == ',')
-			r->by_host[w->n - 1] = '\0';
+		/* The copy may be cut: index it by its own length. */
+		n = strlen(r->by_host);
+		if (n > 1 && r->by_host[n - 1] == ',')
+			r->by_host[n - 1] = '\0';
 		strip_dot(r->by_host);
 	}
 	for (i = c->start; i < c->end; i++) {

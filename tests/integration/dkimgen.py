@@ -333,7 +333,7 @@ def corpus(keys, now=None, scale=1):
         simple_case("x-expired", keys.rsa[2048], exp("permerror", "signature-expired", bits=2048),
                     t=SIGN_TIME - 86400 * 40, x=SIGN_TIME - 86400 * 30)
         simple_case("x-valid", keys.rsa[2048], exp("pass", bits=2048), t=SIGN_TIME,
-                    x=SIGN_TIME + 86400 * 7)
+                    x=SIGN_TIME + 86400 * 7, findings=["dkim-expired-since"])
         simple_case("t-future", keys.rsa[2048], exp("permerror", "signature-syntax", bits=2048),
                     t=now + 86400 * 365)
         simple_case("x-before-t", keys.rsa[2048], exp("permerror", "signature-syntax", bits=2048),
@@ -459,7 +459,8 @@ def corpus(keys, now=None, scale=1):
             if variant == "arc-modified-after-1":
                 # set 1 (after hop 1) saw DKIM pass, the list (hop 2) changed the body
                 cs.sigs = [exp("fail", "body-hash-mismatch", body="mismatch", bits=2048)]
-                cs.sigs[0]["hop_broken"] = 2
+                cs.sigs[0]["hop_broken"] = 2      # set 1's AAR saw it pass after hop 1
+                cs.sigs[0]["hop_last"] = 2        # AMS 2 (after hop 2) covers the new body
                 cs.arc, cs.arc_oldest = "pass", 2
             elif variant == "arc-pass":
                 cs.sigs = [exp("pass", bits=2048)]

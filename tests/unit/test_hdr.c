@@ -133,6 +133,9 @@ static const struct split_row splits[] = {
 	{ "utf8", "A: \xc3\xb6\n\n", 1, HDR_F_8BIT, "A" },
 	{ "empty", "", 0, HDR_F_NO_SEP, NULL },
 	{ "leading-space", " A: 1\n\n", 0, HDR_F_BADLINE, NULL },
+	/* fuzz_hdr: a name of white space only was a field with namelen 0. */
+	{ "space-only-name", " :1\nX: 1\n\n", 0, HDR_F_BADLINE, NULL },
+	{ "tab-only-name", "X: 1\n\t: 2\n\n", 1, 0, "X" },
 };
 
 static void

@@ -37,6 +37,18 @@ static const struct mbox_row rows[] = {
 	{ "from-line-only", "From a", 1, { "" }, MAILBOX_F_EMPTY },
 	{ "three", "From a\n1: a\n\nFrom b\n2: b\n\nFrom c\n3: c\n", 3,
 	    { "1: a\n", "2: b\n", "3: c\n" }, 0 },
+	/* A CRLF empty line right after the From_ line ends an empty
+	 * message, as an LF one does ("empty-msg"). */
+	{ "empty-msg-crlf", "From a\r\n\r\nFrom b\r\nB: 1\r\n", 2,
+	    { "", "B: 1\r\n" }, 0 },
+	{ "escape-first-line-kept", "From a\n>From x\n\nb\n", 1,
+	    { ">From x\n\nb\n" }, 0 },
+	{ "escape-only-after-break", "From a\nA: 1\n\nx >From y\n>From z", 1,
+	    { "A: 1\n\nx >From y\nFrom z" }, MAILBOX_F_NO_EOL },
+	{ "from-line-crlf-blank-before", "From a\nA: 1\r\n\r\nb\r\n\r\n"
+	    "From b\nB: 2\n", 2, { "A: 1\r\n\r\nb\r\n", "B: 2\n" }, 0 },
+	{ "fromage-is-no-separator", "From a\nA: 1\n\nFromage\n\nFrom\n",
+	    1, { "A: 1\n\nFromage\n\nFrom\n" }, 0 },
 };
 
 static char dir[] = "/tmp/test_mailbox.XXXXXX";
@@ -166,6 +178,75 @@ test_unescape(void **state)
 	assert_memory_equal(b, "x\nFrom a\n>>From b\n>From", strlen(b) - 2);
 }
 
+/* Messages around MAILBOX_MSG_MAX, read across many MAILBOX_READ_BLOCK
+ * reads: one exactly at the limit is whole; a longer one is cut there and
+ * flagged, its dropped tail (with a "From " line that follows no empty
+ * line, and escaped lines) is not taken for a separator, and the next
+ * message is whole and unescaped. */
+static void
+test_limit(void **state)
+{
+	static const char hdr[] = "From a\nA: 1\n\n";
+	static const char next[] = "From b\nB: 2\n\n>From x\nend\n";
+	char path[256], err[256], *big, line[100];
+	struct mailbox *mb;
+	struct mailbox_msg m;
+	FILE *f;
+	size_t body, n, i;
+	int k;
+
+	(void)state;
+	memset(line, 'y', sizeof(line));
+	line[sizeof(line) - 1] = '\n';
+	snprintf(path, sizeof(path), "%s/big", dir);
+	for (k = 0; k < 2; k++) {
+		/* k 0: exactly MAILBOX_MSG_MAX bytes; k 1: 3 MB more. */
+		body = MAILBOX_MSG_MAX - (sizeof(hdr) - 1 - 7) +
+		    (k ? 3u << 20 : 0);
+		assert_non_null(f = fopen(path, "wb"));
+		fputs(hdr, f);
+		for (n = 0; n + sizeof(line) <= body; n += sizeof(line)) {
+			if (k && n > MAILBOX_MSG_MAX && n % 50000 == 0)
+				fputs(">From escaped\nFrom not-a-separator\n", f);
+			fwrite(line, 1, sizeof(line), f);
+		}
+		while (n++ < body)
+			fputc(n == body ? '\n' : 'z', f);
+		fputs("\n", f);	/* the mbox's empty line */
+		fputs(next, f);
+		fclose(f);
+		assert_non_null(mb = mailbox_open(path, err, sizeof(err)));
+		assert_int_equal(mailbox_next(mb, &m, err, sizeof(err)), 1);
+		if (k == 0) {
+			if (m.flags != 0 || m.len != MAILBOX_MSG_MAX)
+				print_error("row exact: got len %zu flags %#x, "
+				    "want %u and 0\n", m.len, m.flags,
+				    MAILBOX_MSG_MAX);
+			assert_int_equal(m.flags, 0);
+		} else {
+			if (m.flags != MAILBOX_F_TRUNCATED)
+				print_error("row over: got flags %#x, want "
+				    "%#x\n", m.flags, MAILBOX_F_TRUNCATED);
+			assert_int_equal(m.flags, MAILBOX_F_TRUNCATED);
+		}
+		assert_int_equal(m.len, MAILBOX_MSG_MAX);
+		assert_memory_equal(m.data, "A: 1\n\nyyy", 9);
+		big = m.data;
+		for (i = 6; i < m.len; i++)
+			if (big[i] != 'y' && big[i] != '\n' && big[i] != 'z')
+				break;
+		assert_int_equal(i, m.len);
+		assert_int_equal(mailbox_next(mb, &m, err, sizeof(err)), 1);
+		assert_int_equal(m.index, 1);
+		assert_int_equal(m.flags, 0);
+		assert_int_equal(m.len, strlen("B: 2\n\nFrom x\nend\n"));
+		assert_memory_equal(m.data, "B: 2\n\nFrom x\nend\n", m.len);
+		assert_int_equal(mailbox_next(mb, &m, err, sizeof(err)), 0);
+		mailbox_close(mb);
+	}
+	unlink(path);
+}
+
 static int
 setup(void **state)
 {
@@ -187,6 +268,7 @@ main(void)
 		cmocka_unit_test(test_mbox),
 		cmocka_unit_test(test_dirs),
 		cmocka_unit_test(test_unescape),
+		cmocka_unit_test(test_limit),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

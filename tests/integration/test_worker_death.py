@@ -1,0 +1,138 @@
+"""SPF workers that die at awkward moments (found by `make soak`, phase 5).
+
+A worker killed while idle is only noticed when the event loop reads its
+end of the socket pair. If a request arrives first, the pool hands the new
+evaluation to the dead worker, send() fails, and the evaluation ends as
+temperror. That ending must come from the event loop like every other
+one: before the fix it was delivered (and freed) inside spfpool_eval(),
+so check.c kept a dangling pointer and the daemon crashed (SIGSEGV, or an
+AddressSanitizer heap-use-after-free with the asan build) on the next
+cancel.
+
+The ordering is made deterministic with SIGSTOP: the request is queued on
+the daemon's socket, then the worker is killed, then the daemon resumes
+and sees the request first."""
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import ReplyReader, encode_request, policy_request
+
+ZONE = {
+    "1.2.0.192.in-addr.arpa": [{"PTR": "mail.example.net"}],
+    "mail.example.net": [{"A": "192.0.2.1"}, {"TXT": "v=spf1 a -all"}],
+    "example.com": [{"TXT": "v=spf1 ip4:192.0.2.0/24 -all"}],
+}
+ACCEPTED = "PREPEND Authentication-Results:"
+WORKER_DIED = "DEFER_IF_PERMIT 4.7.24 "
+
+
+def children(pid):
+    kids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == str(pid) and fields[0] != "Z":
+            kids.append(int(d))
+    return kids
+
+
+def wait_dead(pid, timeout=10):
+    """Until pid is a zombie or gone (its parent is stopped: not reaped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return
+        except OSError:
+            return
+        time.sleep(0.01)
+    raise AssertionError("worker %d did not die" % pid)
+
+
+def wait_workers(pid, n, timeout=15):
+    deadline = time.monotonic() + timeout
+    while len(children(pid)) != n:
+        assert time.monotonic() < deadline, "want %d workers, have %r" % (n, children(pid))
+        time.sleep(0.02)
+    return children(pid)
+
+
+# Which evaluations a request starts: HELO and MAIL FROM (two), or MAIL
+# FROM alone (a null sender's HELO identity is the only one).
+CASES = [
+    ("helo_and_mailfrom", {}),
+    ("mailfrom_only", {"sender": ""}),
+]
+
+
+@pytest.mark.parametrize("name,attrs", CASES, ids=[c[0] for c in CASES])
+def test_request_meets_an_idle_worker_killed_unnoticed(policyd, dns, name, attrs):
+    dns.set_zone(ZONE)
+    d = policyd({"workers": 1})
+    s = d.connect()
+    reader = ReplyReader(s)
+    s.sendall(encode_request(policy_request(**attrs)))
+    first = reader.read()
+    assert first.startswith(ACCEPTED), "row %s: warm-up got %r" % (name, first)
+    worker = wait_workers(d.pid, 1)[0]
+
+    os.kill(d.pid, signal.SIGSTOP)
+    try:
+        s.sendall(encode_request(policy_request(**attrs)))
+        time.sleep(0.3)         # the request is in the daemon's socket first
+        os.kill(worker, signal.SIGKILL)
+        wait_dead(worker)
+    finally:
+        os.kill(d.pid, signal.SIGCONT)
+    got = reader.read()
+    assert got.startswith((WORKER_DIED, ACCEPTED)), \
+        "row %s: got %r, want %r or %r" % (name, got, WORKER_DIED, ACCEPTED)
+
+    # The pool replaced the worker and the daemon carries on.
+    wait_workers(d.pid, 1)
+    for _ in range(3):
+        s.sendall(encode_request(policy_request(**attrs)))
+        got = reader.read()
+        assert got.startswith(ACCEPTED), "row %s: after: got %r" % (name, got)
+    s.close()
+    assert d.proc.poll() is None, "row %s: daemon died: %s" % (name, d.log()[-2000:])
+    d.stop()        # exit 0, no sanitizer report in its log
+
+
+def test_idle_workers_killed_repeatedly_between_requests(policyd, dns):
+    """Every worker killed while idle, again and again, each kill noticed
+    or not before the next request: every request answered, accepted or
+    with the temperror action, never anything else."""
+    dns.set_zone(ZONE)
+    d = policyd({"workers": 2})
+    s = d.connect()
+    reader = ReplyReader(s)
+    for rnd in range(6):
+        wait_workers(d.pid, 2)
+        os.kill(d.pid, signal.SIGSTOP)
+        try:
+            s.sendall(encode_request(policy_request()))
+            time.sleep(0.1)
+            for w in children(d.pid):
+                os.kill(w, signal.SIGKILL)
+                wait_dead(w)
+        finally:
+            os.kill(d.pid, signal.SIGCONT)
+        got = reader.read()
+        assert got.startswith((WORKER_DIED, ACCEPTED)), \
+            "round %d: got %r, want %r or %r" % (rnd, got, WORKER_DIED, ACCEPTED)
+    wait_workers(d.pid, 2)
+    s.sendall(encode_request(policy_request()))
+    got = reader.read()
+    assert got.startswith(ACCEPTED), "after: got %r" % got
+    s.close()
+    d.stop()

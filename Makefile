@@ -133,4 +133,7 @@ uninstall:
 clean:
 	rm -rf build build-asan bin
 
+# Keep intermediate objects (tests' .o files): nothing is deleted after a run.
+.SECONDARY:
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

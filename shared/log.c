@@ -68,6 +68,11 @@ log_set_debug(int on)
 	debug_on = on;
 }
 
+static void vlog_tag(int, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+static void vlog(int, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vlog_tag(int prio, int tagged, const char *fmt, va_list ap)
 {

@@ -89,7 +89,7 @@ default_transport = error:no remote delivery in this test
 relay_transport = error:no remote delivery in this test
 maillog_file = {base}/maillog
 maillog_file_prefixes = {base}
-"""
+{extra_main}"""
 
 MASTER_CF = """\
 # written by tests/e2e/postfix_instance.py; nothing is chrooted
@@ -112,7 +112,7 @@ virtual   unix  -       n       n       -       -       virtual
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
-"""
+{extra_master}"""
 
 
 class PostfixError(Exception):
@@ -120,9 +120,14 @@ class PostfixError(Exception):
 
 
 class PostfixInstance:
-    def __init__(self, base, policy):
+    def __init__(self, base, policy, extra_main="", extra_master=""):
+        """extra_main / extra_master: lines appended to main.cf / master.cf
+        (e.g. a spawn(8) service for the policy server)."""
         self.base = os.path.abspath(str(base))
         self.policy = policy
+        self.extra_main = extra_main
+        self.extra_master = extra_master
+        self.queue = os.path.join(self.base, "queue")
         self.conf = os.path.join(self.base, "conf")
         self.maildir = os.path.join(self.base, "mail", "box")
         self.log_path = os.path.join(self.base, "maillog")
@@ -143,9 +148,10 @@ class PostfixInstance:
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
             f.write(MAIN_CF.format(base=self.base, myhostname=MYHOSTNAME, domain=DOMAIN,
                                    policy=self.policy, default_action=POLICY_DEFAULT_ACTION,
-                                   uid=self.uid, gid=self.gid))
+                                   uid=self.uid, gid=self.gid,
+                                   extra_main=self.extra_main))
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(port=self.port))
+            f.write(MASTER_CF.format(port=self.port, extra_master=self.extra_master))
 
     def _postfix(self, *args, check=True):
         p = subprocess.run([POSTFIX, "-c", self.conf] + list(args), stdin=subprocess.DEVNULL,

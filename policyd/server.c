@@ -61,6 +61,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -83,6 +84,7 @@
 
 #define SERVER_PEER_MAX		128
 #define SERVER_DRAIN_GRACE	5	/* seconds past request_timeout */
+#define SERVER_TRIM_CONNS	256	/* a burst over this many returns memory after */
 
 struct server;
 
@@ -119,6 +121,7 @@ struct server {
 	int	nlst;
 	LIST_HEAD(, conn) conns;
 	int	nconn;
+	int	trim_due;		/* a burst of connections has passed */
 	int	draining;
 	void	(*done)(void *);
 	void   *done_arg;
@@ -337,6 +340,12 @@ conn_free(struct conn *c)
 		bufferevent_free(c->out);
 	bufferevent_free(c->in);
 	free(c);
+	/* After a burst of thousands of connections glibc keeps the pages;
+	 * give them back once the burst is over. */
+	if (srv->nconn == 0 && srv->trim_due) {
+		malloc_trim(0);
+		srv->trim_due = 0;
+	}
 	if (stdio && srv->stdio_done != NULL)
 		srv->stdio_done(srv->stdio_arg);
 	schedule_done(srv);
@@ -713,6 +722,8 @@ conn_new(struct server *srv, int rfd, int wfd, const char *peer, int stdio)
 	c->sess = check_session_new(srv->checker);
 	LIST_INSERT_HEAD(&srv->conns, c, entry);
 	srv->nconn++;
+	if (srv->nconn > SERVER_TRIM_CONNS)
+		srv->trim_due = 1;
 	stats_connections(1);
 	set_idle_timeout(c, 1);
 	if (c->sync_rfd < 0)

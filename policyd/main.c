@@ -40,6 +40,7 @@
  * LIMITS
  *	See server(3), proto(3), cfg(3).
  *--*/
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <errno.h>
@@ -68,6 +69,8 @@
 #include "policyd/check.h"
 #include "policyd/server.h"
 #include "policyd/stats.h"
+
+#define MAIN_FD_RESERVE	4200	/* descriptors beyond connections: DNS, workers */
 
 #define MAIN_ERR_MAX	512
 #define MAIN_READY_MAX	1024
@@ -272,6 +275,24 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	server_shutdown(d->server, stopped, d);
 }
 
+/* Each connection and each DNS query in flight is a descriptor: raise the
+ * soft limit toward the hard one so max_connections can be reached. */
+static void
+raise_fd_limit(int max_connections)
+{
+	struct rlimit rl;
+	rlim_t	want = (rlim_t)max_connections + MAIN_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+		log_warn("open files limit %llu is below max_connections + %d; "
+		    "raise it (LimitNOFILE= in the unit, ulimit -n)",
+		    (unsigned long long)rl.rlim_cur, MAIN_FD_RESERVE);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -353,6 +374,8 @@ main(int argc, char **argv)
 	}
 
 	log_open(progname, foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG);
+	if (!stdio)
+		raise_fd_limit(d.cfg->max_connections);
 	event_set_log_callback(event_log);
 	signal(SIGPIPE, SIG_IGN);
 	if ((d.base = event_base_new()) == NULL) {

@@ -43,7 +43,7 @@ TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 
 PROGS := $(BIN)/relaytrust-policyd $(BIN)/relaytrust-verify
 
-.PHONY: all deps run check asan fuzz bench soak install uninstall clean
+.PHONY: all deps bench-deps install-pkgs run check asan fuzz bench soak install uninstall clean
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
 $(BUILD)/%.o: %.c
@@ -78,9 +78,18 @@ DEB_PKGS := build-essential pkg-config libevent-dev libunbound-dev libspf2-dev \
 	libconfuse-dev libssl-dev libcmocka-dev python3 python3-pytest python3-dnslib \
 	python3-yaml python3-cryptography postfix swaks clang libclang-rt-14-dev valgrind \
 	mandoc groff-base systemd debhelper dpkg-dev git
+# The peers and tools only make bench needs.
+BENCH_PKGS := postfix-policyd-spf-python postfix-policyd-spf-perl socat \
+	python3-dkim opendkim-tools time iproute2 util-linux gdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	@$(MAKE) -s install-pkgs DEBS="$(DEB_PKGS)"
+
+bench-deps:
+	@$(MAKE) -s install-pkgs DEBS="$(DEB_PKGS) $(BENCH_PKGS)"
+
+install-pkgs:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 		| grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing $$missing"; \
@@ -103,10 +112,10 @@ asan:
 fuzz:
 	@tests/fuzz/run $(FUZZ_SECONDS)
 
-bench: all
+bench: bench-deps all
 	@tests/bench/run
 
-soak: all
+soak: bench-deps all
 	@tests/soak/run
 
 install: $(PROGS)

@@ -77,6 +77,7 @@
 #include "shared/cfg.h"
 #include "shared/log.h"
 #include "shared/mem.h"
+#include "shared/netaddr.h"
 #include "policyd/check.h"
 #include "policyd/proto.h"
 #include "policyd/server.h"
@@ -140,38 +141,12 @@ static void conn_process(struct conn *);
 static int
 bind_inet(struct server *srv, const char *spec, char *err, size_t errlen)
 {
-	char	host[256], port[8];
-	const char *h = spec + 5, *p;
-	struct addrinfo hints, *res, *ai;
-	size_t	hlen;
-	int	fd, on = 1, rc;
+	char	why[128];
+	struct addrinfo *res, *ai;
+	int	fd, on = 1;
 
-	if (*h == '[') {
-		if ((p = strchr(h, ']')) == NULL || p[1] != ':')
-			goto syntax;
-		hlen = (size_t)(p - h - 1);
-		h++;
-		p += 2;
-	} else {
-		if ((p = strrchr(h, ':')) == NULL)
-			goto syntax;
-		hlen = (size_t)(p - h);
-		p++;
-	}
-	if (hlen >= sizeof(host) || strlen(p) >= sizeof(port))
-		goto syntax;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	snprintf(port, sizeof(port), "%s", p);
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(strcmp(host, "*") == 0 || host[0] == '\0' ? NULL :
-	    host, port, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "listen %s: %s", spec, gai_strerror(rc));
+	if (netaddr_listen_spec(spec + 5, &res, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "listen %s: %s", spec, why);
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -211,9 +186,6 @@ bind_inet(struct server *srv, const char *spec, char *err, size_t errlen)
 	return 0;
 fail:
 	freeaddrinfo(res);
-	return -1;
-syntax:
-	snprintf(err, errlen, "listen %s: bad address", spec);
 	return -1;
 }
 

@@ -68,6 +68,7 @@
 #include "shared/dns.h"
 #include "shared/log.h"
 #include "shared/mem.h"
+#include "shared/netaddr.h"
 #include "shared/spfpool.h"
 #include "policyd/stats.h"
 
@@ -552,41 +553,16 @@ stats_http_new(struct event_base *base, const char *spec, char *err,
     size_t errlen)
 {
 	struct stats_http *h;
-	struct addrinfo hints, *res;
-	char	host[256], port[8];
-	const char *hp, *p;
-	size_t	hlen;
-	int	rc;
+	struct addrinfo *res;
+	char	why[128];
 
-	if (strncmp(spec, "inet:", 5) != 0)
-		goto syntax;
-	hp = spec + 5;
-	if (*hp == '[') {
-		if ((p = strchr(hp, ']')) == NULL || p[1] != ':')
-			goto syntax;
-		hlen = (size_t)(p - hp - 1);
-		hp++;
-		p += 2;
-	} else {
-		if ((p = strrchr(hp, ':')) == NULL)
-			goto syntax;
-		hlen = (size_t)(p - hp);
-		p++;
+	if (strncmp(spec, "inet:", 5) != 0) {
+		snprintf(err, errlen, "stats_listen %s: want inet:HOST:PORT",
+		    spec);
+		return NULL;
 	}
-	if (hlen >= sizeof(host) || strlen(p) >= sizeof(port))
-		goto syntax;
-	memcpy(host, hp, hlen);
-	host[hlen] = '\0';
-	snprintf(port, sizeof(port), "%s", p);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(strcmp(host, "*") == 0 || host[0] == '\0' ? NULL :
-	    host, port, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "stats_listen %s: %s", spec,
-		    gai_strerror(rc));
+	if (netaddr_listen_spec(spec + 5, &res, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "stats_listen %s: %s", spec, why);
 		return NULL;
 	}
 	h = xcalloc(1, sizeof(*h));
@@ -604,9 +580,6 @@ stats_http_new(struct event_base *base, const char *spec, char *err,
 	}
 	freeaddrinfo(res);
 	return h;
-syntax:
-	snprintf(err, errlen, "stats_listen %s: want inet:HOST:PORT", spec);
-	return NULL;
 }
 
 void

@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <strings.h>
 
 #include "shared/mem.h"
@@ -364,4 +365,47 @@ netaddr_list_free(struct netaddr_list *l)
 		return;
 	free(l->v);
 	free(l);
+}
+
+int
+netaddr_listen_spec(const char *hostport, struct addrinfo **res, char *err,
+    size_t errlen)
+{
+	struct addrinfo hints;
+	char	host[256], port[8];
+	const char *h = hostport, *p;
+	size_t	hlen;
+	int	rc;
+
+	if (*h == '[') {
+		if ((p = strchr(h, ']')) == NULL || p[1] != ':')
+			goto syntax;
+		hlen = (size_t)(p - h - 1);
+		h++;
+		p += 2;
+	} else {
+		if ((p = strrchr(h, ':')) == NULL)
+			goto syntax;
+		hlen = (size_t)(p - h);
+		p++;
+	}
+	if (hlen >= sizeof(host) || *p == '\0' || strlen(p) >= sizeof(port))
+		goto syntax;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	snprintf(port, sizeof(port), "%s", p);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(strcmp(host, "*") == 0 || host[0] == '\0' ? NULL :
+	    host, port, &hints, res);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s", gai_strerror(rc));
+		return -1;
+	}
+	return 0;
+syntax:
+	snprintf(err, errlen, "want HOST:PORT or [IPV6]:PORT");
+	return -1;
 }

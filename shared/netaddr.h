@@ -49,6 +49,13 @@ int	netaddr_cidr_parse(const char *text, struct netaddr_cidr *out,
 	    char *err, size_t errlen);
 int	netaddr_cidr_match(const struct netaddr_cidr *, const struct netaddr *);
 
+struct addrinfo;
+/* Resolve a listening address "HOST:PORT", "[V6]:PORT" or "*:PORT" (the
+ * part after "inet:") for a passive TCP socket. Returns 0 with *res to be
+ * freed with freeaddrinfo(), or -1 with a reason in err. */
+int	netaddr_listen_spec(const char *hostport, struct addrinfo **res,
+	    char *err, size_t errlen);
+
 struct netaddr_list *netaddr_list_new(void);	/* never NULL */
 /* Returns 0, or -1 with a reason in err (bad CIDR, list full). */
 int	netaddr_list_add(struct netaddr_list *, const char *text,

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include "shared/netaddr.h"
 
 /* parse + format: want NULL means the text must be refused. */
@@ -251,6 +254,45 @@ test_equal(void **state)
 	assert_false(netaddr_equal(&a, &b));
 }
 
+static void
+test_listen_spec(void **state)
+{
+	static const struct {
+		const char *spec;
+		int	ok, family;
+	} rows[] = {
+		{"127.0.0.1:10045", 1, AF_INET},
+		{"[::1]:10045", 1, AF_INET6},
+		{"*:10045", 1, 0},
+		{":10045", 1, 0},
+		{"127.0.0.1", 0, 0},
+		{"127.0.0.1:", 0, 0},
+		{"[::1:10045", 0, 0},
+		{"[::1]10045", 0, 0},
+		{"127.0.0.1:port", 0, 0},
+		{"127.0.0.1:123456789", 0, 0},
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct addrinfo *res = NULL;
+		char	err[128];
+		int	got = netaddr_listen_spec(rows[i].spec, &res, err,
+		    sizeof(err)) == 0;
+
+		if (got != rows[i].ok)
+			fail_msg("row %s: got %s, want %s (%s)", rows[i].spec,
+			    got ? "ok" : "error", rows[i].ok ? "ok" : "error",
+			    got ? "" : err);
+		if (got && rows[i].family && res->ai_family != rows[i].family)
+			fail_msg("row %s: family %d, want %d", rows[i].spec,
+			    res->ai_family, rows[i].family);
+		if (res)
+			freeaddrinfo(res);
+	}
+}
+
 int
 main(void)
 {
@@ -261,6 +303,7 @@ main(void)
 		cmocka_unit_test(test_cidr_parse),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_equal),
+		cmocka_unit_test(test_listen_spec),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

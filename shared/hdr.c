@@ -13,6 +13,7 @@
  *	size_t hdr_unfold(const char *val, size_t len, char *out,
  *		size_t outlen);
  *	size_t hdr_decode_2047(const char *in, char *out, size_t outlen);
+ *	int hdr_b64val(int c);
  *	int hdr_date_parse(const char *s, size_t len, int64_t *t, char *err,
  *		size_t errlen);
  *	char *hdr_date_format(int64_t t, char *buf, size_t len);
@@ -245,8 +246,8 @@ hdr_unfold(const char *val, size_t len, char *out, size_t outlen)
 
 /* RFC 2047 */
 
-static int
-b64val(int c)
+int
+hdr_b64val(int c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -335,7 +336,7 @@ decode_word(const char *in, struct sink *s)
 		for (p = q2; p < end; p++) {
 			if (*p == '=')
 				break;
-			if ((v = b64val((unsigned char)*p)) < 0)
+			if ((v = hdr_b64val((unsigned char)*p)) < 0)
 				return 0;
 			acc = (acc << 6) | (unsigned)v;
 			bits += 6;

@@ -61,6 +61,9 @@ size_t	hdr_unfold(const char *val, size_t len, char *out, size_t outlen);
  * ISO-8859-1/-15 and windows-1252 (as Latin-1) become UTF-8; other charsets
  * keep their bytes. Returns the length written (out is NUL-terminated). */
 size_t	hdr_decode_2047(const char *in, char *out, size_t outlen);
+/* The value 0..63 of a base64 character (RFC 4648 alphabet), -1 if it is
+ * not one. */
+int	hdr_b64val(int c);
 
 /* Dates as they occur in mail: RFC 5322 and its obsolete forms (two-digit
  * years, zone names, missing weekday), asctime and date(1), ISO 8601,

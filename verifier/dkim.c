@@ -60,6 +60,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "shared/hdr.h"
 #include "shared/mem.h"
 #include "verifier/dkim.h"
 #include "verifier/keys.h"
@@ -225,22 +226,6 @@ dkim_tag_get(const struct dkim_tags *t, const char *name)
 	return NULL;
 }
 
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 long
 dkim_b64_decode(const char *s, size_t len, unsigned char *out, size_t outlen)
 {
@@ -258,7 +243,7 @@ dkim_b64_decode(const char *s, size_t len, unsigned char *out, size_t outlen)
 			nch++;
 			continue;
 		}
-		if (pad || (v = b64val(c)) < 0)
+		if (pad || (v = hdr_b64val(c)) < 0)
 			return -1;
 		nch++;
 		acc = (acc << 6) | (unsigned long)v;
@@ -670,6 +655,27 @@ spki_rsa(const unsigned char *der, long n, const unsigned char **in,
 	return 0;
 }
 
+/* The next item of a colon-separated key tag value (h=, s=, t=), FWS
+ * trimmed; 0 when the value is used up (an empty value has no item). */
+static int
+key_list_item(const char **p, const char *e, const char **item, size_t *n)
+{
+	const char *q, *ne;
+
+	if (*p >= e)
+		return 0;
+	q = memchr(*p, ':', (size_t)(e - *p));
+	ne = q ? q : e;
+	*item = *p;
+	while (*item < ne && FWSC(**item))
+		(*item)++;
+	while (ne > *item && FWSC(ne[-1]))
+		ne--;
+	*n = (size_t)(ne - *item);
+	*p = q ? q + 1 : e;
+	return 1;
+}
+
 void
 dkim_key_parse(const char *txt, size_t len, struct dkim_key *k)
 {
@@ -704,60 +710,39 @@ dkim_key_parse(const char *txt, size_t len, struct dkim_key *k)
 			k->k = DKIM_K_OTHER;
 	}
 	if ((t = dkim_tag_get(&tags, "h")) != NULL) {
-		const char *p = t->val, *e = t->val + t->vlen;
+		const char *p = t->val, *e = t->val + t->vlen, *ns;
+		size_t	ilen;
 
-		while (p < e) {
-			const char *q = memchr(p, ':', (size_t)(e - p));
-			const char *ne = q ? q : e, *ns = p;
-
-			while (ns < ne && FWSC(*ns))
-				ns++;
-			while (ne > ns && FWSC(ne[-1]))
-				ne--;
-			if (ne - ns == 4 && strncasecmp(ns, "sha1", 4) == 0)
+		while (key_list_item(&p, e, &ns, &ilen)) {
+			if (ilen == 4 && strncasecmp(ns, "sha1", 4) == 0)
 				k->hashes |= 1;
-			else if (ne - ns == 6 && strncasecmp(ns, "sha256",
+			else if (ilen == 6 && strncasecmp(ns, "sha256",
 			    6) == 0)
 				k->hashes |= 2;
 			else
 				k->hashes |= 4;
-			p = q ? q + 1 : e;
 		}
 	}
 	if ((t = dkim_tag_get(&tags, "s")) != NULL) {
-		const char *p = t->val, *e = t->val + t->vlen;
+		const char *p = t->val, *e = t->val + t->vlen, *ns;
+		size_t	ilen;
 
 		k->email_ok = 0;
-		while (p < e) {
-			const char *q = memchr(p, ':', (size_t)(e - p));
-			const char *ne = q ? q : e, *ns = p;
-
-			while (ns < ne && FWSC(*ns))
-				ns++;
-			while (ne > ns && FWSC(ne[-1]))
-				ne--;
-			if ((ne - ns == 1 && *ns == '*') || (ne - ns == 5 &&
+		while (key_list_item(&p, e, &ns, &ilen)) {
+			if ((ilen == 1 && *ns == '*') || (ilen == 5 &&
 			    strncasecmp(ns, "email", 5) == 0))
 				k->email_ok = 1;
-			p = q ? q + 1 : e;
 		}
 	}
 	if ((t = dkim_tag_get(&tags, "t")) != NULL) {
-		const char *p = t->val, *e = t->val + t->vlen;
+		const char *p = t->val, *e = t->val + t->vlen, *ns;
+		size_t	ilen;
 
-		while (p < e) {
-			const char *q = memchr(p, ':', (size_t)(e - p));
-			const char *ne = q ? q : e, *ns = p;
-
-			while (ns < ne && FWSC(*ns))
-				ns++;
-			while (ne > ns && FWSC(ne[-1]))
-				ne--;
-			if (ne - ns == 1 && (*ns == 'y' || *ns == 'Y'))
+		while (key_list_item(&p, e, &ns, &ilen)) {
+			if (ilen == 1 && (*ns == 'y' || *ns == 'Y'))
 				k->testing = 1;
-			if (ne - ns == 1 && (*ns == 's' || *ns == 'S'))
+			if (ilen == 1 && (*ns == 's' || *ns == 'S'))
 				k->strict = 1;
-			p = q ? q + 1 : e;
 		}
 	}
 	if ((t = dkim_tag_get(&tags, "p")) == NULL) {

@@ -256,6 +256,15 @@ head(struct evbuffer *b, const char *name, const char *type, const char *help)
 	    type);
 }
 
+/* A counter with no labels: its HELP, TYPE and value. */
+static void
+counter(struct evbuffer *b, const char *name, const char *help,
+    unsigned long v)
+{
+	head(b, name, "counter", help);
+	evbuffer_add_printf(b, "%s %lu\n", name, v);
+}
+
 static void
 render(struct evbuffer *b)
 {
@@ -313,11 +322,9 @@ render(struct evbuffer *b)
 			    i ? "spf_helo" : "spf_mailfrom",
 			    spf_result_str((enum spf_result)r), st.spf[i][r]);
 
-	head(b, "relaytrust_verdict_cache_hits_total", "counter",
+	counter(b, "relaytrust_verdict_cache_hits_total",
 	    "Requests answered from the results of an earlier request of the "
-	    "same message.");
-	evbuffer_add_printf(b, "relaytrust_verdict_cache_hits_total %lu\n",
-	    st.verdict_cached);
+	    "same message.", st.verdict_cached);
 
 	head(b, "relaytrust_inflight_requests", "gauge",
 	    "Requests being checked now.");
@@ -327,14 +334,12 @@ render(struct evbuffer *b)
 	    "Policy client connections open now.");
 	evbuffer_add_printf(b, "relaytrust_connections %ld\n", st.connections);
 
-	head(b, "relaytrust_deadline_hits_total", "counter",
-	    "Requests answered at the request_timeout deadline.");
-	evbuffer_add_printf(b, "relaytrust_deadline_hits_total %lu\n",
-	    st.deadline);
+	counter(b, "relaytrust_deadline_hits_total",
+	    "Requests answered at the request_timeout deadline.", st.deadline);
 
-	head(b, "relaytrust_nat_clients_total", "counter",
-	    "Requests from private, CGNAT, ULA or link-local client addresses.");
-	evbuffer_add_printf(b, "relaytrust_nat_clients_total %lu\n", st.nat);
+	counter(b, "relaytrust_nat_clients_total",
+	    "Requests from private, CGNAT, ULA or link-local client addresses.",
+	    st.nat);
 
 	head(b, "relaytrust_trusted_forwarder_total", "counter",
 	    "Requests from trusted forwarders, by how they were recognised.");
@@ -350,33 +355,24 @@ render(struct evbuffer *b)
 	    "%lu\nrelaytrust_config_reloads_total{result=\"error\"} %lu\n",
 	    st.reload_ok, st.reload_error);
 
-	head(b, "relaytrust_spf_evaluations_total", "counter",
-	    "SPF evaluations handed to the worker pool.");
-	evbuffer_add_printf(b, "relaytrust_spf_evaluations_total %lu\n",
-	    ps.evals);
-	head(b, "relaytrust_spf_worker_restarts_total", "counter",
-	    "SPF worker processes replaced after a crash or a timeout.");
-	evbuffer_add_printf(b, "relaytrust_spf_worker_restarts_total %lu\n",
+	counter(b, "relaytrust_spf_evaluations_total",
+	    "SPF evaluations handed to the worker pool.", ps.evals);
+	counter(b, "relaytrust_spf_worker_restarts_total",
+	    "SPF worker processes replaced after a crash or a timeout.",
 	    ps.worker_restarts);
-	head(b, "relaytrust_spf_limit_violations_total", "counter",
-	    "SPF evaluations stopped by the lookup or void-lookup limit.");
-	evbuffer_add_printf(b, "relaytrust_spf_limit_violations_total %lu\n",
+	counter(b, "relaytrust_spf_limit_violations_total",
+	    "SPF evaluations stopped by the lookup or void-lookup limit.",
 	    ps.limit_violations);
 
-	head(b, "relaytrust_dns_queries_total", "counter",
-	    "DNS queries sent to the resolver library.");
-	evbuffer_add_printf(b, "relaytrust_dns_queries_total %lu\n", ds.queries);
-	head(b, "relaytrust_dns_cache_hits_total", "counter",
-	    "DNS queries answered at once from the resolver cache (estimate).");
-	evbuffer_add_printf(b, "relaytrust_dns_cache_hits_total %lu\n",
+	counter(b, "relaytrust_dns_queries_total",
+	    "DNS queries sent to the resolver library.", ds.queries);
+	counter(b, "relaytrust_dns_cache_hits_total",
+	    "DNS queries answered at once from the resolver cache (estimate).",
 	    ds.cache_hits_guess);
-	head(b, "relaytrust_dns_timeouts_total", "counter",
-	    "DNS queries that reached dns.query_timeout.");
-	evbuffer_add_printf(b, "relaytrust_dns_timeouts_total %lu\n",
-	    ds.timeouts);
-	head(b, "relaytrust_dns_tempfails_total", "counter",
-	    "DNS answers that were temporary failures (timeouts included).");
-	evbuffer_add_printf(b, "relaytrust_dns_tempfails_total %lu\n",
+	counter(b, "relaytrust_dns_timeouts_total",
+	    "DNS queries that reached dns.query_timeout.", ds.timeouts);
+	counter(b, "relaytrust_dns_tempfails_total",
+	    "DNS answers that were temporary failures (timeouts included).",
 	    ds.tempfails);
 	head(b, "relaytrust_dns_latency_seconds", "histogram",
 	    "Time from query to answer.");

@@ -16,8 +16,10 @@
  *		struct spfpool_stats *out);
  * DESCRIPTION
  *	The pool lives in the event-loop process and never calls libspf2.
- *	spfpool_new() forks the workers (spfworker(3)); each runs one
- *	evaluation at a time, the rest wait in a queue. Every DNS lookup a
+ *	spfpool_new() forks the workers (spfworker(3)); each runs up to
+ *	SPFW_EVALS_MAX evaluations at once (an evaluation waiting for DNS
+ *	costs the worker nothing), new ones go to the least busy worker,
+ *	and the rest wait in a queue. Every DNS lookup a
  *	worker makes arrives here as a LOOKUP message and is answered from
  *	dns(3), so there is one cache and the budget is kept in trusted
  *	memory.
@@ -50,8 +52,12 @@
  *	lookup is an a or exists term. (A %{p} macro's PTR lookup counts as
  *	a term: a conservative over-count.)
  *
- *	A worker that dies (EOF, a bad message, SIGCHLD) or outlives
- *	eval_timeout is killed; its evaluation ends as temperror with
+ *	An evaluation that outlives eval_timeout while it waits for DNS
+ *	ends as temperror (its lookup is answered with an error, so libspf2
+ *	finishes); one that outlives it while the worker computes means the
+ *	worker is stuck, and the worker is killed.
+ *	A worker that dies (EOF, a bad message, SIGCHLD) or is killed
+ *	ends every evaluation on it as temperror with
  *	worker_died set and a log line (the callback runs from the event
  *	loop, as every callback does: never inside spfpool_eval() or
  *	spfpool_cancel(), even when the worker is found dead there), and
@@ -107,7 +113,9 @@ struct worker {
 	int	fd;
 	struct event *rev;
 	struct event *respawn;
-	struct spfpool_eval *cur;
+	struct spfpool_eval *slot[SPFW_EVALS_MAX];	/* in flight, by id */
+	int	nbusy;
+	int	retiring;		/* evals reached the limit: no new ones */
 	unsigned long evals;
 };
 
@@ -122,6 +130,7 @@ struct spfpool_eval {
 	char	sender[SPF_LOCAL_MAX + SPF_DOMAIN_MAX + 3];
 	struct spf_outcome out;
 	struct worker *w;
+	unsigned slot;			/* its id on w */
 	struct event *timer;		/* eval_timeout, or the deferred callback */
 	struct dns_req *dreq;
 	int	qtype;
@@ -152,6 +161,7 @@ struct spfpool {
 static void dispatch(struct spfpool *);
 static void worker_died(struct worker *, const char *);
 static void process_answer(struct spfpool_eval *, const struct dns_answer *);
+static void reply_status(struct spfpool_eval *, enum spfw_status);
 
 /* ---- workers ------------------------------------------------------- */
 
@@ -189,7 +199,9 @@ spawn(struct worker *w, char *err, size_t errlen)
 	w->pid = pid;
 	w->fd = sv[0];
 	w->evals = 0;
-	w->cur = NULL;
+	w->nbusy = 0;
+	w->retiring = 0;
+	memset(w->slot, 0, sizeof(w->slot));
 	w->rev = event_new(w->pool->base, w->fd, EV_READ | EV_PERSIST,
 	    worker_read, w);
 	event_add(w->rev, NULL);
@@ -310,8 +322,17 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		deliver(e);
 		return;
 	}
-	if (e->state == ST_RUNNING && e->w != NULL)
-		worker_died(e->w, "timed out");
+	if (e->state != ST_RUNNING || e->w == NULL)
+		return;
+	if (e->dreq != NULL) {
+		/* Waiting for DNS: end this evaluation, not the worker. */
+		dns_cancel(e->dreq);
+		e->dreq = NULL;
+		force(e, SPF_RES_TEMPERROR, "SPF evaluation timed out");
+		reply_status(e, SPFW_ST_NORECOVERY);
+		return;
+	}
+	worker_died(e->w, "timed out");	/* it is stuck computing */
 }
 
 static void
@@ -319,7 +340,9 @@ send_msg(struct spfpool_eval *e, struct spfw_msg *m)
 {
 	struct worker *w = e->w;
 
-	if (spfw_finish(m) < 0 ||
+	if (spfw_finish(m) == 0)
+		spfw_set_id(m, e->slot);
+	if (m->overflow ||
 	    send(w->fd, m->b, m->len, MSG_NOSIGNAL | MSG_DONTWAIT) !=
 	    (ssize_t)m->len)
 		worker_died(w, "unreachable");
@@ -342,9 +365,15 @@ start(struct worker *w, struct spfpool_eval *e)
 	struct spfw_msg m;
 	struct timeval tv = { e->pool->opts.eval_timeout, 0 };
 
+	unsigned i;
+
+	for (i = 0; w->slot[i] != NULL; i++)
+		;
 	e->state = ST_RUNNING;
 	e->w = w;
-	w->cur = e;
+	e->slot = i;
+	w->slot[i] = e;
+	w->nbusy++;
 	w->evals++;
 	e->pool->stats.evals++;
 	spfw_begin(&m, SPFW_EVAL);
@@ -357,30 +386,48 @@ start(struct worker *w, struct spfpool_eval *e)
 	return 0;
 }
 
+/* Queued evaluations go to the least busy worker with a free slot. */
 static void
 dispatch(struct spfpool *p)
 {
+	struct spfpool_eval *e;
+	struct worker *w, *best;
 	int	i;
 
-	for (i = 0; i < p->opts.workers && !TAILQ_EMPTY(&p->queue); i++) {
-		struct worker *w = &p->w[i];
-		struct spfpool_eval *e;
-
-		if (w->pid == 0 || w->cur != NULL)
-			continue;
-		e = TAILQ_FIRST(&p->queue);
+	while ((e = TAILQ_FIRST(&p->queue)) != NULL) {
+		best = NULL;
+		for (i = 0; i < p->opts.workers; i++) {
+			w = &p->w[i];
+			if (w->pid == 0 || w->retiring ||
+			    w->nbusy >= SPFW_EVALS_MAX)
+				continue;
+			if (best == NULL || w->nbusy < best->nbusy)
+				best = w;
+		}
+		if (best == NULL)
+			return;
 		TAILQ_REMOVE(&p->queue, e, entry);
-		start(w, e);
+		start(best, e);
 	}
 }
 
-/* The evaluation on w ends as temperror; w is replaced. */
+/* An evaluation left w (result or death of the worker). */
+static void
+slot_free(struct worker *w, struct spfpool_eval *e)
+{
+	w->slot[e->slot] = NULL;
+	w->nbusy--;
+	e->w = NULL;
+}
+
+/* Every evaluation on w ends as temperror; w is replaced. */
 static void
 worker_died(struct worker *w, const char *why)
 {
 	struct spfpool *p = w->pool;
-	struct spfpool_eval *e = w->cur;
-	char	how[48];
+	struct spfpool_eval *e;
+	char	how[48], dom[LOG_ESCAPE_MAX * 4 + 8];
+	unsigned i, lost = 0;
 	int	st;
 
 	st = reap(w);
@@ -390,39 +437,41 @@ worker_died(struct worker *w, const char *why)
 		snprintf(how, sizeof(how), ", exit status %d", WEXITSTATUS(st));
 	else
 		how[0] = '\0';
-	w->cur = NULL;
 	p->stats.worker_restarts++;
 	p->fails++;
 	schedule_respawn(w);
-	if (e == NULL) {
+	for (i = 0; i < SPFW_EVALS_MAX; i++) {
+		if ((e = w->slot[i]) == NULL)
+			continue;
+		slot_free(w, e);
+		if (e->dreq != NULL) {
+			dns_cancel(e->dreq);
+			e->dreq = NULL;
+		}
+		e->out.result = SPF_RES_TEMPERROR;
+		e->out.worker_died = 1;
+		snprintf(e->out.problem, sizeof(e->out.problem),
+		    "SPF evaluation %s", strcmp(why, "timed out") == 0 ?
+		    "timed out" : "failed (worker died)");
+		if (lost++ == 0)
+			log_warn("spf: worker %s%s while checking domain %s "
+			    "(queries=%u); answering temperror", why, how,
+			    log_escape(e->out.domain, LOG_ESCAPE_MAX, dom,
+			    sizeof(dom)), e->out.queries);
+		/* Deliver from the loop, never from here: worker_died()
+		 * also runs inside spfpool_eval() (start() on a worker that
+		 * died unnoticed), spfpool_cancel() and the lookup
+		 * handlers, whose callers still hold e. */
+		e->state = ST_DONE;
+		evtimer_del(e->timer);
+		evtimer_add(e->timer, &tv_zero);
+	}
+	if (lost == 0)
 		log_warn("spf: idle worker %s%s; replacing it", why, how);
-		return;
-	}
-	e->w = NULL;
-	if (e->dreq != NULL) {
-		dns_cancel(e->dreq);
-		e->dreq = NULL;
-	}
-	e->out.result = SPF_RES_TEMPERROR;
-	e->out.worker_died = 1;
-	snprintf(e->out.problem, sizeof(e->out.problem),
-	    "SPF evaluation %s", strcmp(why, "timed out") == 0 ?
-	    "timed out" : "failed (worker died)");
-	{
-		char	dom[LOG_ESCAPE_MAX * 4 + 8];
-
-		log_warn("spf: worker %s%s while checking domain %s "
-		    "(queries=%u); answering temperror", why, how,
-		    log_escape(e->out.domain, LOG_ESCAPE_MAX, dom, sizeof(dom)),
-		    e->out.queries);
-	}
-	/* Deliver from the loop, never from here: worker_died() also runs
-	 * inside spfpool_eval() (start() on a worker that died unnoticed),
-	 * spfpool_cancel() and the lookup handlers, whose callers still
-	 * hold e. */
-	e->state = ST_DONE;
-	evtimer_del(e->timer);
-	evtimer_add(e->timer, &tv_zero);
+	else if (lost > 1)
+		log_warn("spf: %u evaluations on that worker answer temperror",
+		    lost);
+	w->nbusy = 0;
 	dispatch(p);
 }
 
@@ -766,7 +815,7 @@ static void
 worker_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct spfpool_eval *e = w->cur;
+	struct spfpool_eval *e;
 	static struct spfw_msg m;
 	struct spfw_rd rd;
 	char	name[SPFW_NAME_MAX + 1];
@@ -781,12 +830,17 @@ worker_read(evutil_socket_t fd, short what, void *arg)
 		worker_died(w, n == 0 ? "exited" : "failed");
 		return;
 	}
-	if ((size_t)n > sizeof(m.b) || e == NULL || e->dreq != NULL) {
-		worker_died(w, "sent an unexpected message");
+	if ((size_t)n > sizeof(m.b)) {
+		worker_died(w, "sent an oversized message");
 		return;
 	}
 	m.len = (size_t)n;
 	type = spfw_rd_begin(&rd, m.b, m.len);
+	if (type < 0 || rd.id >= SPFW_EVALS_MAX ||
+	    (e = w->slot[rd.id]) == NULL || e->dreq != NULL) {
+		worker_died(w, "sent an unexpected message");
+		return;
+	}
 	if (type == SPFW_LOOKUP) {
 		int	qtype = spfw_get_u16(&rd);
 
@@ -816,11 +870,12 @@ worker_read(evutil_socket_t fd, short what, void *arg)
 				    "DNS error (libspf2 code %d)", err);
 		}
 		w->pool->fails = 0;
-		w->cur = NULL;
-		e->w = NULL;
+		slot_free(w, e);
 		e->state = ST_DONE;
 		evtimer_del(e->timer);
-		if (w->evals >= SPFPOOL_EVALS_PER_WORKER) {
+		if (w->evals >= SPFPOOL_EVALS_PER_WORKER)
+			w->retiring = 1;
+		if (w->retiring && w->nbusy == 0) {
 			reap(w);
 			evtimer_add(w->respawn, &tv_zero);
 		}
@@ -1005,11 +1060,11 @@ spfpool_free(struct spfpool *p)
 	}
 	for (i = 0; i < SPFPOOL_WORKERS_MAX; i++) {
 		struct worker *w = &p->w[i];
+		unsigned j;
 
-		if (w->cur != NULL) {
-			eval_free(w->cur);
-			w->cur = NULL;
-		}
+		for (j = 0; j < SPFW_EVALS_MAX; j++)
+			if (w->slot[j] != NULL)
+				eval_free(w->slot[j]);
 		reap(w);
 		if (w->respawn != NULL)
 			event_free(w->respawn);

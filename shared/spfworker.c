@@ -18,7 +18,12 @@
  *	socketpair, sets resource limits, PR_SET_NO_NEW_PRIVS and a
  *	seccomp-BPF allow-list (read, write, memory, time, exit and what
  *	abort() needs; mmap/mprotect without PROT_EXEC), then evaluates
- *	one EVAL request at a time with libspf2.
+ *	EVAL requests with libspf2, up to SPFW_EVALS_MAX at once: each
+ *	evaluation runs on its own stack (a ucontext coroutine with a
+ *	guard page) and yields to the loop when it sends a LOOKUP; the
+ *	loop resumes it when the ANSWER with its id arrives. libspf2 is
+ *	single-threaded code and stays so: only one evaluation runs at a
+ *	time, and they interleave only inside our lookup().
  *
  *	libspf2 gets a DNS layer of ours as its only resolver: lookup()
  *	sends (type, name) to the parent and blocks for the answer; the
@@ -44,7 +49,8 @@
  *	writes anything but protocol messages.
  * LIMITS
  *	SPFW_MSG_MAX bytes per message, SPFW_RR_MAX records per answer,
- *	SPFW_AS_MAX address space, SPFW_CPU_MAX CPU seconds per process.
+ *	SPFW_AS_MAX address space, SPFW_CPU_MAX CPU seconds per process;
+ *	SPFW_EVALS_MAX evaluations at once, SPFW_STACK_MAX stack each.
  *--*/
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -64,12 +70,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <spf2/spf.h>
 
 #include "shared/spf.h"
 #include "shared/spfworker.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SPFW_SANITIZED	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPFW_SANITIZED	1
+#endif
+#endif
+#ifndef SPFW_SANITIZED
+#define SPFW_SANITIZED	0
+#endif
+
+#if SPFW_SANITIZED
+/* AddressSanitizer must be told about every switch of stacks. */
+void	__sanitizer_start_switch_fiber(void **, const void *, size_t);
+void	__sanitizer_finish_switch_fiber(void *, const void **, size_t *);
+#endif
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SPFW_VALGRIND	1
+#endif
+#endif
 
 #define WORKER_FD	3
 #define EXP_TEXT	"SPF check failed"
@@ -84,6 +114,18 @@ spfw_begin(struct spfw_msg *m, enum spfw_type type)
 	m->overflow = 0;
 	spfw_put_u32(m, 0);
 	spfw_put_u32(m, (uint32_t)type);
+	spfw_put_u32(m, 0);
+}
+
+void
+spfw_set_id(struct spfw_msg *m, uint32_t id)
+{
+	if (m->len < 12)
+		return;
+	m->b[8] = (unsigned char)(id >> 24);
+	m->b[9] = (unsigned char)(id >> 16);
+	m->b[10] = (unsigned char)(id >> 8);
+	m->b[11] = (unsigned char)id;
 }
 
 void
@@ -134,7 +176,7 @@ spfw_put_str(struct spfw_msg *m, const void *p, size_t n)
 int
 spfw_finish(struct spfw_msg *m)
 {
-	if (m->overflow || m->len < 8)
+	if (m->overflow || m->len < 12)
 		return -1;
 	m->b[0] = (unsigned char)(m->len >> 24);
 	m->b[1] = (unsigned char)(m->len >> 16);
@@ -205,15 +247,20 @@ spfw_get_str(struct spfw_rd *r, char *out, size_t outlen)
 int
 spfw_rd_begin(struct spfw_rd *r, const void *buf, size_t n)
 {
-	uint32_t len;
+	uint32_t len, type;
 
 	r->p = buf;
 	r->left = n;
 	r->err = 0;
+	r->id = 0;
 	len = spfw_get_u32(r);
 	if (r->err || len != n)
 		return r->err = 1, -1;
-	return (int)spfw_get_u32(r);
+	type = spfw_get_u32(r);
+	r->id = spfw_get_u32(r);
+	if (r->err || type > 0xff)
+		return r->err = 1, -1;
+	return (int)type;
 }
 
 int
@@ -233,27 +280,38 @@ struct proxy {
 static struct spfw_msg qmsg, amsg;	/* one lookup at a time */
 static char strbuf[STR_MAX];
 
+/* Worker mode: one coroutine per evaluation in flight (see
+ * spfworker_main()). A coroutine sends its LOOKUP and yields; the loop
+ * resumes it when the ANSWER with its id arrives. */
+struct coro {
+	ucontext_t ctx;
+	unsigned char *stack;		/* NULL until first used */
+	int	busy;			/* an evaluation runs on it */
+	int	waiting;		/* sent a LOOKUP, no ANSWER yet */
+};
+
+static struct coro coros[SPFW_EVALS_MAX];
+static struct coro *running;		/* NULL: the loop runs */
+static ucontext_t loop_ctx;
+
 static void
 fatal(int code)
 {
 	_exit(code);
 }
 
+static void coro_yield(void);
+
 static int
 transact(struct proxy *px)
 {
-	ssize_t	n;
-
 	if (px->ask != NULL)
 		return px->ask(px->arg, &qmsg, &amsg);
+	spfw_set_id(&qmsg, (uint32_t)(running - coros));
 	if (write(px->fd, qmsg.b, qmsg.len) != (ssize_t)qmsg.len)
 		return -1;
-	do
-		n = read(px->fd, amsg.b, sizeof(amsg.b));
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return -1;
-	amsg.len = (size_t)n;
+	running->waiting = 1;
+	coro_yield();			/* back with amsg filled */
 	return 0;
 }
 
@@ -496,16 +554,6 @@ spfworker_eval_local(const struct spfw_msg *eval, const char *receiver,
 
 /* ---- sandbox ------------------------------------------------------ */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SPFW_SANITIZED	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SPFW_SANITIZED	1
-#endif
-#endif
-#ifndef SPFW_SANITIZED
-#define SPFW_SANITIZED	0
-#endif
 
 #define ALLOW(nr) \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
@@ -577,14 +625,105 @@ spfworker_sandbox(char *err, size_t errlen)
 
 /* ---- the worker process ------------------------------------------- */
 
+static struct proxy wpx;
+static SPF_server_t *wsrv;		/* static: reachable until _exit */
+static struct spfw_msg win, wout;
+#if SPFW_SANITIZED
+static const void *loop_stack;		/* the loop's stack, for ASan */
+static size_t loop_stack_size;
+#endif
+
+/* The body of a coroutine: the EVAL is in win (parsed before the first
+ * yield), the RESULT goes out with the coroutine's id. */
+static void
+coro_main(void)
+{
+	struct coro *c = running;
+
+#if SPFW_SANITIZED
+	__sanitizer_finish_switch_fiber(NULL, &loop_stack, &loop_stack_size);
+#endif
+	if (evaluate(wsrv, &win, &wout) < 0)
+		fatal(3);
+	spfw_set_id(&wout, (uint32_t)(c - coros));
+	if (write(WORKER_FD, wout.b, wout.len) != (ssize_t)wout.len)
+		fatal(1);
+	c->busy = 0;
+#if SPFW_SANITIZED
+	__sanitizer_start_switch_fiber(NULL, loop_stack, loop_stack_size);
+#endif
+	/* returning resumes uc_link: the loop */
+}
+
+static void
+coro_yield(void)
+{
+	struct coro *c = running;
+#if SPFW_SANITIZED
+	void	*fake = NULL;
+
+	__sanitizer_start_switch_fiber(&fake, loop_stack, loop_stack_size);
+#endif
+	if (swapcontext(&c->ctx, &loop_ctx) < 0)
+		fatal(4);
+#if SPFW_SANITIZED
+	__sanitizer_finish_switch_fiber(fake, &loop_stack, &loop_stack_size);
+#endif
+}
+
+/* Run c until it yields or ends. */
+static void
+coro_resume(struct coro *c)
+{
+#if SPFW_SANITIZED
+	void	*fake = NULL;
+
+	__sanitizer_start_switch_fiber(&fake, c->stack + getpagesize(),
+	    SPFW_STACK_MAX - (size_t)getpagesize());
+#endif
+	running = c;
+	if (swapcontext(&loop_ctx, &c->ctx) < 0)
+		fatal(4);
+	running = NULL;
+#if SPFW_SANITIZED
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+}
+
+/* A new evaluation on slot c: a fresh context on its stack, whose lowest
+ * page is a guard. */
+static void
+coro_start(struct coro *c)
+{
+	if (c->stack == NULL) {
+		c->stack = mmap(NULL, SPFW_STACK_MAX, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (c->stack == MAP_FAILED ||
+		    mprotect(c->stack, (size_t)getpagesize(), PROT_NONE) < 0)
+			fatal(4);
+#ifdef SPFW_VALGRIND
+		VALGRIND_STACK_REGISTER(c->stack, c->stack + SPFW_STACK_MAX);
+#endif
+	}
+	if (getcontext(&c->ctx) < 0)
+		fatal(4);
+	c->ctx.uc_stack.ss_sp = c->stack + getpagesize();
+	c->ctx.uc_stack.ss_size = SPFW_STACK_MAX - (size_t)getpagesize();
+	c->ctx.uc_link = &loop_ctx;
+	makecontext(&c->ctx, coro_main, 0);
+	c->busy = 1;
+	c->waiting = 0;
+	coro_resume(c);
+}
+
 void
 spfworker_main(int fd, const char *receiver)
 {
-	static struct proxy px;
-	static struct spfw_msg in, out;
-	static SPF_server_t *srv;	/* static: reachable until _exit */
+	struct spfw_rd rd;
+	struct coro *c;
 	char	err[128];
 	ssize_t	n;
+	int	type;
 
 	if (fd != WORKER_FD) {
 		if (dup2(fd, WORKER_FD) < 0)
@@ -594,10 +733,10 @@ spfworker_main(int fd, const char *receiver)
 	close(1);
 	close(2);
 	close_range(WORKER_FD + 1, ~0U, 0);
-	px.fd = WORKER_FD;
+	wpx.fd = WORKER_FD;
 	/* All setup that needs more than the allow-list happens first
 	 * (SPF_server_new_dns calls gethostname). */
-	if ((srv = server_new(&px, receiver)) == NULL)
+	if ((wsrv = server_new(&wpx, receiver)) == NULL)
 		_exit(2);
 	/* Under valgrind (RT_VALGRIND=1 test runs) its own syscalls would
 	 * trip the filter: no sandbox there, everywhere else always. */
@@ -607,16 +746,25 @@ spfworker_main(int fd, const char *receiver)
 		_exit(2);
 	for (;;) {
 		do
-			n = read(WORKER_FD, in.b, sizeof(in.b));
+			n = read(WORKER_FD, win.b, sizeof(win.b));
 		while (n < 0 && errno == EINTR);
 		if (n == 0)
 			_exit(0);
 		if (n < 0)
 			_exit(1);
-		in.len = (size_t)n;
-		if (evaluate(srv, &in, &out) < 0)
+		win.len = (size_t)n;
+		type = spfw_rd_begin(&rd, win.b, win.len);
+		if (type < 0 || rd.id >= SPFW_EVALS_MAX)
 			_exit(3);
-		if (write(WORKER_FD, out.b, out.len) != (ssize_t)out.len)
-			_exit(1);
+		c = &coros[rd.id];
+		if (type == SPFW_EVAL && !c->busy)
+			coro_start(c);
+		else if (type == SPFW_ANSWER && c->busy && c->waiting) {
+			memcpy(amsg.b, win.b, win.len);
+			amsg.len = win.len;
+			c->waiting = 0;
+			coro_resume(c);
+		} else
+			_exit(3);
 	}
 }

@@ -4,7 +4,11 @@
  * whose only DNS is the parent, over a SOCK_SEQPACKET socketpair; plus
  * the message codec both sides use.
  *
- * Messages (one per packet): u32 total length, u32 type, fields.
+ * Messages (one per packet): u32 total length, u32 type, u32 id, fields.
+ * The id names one of the worker's SPFW_EVALS_MAX evaluation slots: a
+ * worker runs that many evaluations at once, each on its own stack,
+ * switching to another whenever one waits for a DNS answer; every
+ * message about an evaluation carries its slot.
  *   EVAL    parent->worker  u8 family, 16 bytes address, str helo,
  *                           str sender (local@domain)
  *   LOOKUP  worker->parent  u16 rr type, str name
@@ -21,6 +25,8 @@
 #define SPFW_NAME_MAX		1024	/* bytes of a LOOKUP name */
 #define SPFW_AS_MAX		(256UL << 20)	/* RLIMIT_AS of a worker */
 #define SPFW_CPU_MAX		30	/* RLIMIT_CPU seconds */
+#define SPFW_EVALS_MAX		128	/* evaluations at once in one worker */
+#define SPFW_STACK_MAX		(256UL << 10)	/* stack of one evaluation */
 
 enum spfw_type { SPFW_EVAL = 1, SPFW_LOOKUP, SPFW_ANSWER, SPFW_RESULT };
 
@@ -40,7 +46,8 @@ struct spfw_msg {
 
 /* Writer: spfw_begin() then spfw_put_*(), spfw_finish() sets the length.
  * Returns -1 from spfw_finish() if a field did not fit. */
-void	spfw_begin(struct spfw_msg *, enum spfw_type);
+void	spfw_begin(struct spfw_msg *, enum spfw_type);	/* id 0 */
+void	spfw_set_id(struct spfw_msg *, uint32_t);
 void	spfw_put_u8(struct spfw_msg *, uint8_t);
 void	spfw_put_u16(struct spfw_msg *, uint16_t);
 void	spfw_put_u32(struct spfw_msg *, uint32_t);
@@ -53,8 +60,10 @@ struct spfw_rd {
 	const unsigned char *p;
 	size_t	left;
 	int	err;
+	uint32_t id;		/* from the header */
 };
-/* Checks the length field against n; returns the type, or -1. */
+/* Checks the length field against n; returns the type (and sets id),
+ * or -1. */
 int	spfw_rd_begin(struct spfw_rd *, const void *buf, size_t n);
 uint8_t	spfw_get_u8(struct spfw_rd *);
 uint16_t spfw_get_u16(struct spfw_rd *);

@@ -145,6 +145,21 @@ class ReplyReader:
         assert len(lines) == 1 and len(actions) == 1, "bad reply %r" % reply
         return actions[0]
 
+    def pending(self):
+        """The bytes that have arrived and were not read yet (no waiting)."""
+        self.sock.setblocking(False)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                self.buf += data
+        except BlockingIOError:
+            pass
+        finally:
+            self.sock.setblocking(True)
+        return self.buf
+
 
 def read_reply(sock):
     """One reply from a fresh socket (no pipelining across calls)."""

@@ -136,3 +136,37 @@ def test_idle_workers_killed_repeatedly_between_requests(policyd, dns):
     assert got.startswith(ACCEPTED), "after: got %r" % got
     s.close()
     d.stop()
+
+
+def test_one_worker_runs_other_evaluations_while_one_waits_for_dns(policyd, dns):
+    """A worker runs many evaluations at once: one whose SPF record never
+    arrives does not hold up the others on the same worker, and its
+    request still gets the temperror action by the deadline without
+    the worker being killed."""
+    zone = dict(ZONE)
+    zone["silent.example"] = "TIMEOUT"
+    dns.set_zone(zone)
+    d = policyd({"workers": 1, "request_timeout": 4})
+    worker = wait_workers(d.pid, 1)[0]
+    slow = d.connect()
+    slow_reader = ReplyReader(slow)
+    slow.sendall(encode_request(policy_request(sender="a@silent.example")))
+    # Wait until the silent evaluation is on the worker, waiting for DNS.
+    deadline = time.monotonic() + 10
+    while ("silent.example", "TXT", "udp") not in dns.queries:
+        assert time.monotonic() < deadline, "the silent lookup never started"
+        time.sleep(0.01)
+    fast = d.connect()
+    fast_reader = ReplyReader(fast)
+    for i in range(5):
+        fast.sendall(encode_request(policy_request(instance="fast%d" % i)))
+        got = fast_reader.read()
+        assert got.startswith(ACCEPTED), "fast %d: got %r" % (i, got)
+        assert slow_reader.pending() == b"", \
+            "fast %d answered after the silent one: %r" % (i, slow_reader.pending())
+    got = slow_reader.read()
+    assert got.startswith("DEFER_IF_PERMIT"), "silent: got %r" % got
+    assert children(d.pid) == [worker], "the worker was replaced"
+    slow.close()
+    fast.close()
+    d.stop()

@@ -68,6 +68,8 @@
  *	CFG_FWD_SPF_MAX forwarder SPF evaluations per message;
  *	CHECK_NAT_RL_INTERVAL seconds between NAT warnings.
  *--*/
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,7 @@
 #include "shared/log.h"
 #include "shared/mem.h"
 #include "shared/netaddr.h"
+#include "shared/rcache.h"
 #include "shared/spfpool.h"
 #include "policyd/check.h"
 #include "policyd/decide.h"
@@ -89,12 +92,16 @@
 #define CHECK_NAT_RL_INTERVAL		60
 #define CHECK_APPLIED_LEN		(2 * DNS_NAME_MAX + 24)
 #define CHECK_LOG_LEN			(LOG_ESCAPE_MAX * 7 + 8)
+#define CHECK_IPREV_CACHE_MAX		20000	/* iprev results kept */
+#define CHECK_IPREV_TTL_MAX		3600	/* seconds, whatever the TTLs */
+#define CHECK_IPREV_KEY_LEN		18
 
 struct checker {
 	struct event_base *base;
 	struct dns *dns;
 	struct spfpool *pool;
 	struct cfg *cfg;
+	struct rcache *iprev_cache;	/* by client address and max_names */
 };
 
 struct check;
@@ -161,6 +168,7 @@ struct check {
 	int	nnames;
 	int	fwd_pending;
 	int	fwd_temp;
+	uint32_t iprev_ttl;		/* least TTL of the answers used */
 
 	/* SPF */
 	enum step helo_step, mf_step;
@@ -186,6 +194,7 @@ checker_new(struct event_base *base, struct dns *dns, struct spfpool *pool,
 	ck->dns = dns;
 	ck->pool = pool;
 	ck->cfg = cfg_ref(cfg);
+	ck->iprev_cache = rcache_new(CHECK_IPREV_CACHE_MAX);
 	return ck;
 }
 
@@ -204,6 +213,7 @@ checker_free(struct checker *ck)
 	if (ck == NULL)
 		return;
 	cfg_unref(ck->cfg);
+	rcache_free(ck->iprev_cache);
 	free(ck);
 }
 
@@ -627,6 +637,59 @@ maybe_finish(struct check *chk)
 		check_finish(chk);
 }
 
+/* iprev results are kept while the PTR and address answers they came
+ * from may be reused; a temperror never. */
+static size_t
+iprev_key(const struct check *chk, unsigned char *k)
+{
+	k[0] = chk->client.family == AF_INET ? 4 : 6;
+	memcpy(k + 1, chk->client.a, 16);
+	k[17] = (unsigned char)chk->cfg->ptr.max_names;
+	return CHECK_IPREV_KEY_LEN;
+}
+
+static void
+iprev_note_ttl(struct check *chk, const struct dns_answer *ans)
+{
+	if (ans->status != DNS_TEMPFAIL && ans->ttl < chk->iprev_ttl)
+		chk->iprev_ttl = ans->ttl;
+}
+
+/* iprev is done: keep its result, then see whether the check is. */
+static void
+iprev_done(struct check *chk)
+{
+	unsigned char key[CHECK_IPREV_KEY_LEN];
+	time_t	now = time(NULL);
+
+	chk->iprev_step = STEP_DONE;
+	if (chk->iprev.result != IPREV_TEMPERROR)
+		rcache_put(chk->ck->iprev_cache, key, iprev_key(chk, key),
+		    &chk->iprev, offsetof(struct iprev_outcome, name) +
+		    strlen(chk->iprev.name) + 1, now, now +
+		    (time_t)chk->iprev_ttl);
+	maybe_finish(chk);
+}
+
+/* From the cache: 1 and chk->iprev filled, or 0. */
+static int
+iprev_cached(struct check *chk)
+{
+	unsigned char key[CHECK_IPREV_KEY_LEN];
+	const void *v;
+	size_t	vlen;
+
+	v = rcache_get(chk->ck->iprev_cache, key, iprev_key(chk, key),
+	    time(NULL), &vlen);
+	if (v == NULL || vlen <= offsetof(struct iprev_outcome, name) ||
+	    vlen > sizeof(chk->iprev))
+		return 0;
+	memcpy(&chk->iprev, v, vlen);
+	chk->iprev.name[vlen - offsetof(struct iprev_outcome, name) - 1] =
+	    '\0';
+	return 1;
+}
+
 /* iprev: forward lookups of the PTR names. */
 static void
 iprev_fwd_cb(void *arg, const struct dns_answer *ans)
@@ -639,6 +702,7 @@ iprev_fwd_cb(void *arg, const struct dns_answer *ans)
 	chk->fwd_pending--;
 	if (ans->status == DNS_TEMPFAIL)
 		chk->fwd_temp++;
+	iprev_note_ttl(chk, ans);
 	for (i = 0; ans->status == DNS_OK && i < ans->nrr; i++) {
 		const struct dns_rr *rr = &ans->rr[i];
 		struct netaddr a;
@@ -659,13 +723,12 @@ iprev_fwd_cb(void *arg, const struct dns_answer *ans)
 		if (chk->iprev.result != IPREV_PASS)
 			chk->iprev.result = chk->fwd_temp ? IPREV_TEMPERROR :
 			    IPREV_FAIL;
-		chk->iprev_step = STEP_DONE;
 		for (i = 0; i < chk->nnames; i++)
 			if (chk->fwd[i].req) {
 				dns_cancel(chk->fwd[i].req);
 				chk->fwd[i].req = NULL;
 			}
-		maybe_finish(chk);
+		iprev_done(chk);
 	}
 }
 
@@ -676,20 +739,19 @@ iprev_ptr_cb(void *arg, const struct dns_answer *ans)
 	int	i, j, max = chk->cfg->ptr.max_names;
 
 	chk->ptr_req = NULL;
+	iprev_note_ttl(chk, ans);
 	switch (ans->status) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
 	case DNS_NODATA:
 		chk->iprev.result = IPREV_PERMERROR;
-		chk->iprev_step = STEP_DONE;
-		maybe_finish(chk);
+		iprev_done(chk);
 		return;
 	case DNS_TEMPFAIL:
 	case DNS_PERMFAIL:
 		chk->iprev.result = IPREV_TEMPERROR;
-		chk->iprev_step = STEP_DONE;
-		maybe_finish(chk);
+		iprev_done(chk);
 		return;
 	}
 	if (max > CHECK_PTR_NAMES_MAX)
@@ -705,8 +767,7 @@ iprev_ptr_cb(void *arg, const struct dns_answer *ans)
 	}
 	if (chk->nnames == 0) {
 		chk->iprev.result = IPREV_PERMERROR;
-		chk->iprev_step = STEP_DONE;
-		maybe_finish(chk);
+		iprev_done(chk);
 		return;
 	}
 	snprintf(chk->iprev.name, sizeof(chk->iprev.name), "%s",
@@ -733,6 +794,13 @@ iprev_start(struct check *chk)
 		chk->iprev_step = STEP_DONE;
 		return;
 	}
+	if (iprev_cached(chk)) {
+		/* check_start() answers from the loop */
+		stats_iprev_cached();
+		chk->iprev_step = STEP_DONE;
+		return;
+	}
+	chk->iprev_ttl = CHECK_IPREV_TTL_MAX;
 	chk->iprev_step = STEP_RUNNING;
 	chk->ptr_req = dns_query(chk->ck->dns, name, DNS_T_PTR, iprev_ptr_cb,
 	    chk);

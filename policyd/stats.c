@@ -13,6 +13,7 @@
  *	void stats_iprev(enum iprev_result r);
  *	void stats_spf(int helo, enum spf_result r);
  *	void stats_verdict_cached(void);
+ *	void stats_iprev_cached(void);
  *	void stats_inflight(int delta);
  *	void stats_connections(int delta);
  *	void stats_deadline(void);
@@ -93,7 +94,7 @@ static struct {
 	int	ncodes;
 	unsigned long iprev[STATS_NIPREV];
 	unsigned long spf[2][STATS_NSPF];	/* [0] MAIL FROM, [1] HELO */
-	unsigned long verdict_cached, deadline, nat, fwd[3];
+	unsigned long verdict_cached, iprev_cached, deadline, nat, fwd[3];
 	unsigned long reload_ok, reload_error;
 	long	inflight, connections;
 } st;
@@ -185,6 +186,12 @@ void
 stats_verdict_cached(void)
 {
 	st.verdict_cached++;
+}
+
+void
+stats_iprev_cached(void)
+{
+	st.iprev_cached++;
 }
 
 void
@@ -325,6 +332,9 @@ render(struct evbuffer *b)
 	counter(b, "relaytrust_verdict_cache_hits_total",
 	    "Requests answered from the results of an earlier request of the "
 	    "same message.", st.verdict_cached);
+	counter(b, "relaytrust_iprev_cache_hits_total",
+	    "iprev checks answered from the result cache, without DNS.",
+	    st.iprev_cached);
 
 	head(b, "relaytrust_inflight_requests", "gauge",
 	    "Requests being checked now.");
@@ -357,6 +367,9 @@ render(struct evbuffer *b)
 
 	counter(b, "relaytrust_spf_evaluations_total",
 	    "SPF evaluations handed to the worker pool.", ps.evals);
+	counter(b, "relaytrust_spf_cache_hits_total",
+	    "SPF checks answered from the result cache, without a worker.",
+	    ps.cache_hits);
 	counter(b, "relaytrust_spf_worker_restarts_total",
 	    "SPF worker processes replaced after a crash or a timeout.",
 	    ps.worker_restarts);

@@ -33,6 +33,7 @@ void	stats_reply(const char *action);	/* one answer sent */
 void	stats_iprev(enum iprev_result);		/* one iprev check done */
 void	stats_spf(int helo, enum spf_result);	/* one SPF check done */
 void	stats_verdict_cached(void);	/* answered from the instance cache */
+void	stats_iprev_cached(void);	/* iprev from the result cache */
 void	stats_inflight(int delta);
 void	stats_connections(int delta);
 void	stats_deadline(void);

@@ -379,6 +379,27 @@ rr_name(struct dns_rr *rr, const ns_msg *msg, const unsigned char *p)
 	return 0;
 }
 
+/* RFC 2308 5: a negative answer lives min(SOA TTL, SOA minimum) from
+ * the SOA in its authority section; without one it is not cacheable. */
+static uint32_t
+negative_ttl(ns_msg *msg)
+{
+	ns_rr	rr;
+	int	i, n = ns_msg_count(*msg, ns_s_ns);
+
+	for (i = 0; i < n; i++) {
+		uint32_t min;
+
+		if (ns_parserr(msg, ns_s_ns, i, &rr) < 0)
+			break;
+		if (ns_rr_type(rr) != ns_t_soa || ns_rr_rdlen(rr) < 20)
+			continue;
+		min = ns_get32(ns_rr_rdata(rr) + ns_rr_rdlen(rr) - 4);
+		return min < ns_rr_ttl(rr) ? min : ns_rr_ttl(rr);
+	}
+	return 0;
+}
+
 static void
 parse_packet(struct dns_answer *a, enum dns_type type,
     const unsigned char *pkt, int len)
@@ -395,6 +416,7 @@ parse_packet(struct dns_answer *a, enum dns_type type,
 	rcode = ns_msg_getflag(msg, ns_f_rcode);
 	if (rcode == ns_r_nxdomain) {
 		a->status = DNS_NXDOMAIN;
+		a->ttl = negative_ttl(&msg);
 		return;
 	}
 	if (rcode != ns_r_noerror) {
@@ -425,6 +447,8 @@ parse_packet(struct dns_answer *a, enum dns_type type,
 		memset(r, 0, sizeof(*r));
 		r->type = (uint16_t)type;
 		r->ttl = ns_rr_ttl(rr);
+		if (a->nrr == 0 || r->ttl < a->ttl)
+			a->ttl = r->ttl;
 		switch (type) {
 		case DNS_T_A:
 		case DNS_T_AAAA:
@@ -462,6 +486,8 @@ parse_packet(struct dns_answer *a, enum dns_type type,
 			a->nrr++;
 	}
 	a->status = a->nrr > 0 ? DNS_OK : DNS_NODATA;
+	if (a->status == DNS_NODATA)
+		a->ttl = negative_ttl(&msg);
 }
 
 static void
@@ -550,6 +576,13 @@ on_unbound(void *arg, int rcode, void *packet, int len, int sec,
 	if (sec == 1) {
 		snprintf(a->why, sizeof(a->why), "dnssec bogus");
 	} else if (rcode == ns_r_nxdomain) {
+		struct dns_answer *t = answer_new(DNS_TEMPFAIL, NULL);
+
+		/* for the SOA's negative TTL only */
+		if (packet != NULL && len > 0)
+			parse_packet(t, req->type, packet, len);
+		a->ttl = t->status == DNS_NXDOMAIN ? t->ttl : 0;
+		dns_answer_free(t);
 		a->status = DNS_NXDOMAIN;
 		a->secure = (sec == 2);
 	} else if (rcode != ns_r_noerror) {

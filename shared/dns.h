@@ -47,6 +47,9 @@ struct dns_answer {
 	int	secure;		/* DNSSEC validated (only with dnssec on) */
 	int	nrr;
 	struct dns_rr *rr;	/* only records of the asked type (CNAMEs followed) */
+	uint32_t ttl;		/* seconds it may be reused: the least record TTL,
+				 * for NXDOMAIN/NODATA the SOA's negative TTL
+				 * (RFC 2308), 0 without one or on errors */
 	char	why[128];	/* for TEMPFAIL/PERMFAIL: short reason for logs */
 };
 

@@ -85,6 +85,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -92,6 +93,7 @@
 #include "shared/dns.h"
 #include "shared/log.h"
 #include "shared/mem.h"
+#include "shared/rcache.h"
 #include "shared/spf.h"
 #include "shared/spfpool.h"
 #include "shared/spfworker.h"
@@ -101,6 +103,8 @@
 #define SPFPOOL_PTR_MAX		10
 #define SPFPOOL_EVALS_PER_WORKER 1000
 #define SPFPOOL_BACKOFF_MAX_MS	10000
+#define SPFPOOL_CACHE_MAX	20000	/* results kept (rcache entries) */
+#define SPFPOOL_CACHE_TTL_MAX	3600	/* seconds, whatever the DNS TTLs */
 
 static const struct timeval tv_zero = { 0, 0 };
 
@@ -143,6 +147,16 @@ struct spfpool_eval {
 	int	npending;
 	enum kind pending_kind;
 	int	forced;
+	uint32_t ttl;			/* least TTL of the answers used so far */
+	int	macros;			/* a record had a macro: %{...} */
+	int	uncacheable;		/* a DNS error, or a cancel */
+};
+
+/* A cached result (rcache value); problem text follows. */
+struct cached {
+	enum spf_result result;
+	unsigned queries, voids;
+	int	macros;			/* the result depends on sender and HELO */
 };
 
 TAILQ_HEAD(evalq, spfpool_eval);
@@ -155,6 +169,7 @@ struct spfpool {
 	struct worker w[SPFPOOL_WORKERS_MAX];
 	struct evalq queue;
 	unsigned fails;			/* consecutive worker deaths */
+	struct rcache *cache;		/* results by client, domain, limits */
 	struct spfpool_stats stats;
 };
 
@@ -264,6 +279,103 @@ schedule_respawn(struct worker *w)
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(w->respawn, &tv);
+}
+
+/* ---- the result cache ------------------------------------------------ */
+
+#define CACHE_KEY_LEN	(4 + 17 + SPF_DOMAIN_MAX + 2 + \
+	    sizeof(((struct spfpool_eval *)0)->sender) + \
+	    sizeof(((struct spfpool_eval *)0)->helo))
+
+/* The limits, the client and the domain; with full, also the sender and
+ * HELO name (the inputs of macros). */
+static size_t
+cache_key(const struct spfpool_eval *e, int full, unsigned char *k)
+{
+	const struct spfpool_opts *o = &e->pool->opts;
+	size_t	n = 0, i;
+
+	k[n++] = (unsigned char)(o->lookup_limit >> 8);
+	k[n++] = (unsigned char)o->lookup_limit;
+	k[n++] = (unsigned char)(o->void_limit >> 8);
+	k[n++] = (unsigned char)o->void_limit;
+	k[n++] = e->ip.family == AF_INET ? 4 : 6;
+	memcpy(k + n, e->ip.a, 16);
+	n += 16;
+	for (i = 0; e->out.domain[i] != '\0' && i <= SPF_DOMAIN_MAX; i++) {
+		unsigned char ch = (unsigned char)e->out.domain[i];
+
+		k[n++] = ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+	}
+	if (full) {
+		k[n++] = '\0';
+		memcpy(k + n, e->sender, strlen(e->sender) + 1);
+		n += strlen(e->sender) + 1;
+		memcpy(k + n, e->helo, strlen(e->helo));
+		n += strlen(e->helo);
+	}
+	return n;
+}
+
+/* A result the cache holds for e's query: fills e->out, returns 1. */
+static int
+cache_lookup(struct spfpool_eval *e)
+{
+	unsigned char key[CACHE_KEY_LEN];
+	const unsigned char *v;
+	struct cached c;
+	size_t	klen, vlen;
+	time_t	now = time(NULL);
+
+	klen = cache_key(e, 0, key);
+	v = rcache_get(e->pool->cache, key, klen, now, &vlen);
+	if (v == NULL || vlen < sizeof(c))
+		return 0;
+	memcpy(&c, v, sizeof(c));
+	if (c.macros) {
+		klen = cache_key(e, 1, key);
+		v = rcache_get(e->pool->cache, key, klen, now, &vlen);
+		if (v == NULL || vlen < sizeof(c))
+			return 0;
+		memcpy(&c, v, sizeof(c));
+	}
+	e->out.result = c.result;
+	e->out.queries = c.queries;
+	e->out.voids = c.voids;
+	snprintf(e->out.problem, sizeof(e->out.problem), "%.*s",
+	    (int)(vlen - sizeof(c)), (const char *)v + sizeof(c));
+	return 1;
+}
+
+/* Keep e's result while every DNS answer it used may be reused; never a
+ * temperror, a cancelled or a died evaluation. */
+static void
+cache_store(struct spfpool_eval *e)
+{
+	unsigned char key[CACHE_KEY_LEN], val[sizeof(struct cached) +
+	    SPF_TEXT_MAX];
+	struct cached c;
+	size_t	klen, plen = strlen(e->out.problem);
+	time_t	now = time(NULL);
+
+	if (e->uncacheable || e->cb == NULL || e->out.worker_died ||
+	    e->out.result == SPF_RES_TEMPERROR || e->ttl == 0)
+		return;
+	memset(&c, 0, sizeof(c));
+	c.result = e->out.result;
+	c.queries = e->out.queries;
+	c.voids = e->out.voids;
+	c.macros = e->macros;
+	memcpy(val, &c, sizeof(c));
+	memcpy(val + sizeof(c), e->out.problem, plen);
+	klen = cache_key(e, 0, key);
+	rcache_put(e->pool->cache, key, klen, val, sizeof(c) + plen, now,
+	    now + (time_t)e->ttl);
+	if (e->macros) {
+		klen = cache_key(e, 1, key);
+		rcache_put(e->pool->cache, key, klen, val, sizeof(c) + plen,
+		    now, now + (time_t)e->ttl);
+	}
 }
 
 /* ---- evaluations ------------------------------------------------------ */
@@ -604,6 +716,8 @@ answer_spf(struct spfpool_eval *e, const struct dns_answer *a)
 		reply_status(e, void_status(a));
 		return;
 	}
+	if (memchr(found->data, '%', found->len) != NULL)
+		e->macros = 1;
 	if (spf_record_rewrite((const char *)found->data, found->len,
 	    e->ip.family, rec, sizeof(rec), why, sizeof(why)) < 0) {
 		force(e, SPF_RES_PERMERROR, "SPF record of %.100s: %s",
@@ -703,6 +817,10 @@ dns_done(void *arg, const struct dns_answer *a)
 	struct spfpool_eval *e = arg;
 
 	e->dreq = NULL;
+	if (a->status == DNS_TEMPFAIL)
+		e->uncacheable = 1;
+	else if (a->ttl < e->ttl)
+		e->ttl = a->ttl;
 	process_answer(e, a);
 }
 
@@ -870,6 +988,7 @@ worker_read(evutil_socket_t fd, short what, void *arg)
 				    "DNS error (libspf2 code %d)", err);
 		}
 		w->pool->fails = 0;
+		cache_store(e);
 		slot_free(w, e);
 		e->state = ST_DONE;
 		evtimer_del(e->timer);
@@ -914,6 +1033,7 @@ spfpool_new(struct event_base *base, struct dns *dns,
 	    opts->receiver != NULL ? opts->receiver : "");
 	p->opts.receiver = p->receiver;
 	TAILQ_INIT(&p->queue);
+	p->cache = rcache_new(SPFPOOL_CACHE_MAX);
 	for (i = 0; i < SPFPOOL_WORKERS_MAX; i++) {
 		p->w[i].pool = p;
 		p->w[i].fd = -1;
@@ -1001,6 +1121,7 @@ spfpool_eval(struct spfpool *p, const struct spf_query *q, spfpool_cb cb,
 	}
 	e->out.identity = q->identity;
 	e->out.result = SPF_RES_TEMPERROR;
+	e->ttl = SPFPOOL_CACHE_TTL_MAX;
 	e->timer = evtimer_new(p->base, timer_cb, e);
 	if (identity(e, q) < 0) {
 		/* RFC 7208 4.3: a malformed domain gives none (the layer
@@ -1008,6 +1129,12 @@ spfpool_eval(struct spfpool *p, const struct spf_query *q, spfpool_cb cb,
 		e->out.result = SPF_RES_NONE;
 		snprintf(e->out.problem, sizeof(e->out.problem),
 		    "malformed identity");
+		e->state = ST_DONE;
+		evtimer_add(e->timer, &tv_zero);
+		return e;
+	}
+	if (cache_lookup(e)) {
+		p->stats.cache_hits++;
 		e->state = ST_DONE;
 		evtimer_add(e->timer, &tv_zero);
 		return e;
@@ -1069,6 +1196,7 @@ spfpool_free(struct spfpool *p)
 		if (w->respawn != NULL)
 			event_free(w->respawn);
 	}
+	rcache_free(p->cache);
 	free(p);
 }
 

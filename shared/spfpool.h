@@ -63,6 +63,7 @@ void	spfpool_free(struct spfpool *);		/* kills and reaps workers */
 
 struct spfpool_stats {
 	unsigned long evals, worker_restarts, limit_violations, queued;
+	unsigned long cache_hits;	/* answered from the result cache */
 };
 void	spfpool_get_stats(const struct spfpool *, struct spfpool_stats *out);
 

@@ -1,0 +1,35 @@
+#ifndef SHARED_RCACHE_H
+#define SHARED_RCACHE_H
+/* rcache - a bounded cache of check results with expiry times.
+ *
+ * Keys and values are byte strings, copied in. Lookups hash the key with
+ * a per-cache random SipHash key (keys come from the network), entries
+ * expire at the time given when stored, and when the cache is full the
+ * least recently used entry makes room. */
+#include <stddef.h>
+#include <time.h>
+
+#define RCACHE_KEY_MAX		1024	/* bytes of a key; longer: not cached */
+#define RCACHE_VALUE_MAX	1024	/* bytes of a value; longer: not cached */
+#define RCACHE_ENTRIES_MAX	(1UL << 24)	/* max_entries is capped here */
+
+struct rcache;
+
+struct rcache *rcache_new(size_t max_entries);	/* never NULL */
+void	rcache_free(struct rcache *);		/* NULL is a no-op */
+
+/* The value stored under key and not expired at now, or NULL. The value
+ * is valid until the next rcache_put() or rcache_clear(). */
+const void *rcache_get(struct rcache *, const void *key, size_t klen,
+	    time_t now, size_t *vlen);
+/* Store (replacing) key until expires; expires <= now stores nothing. */
+void	rcache_put(struct rcache *, const void *key, size_t klen,
+	    const void *val, size_t vlen, time_t now, time_t expires);
+void	rcache_clear(struct rcache *);
+
+struct rcache_stats {
+	unsigned long hits, misses, stores, evictions, entries;
+};
+void	rcache_get_stats(const struct rcache *, struct rcache_stats *out);
+
+#endif

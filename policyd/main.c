@@ -66,6 +66,7 @@
 #include "shared/log.h"
 #include "shared/mem.h"
 #include "shared/spfpool.h"
+#include "shared/spfworker.h"
 #include "policyd/check.h"
 #include "policyd/server.h"
 #include "policyd/stats.h"
@@ -311,6 +312,7 @@ main(int argc, char **argv)
 	char	absfile[PATH_MAX], libspf2[32];
 	int	ch, foreground = 0, test = 0, stdio = 0, i, n, rc = 1;
 
+	spfworker_run_if_asked(argc, argv);	/* a started SPF worker */
 	while ((ch = getopt_long(argc, argv, "c:ftVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

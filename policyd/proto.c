@@ -67,7 +67,7 @@ proto_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
 	struct policy_req *req;
 	char   *copy, *line, *nl, *eq, *empty;
-	size_t	i, n, nlines = 0;
+	size_t	i, k, n, nlines = 0, hint = 0;
 
 	if (len > PROTO_REQ_MAX) {
 		snprintf(err, errlen, "request over %d bytes", PROTO_REQ_MAX);
@@ -120,11 +120,17 @@ proto_parse(const char *buf, size_t len, char *err, size_t errlen)
 			goto bad;
 		}
 		*eq = '\0';
-		for (i = 0; i < NATTRS; i++)
-			if (strcmp(attrs[i].name, line) == 0) {
+		/* Postfix sends the attributes in one order: look from
+		 * the one after the last match first. */
+		for (k = 0; k < NATTRS; k++) {
+			i = (hint + k) % NATTRS;
+			if (attrs[i].name[0] == line[0] &&
+			    strcmp(attrs[i].name, line) == 0) {
 				*field(req, i) = eq + 1;
+				hint = i + 1;
 				break;
 			}
+		}
 	}
 	return req;
 bad:

@@ -86,6 +86,7 @@
 #define SERVER_PEER_MAX		128
 #define SERVER_DRAIN_GRACE	5	/* seconds past request_timeout */
 #define SERVER_TRIM_CONNS	256	/* a burst over this many returns memory after */
+#define SERVER_READ_MAX		4096	/* bytes per read() on a connection */
 
 struct server;
 
@@ -369,6 +370,30 @@ write_sync(struct conn *c, const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * An answer goes straight to the socket when nothing is queued before it
+ * (the usual case: one request at a time), saving the bufferevent's
+ * write-event round trip; whatever does not fit is queued as usual, and
+ * errors are left for the bufferevent to find and report.
+ */
+static void
+write_now(struct conn *c, const char *buf, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->out);
+	evutil_socket_t fd = bufferevent_getfd(c->out);
+	ssize_t	n = 0;
+
+	if (fd >= 0 && evbuffer_get_length(out) == 0) {
+		do
+			n = write(fd, buf, len);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			n = 0;
+	}
+	if ((size_t)n < len)
+		bufferevent_write(c->out, buf + n, len - (size_t)n);
+}
+
 /* Returns 0, or -1 when c was closed and freed. */
 static int
 reply(struct conn *c, const char *action)
@@ -390,7 +415,7 @@ reply(struct conn *c, const char *action)
 	stats_reply(action);
 	if (c->sync_wfd >= 0)
 		return write_sync(c, buf, (size_t)n);
-	bufferevent_write(c->out, buf, (size_t)n);
+	write_now(c, buf, (size_t)n);
 	return 0;
 }
 
@@ -447,19 +472,6 @@ handle_request(struct conn *c, size_t reqlen)
 	return 0;
 }
 
-static int
-has_nul(struct evbuffer *in, size_t from, size_t to)
-{
-	struct evbuffer_ptr start, end, found;
-
-	if (to <= from)
-		return 0;
-	evbuffer_ptr_set(in, &start, from, EVBUFFER_PTR_SET);
-	evbuffer_ptr_set(in, &end, to, EVBUFFER_PTR_SET);
-	found = evbuffer_search_range(in, "\0", 1, &start, &end);
-	return found.pos >= 0;
-}
-
 static void
 conn_abort(struct conn *c, const char *key, const char *what)
 {
@@ -476,10 +488,9 @@ static void
 conn_process(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->in);
-	struct evbuffer_ptr p, eol;
-	size_t	len, off, linelen, eollen;
+	const char *data, *eol;
+	size_t	len, off, linelen;
 	char	what[128];
-	unsigned char first;
 
 	for (;;) {
 		if (c->busy || c->closing)
@@ -487,16 +498,14 @@ conn_process(struct conn *c)
 		if (evbuffer_get_length(bufferevent_get_output(c->out)) >
 		    SERVER_OUTPUT_MAX)
 			return;		/* the write callback resumes */
+		/* The input is bounded by the read watermark, so one
+		 * contiguous view of it is cheap (usually no copy). */
 		len = evbuffer_get_length(in);
 		off = c->scanned;
-		eol.pos = -1;
-		if (off < len) {
-			evbuffer_ptr_set(in, &p, off, EVBUFFER_PTR_SET);
-			eol = evbuffer_search_eol(in, &p, &eollen,
-			    EVBUFFER_EOL_LF);
-		}
-		if (eol.pos < 0) {
-			if (has_nul(in, off, len)) {
+		data = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+		eol = off < len ? memchr(data + off, '\n', len - off) : NULL;
+		if (eol == NULL) {
+			if (off < len && memchr(data + off, '\0', len - off)) {
 				conn_abort(c, "nul", "NUL byte in request");
 				return;
 			}
@@ -531,21 +540,18 @@ conn_process(struct conn *c)
 			}
 			return;
 		}
-		linelen = (size_t)eol.pos - off;
+		linelen = (size_t)(eol - data) - off;
 		if (linelen > PROTO_LINE_MAX) {
 			snprintf(what, sizeof(what), "line over %d bytes "
 			    "(PROTO_LINE_MAX)", PROTO_LINE_MAX);
 			conn_abort(c, "line", what);
 			return;
 		}
-		if (has_nul(in, off, (size_t)eol.pos)) {
+		if (memchr(data + off, '\0', linelen) != NULL) {
 			conn_abort(c, "nul", "NUL byte in request");
 			return;
 		}
-		first = 0;
-		if (linelen == 1)
-			evbuffer_copyout_from(in, &p, &first, 1);
-		if (linelen == 0 || (linelen == 1 && first == '\r')) {
+		if (linelen == 0 || (linelen == 1 && data[off] == '\r')) {
 			/* The empty line: request is [0, off). */
 			c->scanned = 0;
 			if (handle_request(c, off))
@@ -553,7 +559,7 @@ conn_process(struct conn *c)
 			evbuffer_drain(in, off + linelen + 1);
 			continue;
 		}
-		c->scanned = (size_t)eol.pos + 1;
+		c->scanned = (size_t)(eol - data) + 1;
 		if (c->scanned > PROTO_REQ_MAX) {
 			snprintf(what, sizeof(what), "request over %d bytes "
 			    "(PROTO_REQ_MAX)", PROTO_REQ_MAX);
@@ -691,6 +697,10 @@ conn_new(struct server *srv, int rfd, int wfd, const char *peer, int stdio)
 	 * break a limit. */
 	bufferevent_setwatermark(c->in, EV_READ, 0,
 	    PROTO_REQ_MAX + PROTO_LINE_MAX);
+	/* Read in small pieces: libevent's default of 16 KB per read,
+	 * times every connection that has a request in at once, is heap
+	 * that stays with the process (a request is under 1 KB). */
+	bufferevent_set_max_single_read(c->in, SERVER_READ_MAX);
 	c->sess = check_session_new(srv->checker);
 	LIST_INSERT_HEAD(&srv->conns, c, entry);
 	srv->nconn++;

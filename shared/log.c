@@ -31,6 +31,7 @@
  *	LOG_LINE_MAX bytes per line (longer lines are cut); LOG_RL_KEYS
  *	distinct rate-limit keys.
  *--*/
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,10 @@
 static enum log_dest dest = LOG_TO_STDERR;
 static const char *ident = "relaytrust";
 static int debug_on;
+static _Thread_local pid_t my_pid;	/* 0: ask getpid() */
+static int atfork_set;
+static _Thread_local char stamp[32];	/* of stamp_time */
+static _Thread_local time_t stamp_time = -1;
 
 static struct {
 	const char *key;
@@ -53,11 +58,21 @@ static struct {
 	unsigned long suppressed;
 } rl[LOG_RL_KEYS];
 
+static void
+forget_pid(void)
+{
+	my_pid = 0;
+}
+
 void
 log_open(const char *name, enum log_dest d)
 {
 	ident = name;
 	dest = d;
+	if (!atfork_set) {
+		pthread_atfork(NULL, NULL, forget_pid);
+		atfork_set = 1;
+	}
 	if (dest == LOG_TO_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -77,7 +92,6 @@ static void
 vlog_tag(int prio, int tagged, const char *fmt, va_list ap)
 {
 	char	line[LOG_LINE_MAX];
-	char	stamp[32];
 	struct tm tm;
 	time_t	now;
 	const char *tag = !tagged ? "" : prio == LOG_ERR ? "error: " :
@@ -89,11 +103,18 @@ vlog_tag(int prio, int tagged, const char *fmt, va_list ap)
 		syslog(prio, "%s%s", tag, line);
 		break;
 	case LOG_TO_STDERR:
+		/* One line per request: the stamp is formatted once a
+		 * second and the pid asked once per process. */
 		now = time(NULL);
-		localtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+		if (now != stamp_time) {
+			localtime_r(&now, &tm);
+			strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+			stamp_time = now;
+		}
+		if (my_pid == 0)
+			my_pid = getpid();
 		fprintf(stderr, "%s %s[%ld]: %s%s\n", stamp, ident,
-		    (long)getpid(), tag, line);
+		    (long)my_pid, tag, line);
 		break;
 	case LOG_TO_NOWHERE:
 		break;

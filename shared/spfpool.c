@@ -16,7 +16,7 @@
  *		struct spfpool_stats *out);
  * DESCRIPTION
  *	The pool lives in the event-loop process and never calls libspf2.
- *	spfpool_new() forks the workers (spfworker(3)); each runs up to
+ *	spfpool_new() starts the workers (spfworker(3)); each runs up to
  *	SPFW_EVALS_MAX evaluations at once (an evaluation waiting for DNS
  *	costs the worker nothing), new ones go to the least busy worker,
  *	and the rest wait in a queue. Every DNS lookup a
@@ -65,7 +65,7 @@
  *	exponential back-off while workers keep dying. Workers are also
  *	replaced after SPFPOOL_EVALS_PER_WORKER evaluations.
  * DIAGNOSTICS
- *	spfpool_new() fails on socketpair/fork errors. Everything else is an
+ *	spfpool_new() fails on socketpair/spawn errors. Everything else is an
  *	outcome: temperror or permerror with a short problem text.
  * LIMITS
  *	SPFPOOL_WORKERS_MAX workers; SPFPOOL_QUERIES_MAX DNS queries per
@@ -101,7 +101,8 @@
 #define SPFPOOL_QUERIES_MAX(lim)	(4 + 12 * (lim))
 #define SPFPOOL_MX_MAX		10
 #define SPFPOOL_PTR_MAX		10
-#define SPFPOOL_EVALS_PER_WORKER 1000
+_Static_assert(SPFPOOL_PTR_MAX <= SPFPOOL_MX_MAX, "pending holds both");
+#define SPFPOOL_EVALS_PER_WORKER 20000
 #define SPFPOOL_BACKOFF_MAX_MS	10000
 #define SPFPOOL_CACHE_MAX	20000	/* results kept (rcache entries) */
 #define SPFPOOL_CACHE_TTL_MAX	3600	/* seconds, whatever the DNS TTLs */
@@ -143,7 +144,8 @@ struct spfpool_eval {
 	char	qname[SPF_DOMAIN_MAX + 2];
 	unsigned terms;
 	int	txt_seen;
-	char	pending[SPFPOOL_MX_MAX][SPF_DOMAIN_MAX + 2];
+	char	(*pending)[SPF_DOMAIN_MAX + 2];	/* SPFPOOL_MX_MAX names,
+						 * allocated on first use */
 	int	npending;
 	enum kind pending_kind;
 	int	forced;
@@ -185,29 +187,18 @@ static void worker_read(evutil_socket_t, short, void *);
 static int
 spawn(struct worker *w, char *err, size_t errlen)
 {
-	int	sv[2], sig;
+	int	sv[2];
 	pid_t	pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -1;
 	}
-	if ((pid = fork()) < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+	if ((pid = spfworker_spawn(sv[1], w->pool->receiver, err,
+	    errlen)) < 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
-	}
-	if (pid == 0) {
-		sigset_t none;
-
-		for (sig = 1; sig < NSIG; sig++)
-			if (sig != SIGKILL && sig != SIGSTOP)
-				signal(sig, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		close(sv[0]);
-		spfworker_main(sv[1], w->pool->receiver);
 	}
 	close(sv[1]);
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
@@ -387,6 +378,7 @@ eval_free(struct spfpool_eval *e)
 		dns_cancel(e->dreq);
 	if (e->timer != NULL)
 		event_free(e->timer);
+	free(e->pending);
 	free(e);
 }
 
@@ -728,6 +720,15 @@ answer_spf(struct spfpool_eval *e, const struct dns_answer *a)
 	answer_txt(e, rec);
 }
 
+/* The names of the last MX or PTR answer: only evaluations with such
+ * terms pay for the room. */
+static void
+pending_alloc(struct spfpool_eval *e)
+{
+	if (e->pending == NULL)
+		e->pending = xcalloc(SPFPOOL_MX_MAX, sizeof(*e->pending));
+}
+
 static void
 process_answer(struct spfpool_eval *e, const struct dns_answer *a)
 {
@@ -766,6 +767,7 @@ process_answer(struct spfpool_eval *e, const struct dns_answer *a)
 			}
 			e->npending = 0;
 			e->pending_kind = K_MXADDR;
+			pending_alloc(e);
 			for (i = 0; i < a->nrr; i++)
 				name_copy(e->pending[e->npending++],
 				    sizeof(e->pending[0]),
@@ -786,6 +788,7 @@ process_answer(struct spfpool_eval *e, const struct dns_answer *a)
 			/* RFC 7208 4.6.4: names beyond 10 are ignored */
 			e->npending = 0;
 			e->pending_kind = K_PTRADDR;
+			pending_alloc(e);
 			for (i = 0; i < a->nrr && i < SPFPOOL_PTR_MAX; i++)
 				name_copy(e->pending[e->npending++],
 				    sizeof(e->pending[0]),

@@ -61,11 +61,14 @@
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +104,7 @@ void	__sanitizer_finish_switch_fiber(void *, const void **, size_t *);
 #endif
 #endif
 
-#define WORKER_FD	3
+#define WORKER_FD	SPFW_FD
 #define EXP_TEXT	"SPF check failed"
 #define STR_MAX		(SPF_REWRITE_MAX + 16)
 
@@ -714,6 +717,83 @@ coro_start(struct coro *c)
 	c->busy = 1;
 	c->waiting = 0;
 	coro_resume(c);
+}
+
+void
+spfworker_run_if_asked(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[0], SPFW_ARGV0) == 0)
+		spfworker_main(WORKER_FD, argv[1]);
+}
+
+/* Sanitizer settings pass to the worker; nothing else of the daemon's
+ * environment does (LD_PRELOAD included). */
+static int
+env_keep(const char *v)
+{
+	return strncmp(v, "ASAN_OPTIONS=", 13) == 0 ||
+	    strncmp(v, "UBSAN_OPTIONS=", 14) == 0 ||
+	    strncmp(v, "LSAN_OPTIONS=", 13) == 0;
+}
+
+pid_t
+spfworker_spawn(int fd, const char *receiver, char *err, size_t errlen)
+{
+	extern char **environ;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all, none;
+	char	*argv[3], *envp[4];
+	size_t	i, n = 0;
+	pid_t	pid;
+	int	rc, sig, tmp = -1;
+
+	if (fd == WORKER_FD) {
+		/* dup2 onto itself would keep close-on-exec */
+		if ((tmp = fcntl(fd, F_DUPFD_CLOEXEC, WORKER_FD + 1)) < 0) {
+			snprintf(err, errlen, "fcntl: %s", strerror(errno));
+			return -1;
+		}
+		fd = tmp;
+	}
+	for (i = 0; environ != NULL && environ[i] != NULL && n < 3; i++)
+		if (env_keep(environ[i]))
+			envp[n++] = environ[i];
+	envp[n] = NULL;
+	argv[0] = (char *)SPFW_ARGV0;
+	argv[1] = (char *)receiver;
+	argv[2] = NULL;
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	sigemptyset(&none);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, WORKER_FD);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	/* vfork-like: no copy of the daemon's page tables, and a fresh
+	 * small process instead of a copy of its grown caches */
+	rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0) {
+		/* No /proc, or exec not allowed here: a forked copy serves. */
+		if ((pid = fork()) < 0) {
+			snprintf(err, errlen, "fork: %s", strerror(errno));
+		} else if (pid == 0) {
+			for (sig = 1; sig < NSIG; sig++)
+				if (sig != SIGKILL && sig != SIGSTOP)
+					signal(sig, SIG_DFL);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			spfworker_main(fd, receiver);
+		}
+	}
+	if (tmp >= 0)
+		close(tmp);
+	return pid;
 }
 
 void

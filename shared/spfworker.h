@@ -17,6 +17,7 @@
  *   RESULT  worker->parent  i32 libspf2 result, i32 libspf2 error code
  * str = u16 length + bytes (no NUL). Every field is read; leftover bytes
  * are an error. */
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,6 +82,21 @@ int	spfworker_sandbox(char *err, size_t errlen);
 /* The worker: serves EVAL requests on fd until EOF, then _exit(0).
  * Closes every other descriptor and sandboxes itself first. */
 void	spfworker_main(int fd, const char *receiver) __attribute__((noreturn));
+
+/* spfpool starts a worker by executing the running program again (a
+ * fresh, small process instead of a copy of a daemon whose caches have
+ * grown) with argv { SPFW_ARGV0, receiver } and the socket on fd
+ * SPFW_FD. Every main() that may run spfpool calls this first: it
+ * becomes the worker in that case and returns otherwise. */
+#define SPFW_ARGV0	"relaytrust-spf-worker"
+#define SPFW_FD		3
+void	spfworker_run_if_asked(int argc, char **argv);
+/* Start a worker on fd (the worker's end of the socketpair; the caller
+ * closes its copy afterwards): posix_spawn of the running program, or,
+ * where that fails, fork() with this process's copy serving. Returns
+ * the pid, or -1 with a reason in err. */
+pid_t	spfworker_spawn(int fd, const char *receiver, char *err,
+	    size_t errlen);
 
 /* In-process evaluation for the fuzzer and tools: one EVAL message,
  * answers from ask() (which gets a LOOKUP and fills an ANSWER); returns

@@ -20,11 +20,18 @@
  *	to the hops (chain_auth).
  *
  *	--jobs N verifies with N threads (default: the number of CPUs). The
- *	mailbox is read by the main thread in batches of at most
- *	BATCH_MSGS messages or BATCH_BYTES bytes; the threads (the main
- *	one included) verify a batch, then it is written in order. Memory
- *	is bounded by the batch, not by the mailbox. The key cache is shared
- *	by all threads; the origin's iprev/SPF evaluation is serialised.
+ *	main thread reads the mailbox into a ring of RING_PER_JOB slots per
+ *	thread (32 to RING_MSGS; at most RING_BYTES bytes of mail beyond
+ *	one message); the other threads
+ *	take the next unclaimed slot as soon as it is filled, verify it and
+ *	format its report into the slot's own buffer. The main thread writes
+ *	the finished slots at the head of the ring in order, refills them,
+ *	and while the ring is full verifies slots too. Nothing waits for a
+ *	whole batch or a whole PATH (a slot has its own copy of the file
+ *	name), and the reading and writing overlap the verification.
+ *	Memory is bounded by the ring, not by the mailbox. The key cache is
+ *	shared by all threads (each keeps a memo of the keys it has seen);
+ *	the origin's iprev/SPF evaluation is serialised.
  *
  *	A progress line (messages, rate, ETA) is written to stderr when it is
  *	a terminal or with --progress; a summary line always.
@@ -50,6 +57,7 @@
 #include "shared/hdr.h"
 #include "shared/mem.h"
 #include "shared/netaddr.h"
+#include "shared/spfworker.h"
 #include "verifier/arc.h"
 #include "verifier/chain.h"
 #include "verifier/dkim.h"
@@ -60,21 +68,21 @@
 
 #define PROG		"relaytrust-verify"
 #define JOBS_MAX	256
-#define BATCH_MSGS	256		/* messages per batch (--jobs > 1) */
-#define BATCH_BYTES	(32u << 20)	/* bytes per batch, beyond one message */
+#define RING_MSGS	1024		/* messages in the ring (--jobs > 1) */
+#define RING_PER_JOB	8		/* ring slots per thread, at least 32 */
+#define RING_BYTES	(32u << 20)	/* bytes in the ring, beyond one message */
 
 struct slot {
 	char	*data;			/* owned copy of the message */
 	size_t	len, cap;
-	const char *source;
+	char	*source;		/* owned copy of its file's name */
+	size_t	srccap;
 	long	index;
 	int	flags;
-	int	unreadable;
-	char	err[512];
+	int	done;			/* verified (under run.mu) */
 	struct hdr h;
 	struct chain c;
-	char	*out;			/* report text (open_memstream) */
-	size_t	outlen;
+	struct report_buf out;		/* the report, to be written */
 };
 
 struct run {
@@ -95,15 +103,17 @@ struct run {
 	struct keys *keys_db;
 	int64_t	now;
 	pthread_mutex_t origin_mu;
-	/* the batch */
+	/* the ring: slot i % nring; head <= claim <= tail */
 	struct slot *slots;
-	int	nslots;
-	int	next;			/* next slot to verify */
-	int	done;			/* slots verified */
-	int	gen;			/* batch generation */
+	unsigned long nring;
+	unsigned long head;		/* next to write (main thread) */
+	unsigned long claim;		/* next to verify */
+	unsigned long tail;		/* next to fill (main thread) */
+	size_t	ring_bytes;		/* of the slots not yet written */
+	int	waiting;		/* the main thread waits for fin */
 	int	quit;
 	pthread_mutex_t mu;
-	pthread_cond_t go, fin;
+	pthread_cond_t go, fin;		/* a slot filled; a slot verified */
 };
 
 static _Thread_local struct dkim_ctx *tctx;
@@ -222,102 +232,107 @@ count(struct run *r, const struct chain *c, const char *source, long index)
 	}
 }
 
+/* Verify a claimed slot and format its report; without r->mu. */
 static void
 verify_slot(struct run *r, struct slot *s)
 {
-	struct report_opts ro = r->ro;
-	FILE *f;
-
-	if (s->unreadable)
-		return;
 	verify(r, &s->h, &s->c, s->data, s->len, s->flags);
-	free(s->out);
-	s->out = NULL;
-	s->outlen = 0;
-	if ((f = open_memstream(&s->out, &s->outlen)) == NULL)
-		return;
-	ro.out = f;
-	report_message(&ro, s->source, s->index, &s->c);
-	fclose(f);
+	s->out.len = 0;
+	report_message_buf(&r->ro, &s->out, s->source, s->index, &s->c);
 }
 
-/* Verify the slots of the current batch until none is left. */
+/* Claim the next filled slot, verify it, mark it done; r->mu is held on
+ * entry and on return. */
 static void
-work(struct run *r)
+claim_one(struct run *r)
 {
-	int i;
+	struct slot *s = &r->slots[r->claim++ % r->nring];
 
-	for (;;) {
-		pthread_mutex_lock(&r->mu);
-		if (r->next >= r->nslots) {
-			pthread_mutex_unlock(&r->mu);
-			return;
-		}
-		i = r->next++;
-		pthread_mutex_unlock(&r->mu);
-		verify_slot(r, &r->slots[i]);
-		pthread_mutex_lock(&r->mu);
-		if (++r->done == r->nslots)
-			pthread_cond_broadcast(&r->fin);
-		pthread_mutex_unlock(&r->mu);
-	}
+	pthread_mutex_unlock(&r->mu);
+	verify_slot(r, s);
+	pthread_mutex_lock(&r->mu);
+	s->done = 1;
+	if (r->waiting)
+		pthread_cond_signal(&r->fin);
 }
 
 static void *
 worker(void *arg)
 {
 	struct run *r = arg;
-	int gen = 0;
 
+	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		pthread_mutex_lock(&r->mu);
-		while (r->gen == gen && !r->quit)
+		while (r->claim == r->tail && !r->quit)
 			pthread_cond_wait(&r->go, &r->mu);
-		if (r->quit) {
-			pthread_mutex_unlock(&r->mu);
-			break;
-		}
-		gen = r->gen;
-		pthread_mutex_unlock(&r->mu);
-		work(r);
+		if (r->claim == r->tail)
+			break;			/* quit, and nothing left */
+		claim_one(r);
 	}
+	pthread_mutex_unlock(&r->mu);
 	dkim_ctx_free(tctx);
 	tctx = NULL;
 	return NULL;
 }
 
-/* Verify the batch with every thread, then write it in order. */
-static void
-flush_batch(struct run *r)
+static int
+ring_full(const struct run *r)
 {
-	int i;
+	return r->tail - r->head == r->nring || r->ring_bytes >= RING_BYTES;
+}
 
-	if (r->nslots == 0)
-		return;
-	pthread_mutex_lock(&r->mu);
-	r->next = r->done = 0;
-	r->gen++;
-	pthread_cond_broadcast(&r->go);
-	pthread_mutex_unlock(&r->mu);
-	work(r);
-	pthread_mutex_lock(&r->mu);
-	while (r->done < r->nslots)
-		pthread_cond_wait(&r->fin, &r->mu);
-	pthread_mutex_unlock(&r->mu);
-	for (i = 0; i < r->nslots; i++) {
-		struct slot *s = &r->slots[i];
+/* Write the verified slots at the head of the ring, in order: until the
+ * ring is empty (all), else until it has room for one more message.
+ * Meanwhile the main thread verifies the slots no thread has claimed, and
+ * waits only when every slot is being verified. */
+static void
+drain(struct run *r, int all)
+{
+	struct slot *s;
 
-		if (s->unreadable) {
-			report_unreadable(&r->ro, s->source, s->index, s->err);
-			r->n++;
-			r->nfail++;
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (r->head < r->tail &&
+		    (s = &r->slots[r->head % r->nring])->done) {
+			pthread_mutex_unlock(&r->mu);
+			fwrite(s->out.p, 1, s->out.len, r->ro.out);
+			count(r, &s->c, s->source, s->index);
+			pthread_mutex_lock(&r->mu);
+			r->ring_bytes -= s->len;
+			r->head++;
+		}
+		if (all ? r->head == r->tail : !ring_full(r))
+			break;
+		if (r->claim < r->tail) {
+			claim_one(r);
 			continue;
 		}
-		if (s->out)
-			fwrite(s->out, 1, s->outlen, r->ro.out);
-		count(r, &s->c, s->source, s->index);
+		r->waiting = 1;
+		pthread_cond_wait(&r->fin, &r->mu);
+		r->waiting = 0;
 	}
-	r->nslots = 0;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* The next slot to fill, once the ring has room. */
+static struct slot *
+ring_slot(struct run *r)
+{
+	if (ring_full(r))
+		drain(r, 0);
+	return &r->slots[r->tail % r->nring];
+}
+
+/* Hand the filled slot to the threads. */
+static void
+ring_push(struct run *r, struct slot *s)
+{
+	s->done = 0;
+	pthread_mutex_lock(&r->mu);
+	r->ring_bytes += s->len;
+	r->tail++;
+	pthread_cond_signal(&r->go);
+	pthread_mutex_unlock(&r->mu);
 }
 
 static void
@@ -330,27 +345,32 @@ one_message(struct run *r, struct hdr *h, struct chain *c,
 	count(r, c, msg->source, msg->index);
 }
 
+/* A copy of the message (and of its file's name, as the mailbox may be
+ * closed before the slot is written) into the ring. */
 static void
-queue_message(struct run *r, const struct mailbox_msg *msg, size_t *bytes)
+queue_message(struct run *r, const struct mailbox_msg *msg)
 {
-	struct slot *s = &r->slots[r->nslots++];
+	struct slot *s = ring_slot(r);
+	size_t n;
 
-	if (s->cap < msg->len) {
+	if (s->data == NULL || s->cap < msg->len) {
 		free(s->data);
 		s->cap = msg->len + 4096;
 		s->data = xmalloc(s->cap);
 	}
-	memcpy(s->data, msg->data, msg->len);
+	if (msg->len > 0)
+		memcpy(s->data, msg->data, msg->len);
 	s->len = msg->len;
-	s->source = msg->source;
+	n = strlen(msg->source) + 1;
+	if (s->srccap < n) {
+		free(s->source);
+		s->srccap = n + 64;
+		s->source = xmalloc(s->srccap);
+	}
+	memcpy(s->source, msg->source, n);
 	s->index = msg->index;
 	s->flags = msg->flags;
-	s->unreadable = 0;
-	*bytes += msg->len;
-	if (r->nslots == BATCH_MSGS || *bytes >= BATCH_BYTES) {
-		flush_batch(r);
-		*bytes = 0;
-	}
+	ring_push(r, s);
 }
 
 static void
@@ -363,9 +383,10 @@ one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
 	uint64_t done, total, bytes;
 	long bad = 0;
 	int rc;
-	size_t qbytes = 0;
 
 	if ((mb = mailbox_open(path, err, sizeof(err))) == NULL) {
+		if (r->jobs > 1)
+			drain(r, 1);	/* in order after what came before */
 		fprintf(stderr, "%s: %s: %s\n", PROG, path, err);
 		report_unreadable(&r->ro, path, 0, err);
 		r->io_error = 1;
@@ -375,37 +396,26 @@ one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
 	}
 	while ((rc = mailbox_next(mb, &msg, err, sizeof(err))) != 0) {
 		if (rc < 0) {
+			if (r->jobs > 1)
+				drain(r, 1);	/* in order, as below */
 			fprintf(stderr, "%s: %s:%ld: %s\n", PROG, path, bad,
 			    err);
 			r->io_error = 1;
-			if (r->jobs > 1) {
-				struct slot *s = &r->slots[r->nslots++];
-
-				s->unreadable = 1;
-				s->source = path;
-				s->index = bad++;
-				snprintf(s->err, sizeof(s->err), "%s", err);
-				if (r->nslots == BATCH_MSGS)
-					flush_batch(r);
-			} else {
-				report_unreadable(&r->ro, path, bad++, err);
-				r->n++;
-				r->nfail++;
-			}
+			report_unreadable(&r->ro, path, bad++, err);
+			r->n++;
+			r->nfail++;
 			if (mailbox_type(mb) == MAILBOX_MBOX ||
 			    mailbox_type(mb) == MAILBOX_FILE)
 				break;
 			continue;
 		}
 		if (r->jobs > 1)
-			queue_message(r, &msg, &qbytes);
+			queue_message(r, &msg);
 		else
 			one_message(r, h, c, &msg, now);
 		if (r->progress && (r->n & 63) == 0)
 			progress(r, mb, 0);
 	}
-	/* sources point at path: write this path's messages before it goes */
-	flush_batch(r);
 	if (r->progress)
 		progress(r, mb, 1);
 	mailbox_progress(mb, &done, &total, &bytes);
@@ -471,6 +481,7 @@ main(int argc, char **argv)
 	char kerr[512];
 	pthread_t *th = NULL;
 
+	spfworker_run_if_asked(argc, argv);	/* a started SPF worker */
 	memset(&h, 0, sizeof(h));
 	r.jobs = 0;
 	while ((ch = getopt_long(argc, argv, "Vh", opts, NULL)) != -1) {
@@ -544,7 +555,12 @@ main(int argc, char **argv)
 	pthread_cond_init(&r.go, NULL);
 	pthread_cond_init(&r.fin, NULL);
 	if (r.jobs > 1) {
-		r.slots = xcalloc(BATCH_MSGS, sizeof(*r.slots));
+		r.nring = (unsigned long)r.jobs * RING_PER_JOB;
+		if (r.nring < 32)
+			r.nring = 32;
+		if (r.nring > RING_MSGS)
+			r.nring = RING_MSGS;
+		r.slots = xcalloc(r.nring, sizeof(*r.slots));
 		th = xcalloc((size_t)r.jobs - 1, sizeof(*th));
 		for (i = 0; i < r.jobs - 1; i++)
 			if (pthread_create(&th[i], NULL, worker, &r) != 0) {
@@ -564,6 +580,8 @@ main(int argc, char **argv)
 		one_path(&r, "-", &h, &c, now);
 	for (i = optind; i < argc; i++)
 		one_path(&r, argv[i], &h, &c, now);
+	if (r.jobs > 1)
+		drain(&r, 1);
 
 	if (r.jobs > 1) {
 		pthread_mutex_lock(&r.mu);
@@ -573,9 +591,10 @@ main(int argc, char **argv)
 		for (i = 0; i < r.jobs - 1; i++)
 			pthread_join(th[i], NULL);
 		free(th);
-		for (i = 0; i < BATCH_MSGS; i++) {
+		for (i = 0; i < (int)r.nring; i++) {
 			free(r.slots[i].data);
-			free(r.slots[i].out);
+			free(r.slots[i].source);
+			report_buf_free(&r.slots[i].out);
 			hdr_free(&r.slots[i].h);
 			chain_free(&r.slots[i].c);
 		}

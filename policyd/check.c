@@ -92,7 +92,7 @@
 #define CHECK_NAT_RL_INTERVAL		60
 #define CHECK_APPLIED_LEN		(2 * DNS_NAME_MAX + 24)
 #define CHECK_LOG_LEN			(LOG_ESCAPE_MAX * 7 + 8)
-#define CHECK_IPREV_CACHE_MAX		20000	/* iprev results kept */
+#define CHECK_IPREV_CACHE_MAX		16384	/* iprev results kept */
 #define CHECK_IPREV_TTL_MAX		3600	/* seconds, whatever the TTLs */
 #define CHECK_IPREV_KEY_LEN		18
 
@@ -113,12 +113,17 @@ struct check_session {
 	char	*instance;
 	char	*client, *helo_name, *sender;
 	int	have_iprev, have_helo, have_mf, have_fwd_spf;
-	struct iprev_outcome iprev;
-	struct spf_outcome helo, mailfrom;
+	struct sess_results *res;	/* NULL until a result is kept: an
+					 * idle connection holds no room */
 	char	fwd_spf[DNS_NAME_MAX + 1];	/* forwarder domain that passed */
 	int	header_sent;		/* a header went out for this message */
 	int	accepted_rcpt;		/* a recipient of it was accepted */
 	char	*pending;		/* a header still to prepend */
+};
+
+struct sess_results {
+	struct iprev_outcome iprev;
+	struct spf_outcome helo, mailfrom;
 };
 
 enum step { STEP_OFF, STEP_RUNNING, STEP_DONE };
@@ -163,8 +168,8 @@ struct check {
 	enum step iprev_step;
 	struct iprev_outcome iprev;
 	struct dns_req *ptr_req;
-	struct iprev_lookup fwd[CHECK_PTR_NAMES_MAX];
-	char	*names[CHECK_PTR_NAMES_MAX];
+	struct iprev_lookup *fwd;	/* nnames of each, from the PTR */
+	char	**names;		/* answer (at most CHECK_PTR_NAMES_MAX) */
 	int	nnames;
 	int	fwd_pending;
 	int	fwd_temp;
@@ -236,6 +241,8 @@ session_forget(struct check_session *sess)
 	free(sess->pending);
 	sess->instance = sess->client = sess->helo_name = sess->sender = NULL;
 	sess->pending = NULL;
+	free(sess->res);
+	sess->res = NULL;
 	sess->have_iprev = sess->have_helo = sess->have_mf = 0;
 	sess->have_fwd_spf = sess->header_sent = sess->accepted_rcpt = 0;
 	sess->fwd_spf[0] = '\0';
@@ -283,6 +290,8 @@ check_free(struct check *chk)
 		event_free(chk->kick);
 	for (i = 0; i < chk->nnames; i++)
 		free(chk->names[i]);
+	free(chk->names);
+	free(chk->fwd);
 	free(chk->ready_action);
 	proto_req_free(chk->req);
 	cfg_unref(chk->cfg);
@@ -488,16 +497,18 @@ session_store(struct check *chk)
 		sess->helo_name = xstrdup(r->helo_name);
 		sess->sender = xstrdup(r->sender);
 	}
+	if (sess->res == NULL)
+		sess->res = xcalloc(1, sizeof(*sess->res));
 	if (chk->iprev_step == STEP_DONE && !chk->iprev_cached) {
-		sess->iprev = chk->iprev;
+		sess->res->iprev = chk->iprev;
 		sess->have_iprev = 1;
 	}
 	if (chk->helo_step == STEP_DONE && !chk->helo_cached) {
-		sess->helo = chk->helo;
+		sess->res->helo = chk->helo;
 		sess->have_helo = 1;
 	}
 	if (chk->mf_step == STEP_DONE && !chk->mf_cached) {
-		sess->mailfrom = chk->mailfrom;
+		sess->res->mailfrom = chk->mailfrom;
 		sess->have_mf = 1;
 	}
 	if (chk->fwd_step == STEP_DONE && !chk->fwd_cached) {
@@ -756,6 +767,10 @@ iprev_ptr_cb(void *arg, const struct dns_answer *ans)
 	}
 	if (max > CHECK_PTR_NAMES_MAX)
 		max = CHECK_PTR_NAMES_MAX;
+	if (max > ans->nrr)
+		max = ans->nrr;
+	chk->names = xcalloc((size_t)max + 1, sizeof(*chk->names));
+	chk->fwd = xcalloc((size_t)max + 1, sizeof(*chk->fwd));
 	for (i = 0; i < ans->nrr && chk->nnames < max; i++) {
 		const char *name = (const char *)ans->rr[i].data;
 
@@ -852,6 +867,17 @@ spf_start(struct check *chk, int helo_identity)
 			chk->helo_step = STEP_DONE;
 		else
 			chk->mf_step = STEP_DONE;
+		return;
+	}
+	if (spfpool_cached(chk->ck->pool, &q, o)) {
+		/* check_start() answers from the loop */
+		if (helo_identity)
+			chk->helo_step = STEP_DONE;
+		else {
+			o->identity = chk->req->sender[0] ? SPF_ID_MAILFROM :
+			    SPF_ID_HELO;
+			chk->mf_step = STEP_DONE;
+		}
 		return;
 	}
 	if (helo_identity) {
@@ -952,15 +978,15 @@ session_load(struct check *chk)
 	if (sess->instance == NULL)
 		return;
 	if (sess->have_iprev) {
-		chk->iprev = sess->iprev;
+		chk->iprev = sess->res->iprev;
 		chk->iprev_cached = 1;
 	}
 	if (sess->have_helo) {
-		chk->helo = sess->helo;
+		chk->helo = sess->res->helo;
 		chk->helo_cached = 1;
 	}
 	if (sess->have_mf) {
-		chk->mailfrom = sess->mailfrom;
+		chk->mailfrom = sess->res->mailfrom;
 		chk->mf_cached = 1;
 	}
 	if (sess->have_fwd_spf) {

@@ -109,6 +109,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -146,6 +147,9 @@ struct dns {
 	struct ub_ctx *ub;
 	struct timeval timeout;
 	struct dns_req *reqs;		/* live requests, for dns_free() */
+	int	live;			/* queries unbound is working on */
+	TAILQ_HEAD(, dns_req) waiting;	/* queries over DNS_INFLIGHT_MAX */
+	struct event *pump;		/* starts waiting queries */
 	struct dns_stats stats;
 };
 
@@ -163,6 +167,8 @@ struct dns_req {
 	int	in_cb;			/* caller's callback is running */
 	int	sent;			/* went to unbound: count its latency */
 	struct timespec started;
+	char	*qname;			/* escaped name, while waiting */
+	TAILQ_ENTRY(dns_req) wq;
 };
 
 const unsigned dns_latency_ms[DNS_LATENCY_BUCKETS - 1] = {
@@ -504,11 +510,37 @@ req_unlink(struct dns_req *req)
 	req->prev = req->next = NULL;
 }
 
+/* unbound is done with req (answer, cancel or failure): a waiting
+ * query may go. */
+static void
+req_unlive(struct dns_req *req)
+{
+	if (!req->ub_live)
+		return;
+	req->ub_live = 0;
+	if (req->dns->live-- == DNS_INFLIGHT_MAX &&
+	    !TAILQ_EMPTY(&req->dns->waiting))
+		event_active(req->dns->pump, 0, 0);
+}
+
+static void
+req_unwait(struct dns_req *req)
+{
+	if (req->qname == NULL)
+		return;
+	TAILQ_REMOVE(&req->dns->waiting, req, wq);
+	free(req->qname);
+	req->qname = NULL;
+}
+
 static void
 req_free(struct dns_req *req)
 {
-	if (req->ub_live)
+	req_unwait(req);
+	if (req->ub_live) {
 		(void)ub_cancel(req->dns->ub, req->ub_id);
+		req_unlive(req);
+	}
 	event_free(req->ev);
 	dns_answer_free(req->ans);
 	free(req);
@@ -541,9 +573,10 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (req->ans == NULL) {
 		/* Our own deadline: stop waiting for unbound. */
+		req_unwait(req);
 		if (req->ub_live) {
 			(void)ub_cancel(req->dns->ub, req->ub_id);
-			req->ub_live = 0;
+			req_unlive(req);
 		}
 		req->dns->stats.timeouts++;
 		req->ans = answer_new(DNS_TEMPFAIL, "timeout");
@@ -569,7 +602,7 @@ on_unbound(void *arg, int rcode, void *packet, int len, int sec,
 
 	(void)ratelimited;
 	(void)why_bogus;
-	req->ub_live = 0;
+	req_unlive(req);
 	if (req->ans != NULL)		/* cannot happen: we cancelled */
 		return;
 	a = answer_new(DNS_TEMPFAIL, NULL);
@@ -605,6 +638,8 @@ on_unbound(void *arg, int rcode, void *packet, int len, int sec,
 	req_finish_soon(req);
 }
 
+static void req_send(struct dns_req *, const char *);
+
 /* Start a query on dns->base; the callback always runs later. */
 static struct dns_req *
 req_start(struct dns *dns, const char *name, enum dns_type type, dns_cb cb,
@@ -612,7 +647,6 @@ req_start(struct dns *dns, const char *name, enum dns_type type, dns_cb cb,
 {
 	struct dns_req *req = xcalloc(1, sizeof(*req));
 	char	escaped[DNS_ESCAPED_MAX], why[sizeof(req->ans->why)];
-	int	r;
 
 	req->dns = dns;
 	req->type = type;
@@ -636,17 +670,35 @@ req_start(struct dns *dns, const char *name, enum dns_type type, dns_cb cb,
 		req_finish_soon(req);
 		return req;
 	}
-	evtimer_add(req->ev, &dns->timeout);
+	evtimer_add(req->ev, &dns->timeout);	/* waiting counts too */
 	dns->stats.queries++;
+	if (dns->live >= DNS_INFLIGHT_MAX) {
+		req->qname = xstrdup(escaped);
+		TAILQ_INSERT_TAIL(&dns->waiting, req, wq);
+		return req;
+	}
+	req_send(req, escaped);
+	return req;
+}
+
+/* Hand req to unbound. */
+static void
+req_send(struct dns_req *req, const char *escaped)
+{
+	struct dns *dns = req->dns;
+	char	why[sizeof(req->ans->why)];
+	int	r;
+
 	req->sent = 1;
 	clock_gettime(CLOCK_MONOTONIC, &req->started);
 	req->starting = 1;
 	req->ub_live = 1;
-	r = ub_resolve_event(dns->ub, escaped, (int)type, ns_c_in, req,
+	dns->live++;
+	r = ub_resolve_event(dns->ub, escaped, (int)req->type, ns_c_in, req,
 	    on_unbound, &req->ub_id);
 	req->starting = 0;
 	if (r != 0) {
-		req->ub_live = 0;
+		req_unlive(req);
 		if (req->ans == NULL) {
 			snprintf(why, sizeof(why), "unbound: %s",
 			    ub_strerror(r));
@@ -654,9 +706,27 @@ req_start(struct dns *dns, const char *name, enum dns_type type, dns_cb cb,
 			req_finish_soon(req);
 		}
 	} else if (req->ans != NULL) {
-		req->ub_live = 0;	/* answered inside ub_resolve_event */
+		req_unlive(req);	/* answered inside ub_resolve_event */
 	}
-	return req;
+}
+
+static void
+pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns *dns = arg;
+	struct dns_req *req;
+	char	*name;
+
+	(void)fd;
+	(void)what;
+	while (dns->live < DNS_INFLIGHT_MAX &&
+	    (req = TAILQ_FIRST(&dns->waiting)) != NULL) {
+		name = req->qname;
+		TAILQ_REMOVE(&dns->waiting, req, wq);
+		req->qname = NULL;
+		req_send(req, name);
+		free(name);
+	}
 }
 
 struct dns_req *
@@ -735,9 +805,16 @@ dns_new(struct event_base *base, const struct dns_opts *opts, char *err,
 		{ "infra-host-ttl:", "0" },
 		/* Many lookups in flight at once (the daemon's whole point):
 		 * the defaults queue them; measured with tests/bench/run,
-		 * 200 concurrent queries at 20 ms took 290 ms, now 49 ms. */
-		{ "outgoing-range:", "4096" },
+		 * 200 concurrent queries at 20 ms took 290 ms, now 49 ms.
+		 * 1024 ports, not more: each costs memory up front. */
+		{ "outgoing-range:", "1024" },
 		{ "num-queries-per-thread:", "2048" },
+		/* Our result caches (spfpool, check) keep what is reused
+		 * most, in a tenth of the room: a modest DNS cache. */
+		{ "msg-cache-size:", "2m" },
+		{ "rrset-cache-size:", "4m" },
+		/* we only ever talk to the forwarders (or resolv.conf servers) */
+		{ "infra-cache-numhosts:", "1000" },
 		{ NULL, NULL }
 	};
 	struct dns *dns = xcalloc(1, sizeof(*dns));
@@ -753,6 +830,8 @@ dns_new(struct event_base *base, const struct dns_opts *opts, char *err,
 		}
 	} else
 		dns->base = base;
+	TAILQ_INIT(&dns->waiting);
+	dns->pump = event_new(dns->base, -1, 0, pump_cb, dns);
 	timeout = opts != NULL && opts->query_timeout > 0 ?
 	    opts->query_timeout : DNS_TIMEOUT_DEFAULT;
 	dns->timeout.tv_sec = timeout;
@@ -824,6 +903,8 @@ dns_free(struct dns *dns)
 		req_unlink(req);
 		req_free(req);
 	}
+	if (dns->pump != NULL)
+		event_free(dns->pump);
 	ub_ctx_delete(dns->ub);
 	if (dns->own_base)
 		event_base_free(dns->base);

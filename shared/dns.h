@@ -14,6 +14,9 @@ struct event_base;
 #define DNS_RR_MAX		64	/* records kept per answer; more are dropped */
 #define DNS_TXT_MAX		8192	/* bytes of one joined TXT record */
 #define DNS_FORWARD_MAX		8
+#define DNS_INFLIGHT_MAX	256	/* queries at unbound at once; more wait
+					 * in line (unbound's state per query
+					 * is kilobytes) */
 
 /* RR types we ask for (values are the wire codes). */
 enum dns_type {

@@ -104,7 +104,7 @@
 _Static_assert(SPFPOOL_PTR_MAX <= SPFPOOL_MX_MAX, "pending holds both");
 #define SPFPOOL_EVALS_PER_WORKER 20000
 #define SPFPOOL_BACKOFF_MAX_MS	10000
-#define SPFPOOL_CACHE_MAX	20000	/* results kept (rcache entries) */
+#define SPFPOOL_CACHE_MAX	16384	/* results kept (rcache entries) */
 #define SPFPOOL_CACHE_TTL_MAX	3600	/* seconds, whatever the DNS TTLs */
 
 static const struct timeval tv_zero = { 0, 0 };
@@ -1104,24 +1104,49 @@ identity(struct spfpool_eval *e, const struct spf_query *q)
 	return 0;
 }
 
+/* RFC 7208 5.6 / research cause 8: ::ffff:a.b.c.d is IPv4 */
+static void
+unmap(struct netaddr *ip)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+
+	if (ip->family == AF_INET6 && memcmp(ip->a, mapped, 12) == 0) {
+		memmove(ip->a, ip->a + 12, 4);
+		memset(ip->a + 4, 0, 12);
+		ip->family = AF_INET;
+	}
+}
+
+int
+spfpool_cached(struct spfpool *p, const struct spf_query *q,
+    struct spf_outcome *out)
+{
+	struct spfpool_eval e;
+
+	memset(&e, 0, sizeof(e));
+	e.pool = p;
+	e.ip = q->ip;
+	unmap(&e.ip);
+	e.out.identity = q->identity;
+	if (identity(&e, q) < 0 || !cache_lookup(&e))
+		return 0;
+	p->stats.cache_hits++;
+	*out = e.out;
+	return 1;
+}
+
 struct spfpool_eval *
 spfpool_eval(struct spfpool *p, const struct spf_query *q, spfpool_cb cb,
     void *arg)
 {
 	struct spfpool_eval *e = xcalloc(1, sizeof(*e));
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0xff, 0xff };
 
 	e->pool = p;
 	e->cb = cb;
 	e->arg = arg;
 	e->ip = q->ip;
-	/* RFC 7208 5.6 / research cause 8: ::ffff:a.b.c.d is IPv4 */
-	if (e->ip.family == AF_INET6 && memcmp(e->ip.a, mapped, 12) == 0) {
-		memmove(e->ip.a, e->ip.a + 12, 4);
-		memset(e->ip.a + 4, 0, 12);
-		e->ip.family = AF_INET;
-	}
+	unmap(&e->ip);
 	e->out.identity = q->identity;
 	e->out.result = SPF_RES_TEMPERROR;
 	e->ttl = SPFPOOL_CACHE_TTL_MAX;

@@ -39,7 +39,6 @@ struct spf_outcome {
 	char	checked[320];		/* the identity checked: user@dom or helo name */
 	char	domain[256];		/* its domain */
 	char	problem[SPF_TEXT_MAX];	/* why permerror/temperror (our words) */
-	char	mechanism[128];		/* matching mechanism, "" if default */
 	unsigned queries;		/* DNS lookups made */
 	unsigned voids;			/* void lookups seen */
 	int	worker_died;		/* worker crashed or timed out */
@@ -59,6 +58,10 @@ struct spfpool *spfpool_new(struct event_base *, struct dns *,
 struct spfpool_eval *spfpool_eval(struct spfpool *, const struct spf_query *,
 	    spfpool_cb cb, void *arg);
 void	spfpool_cancel(struct spfpool_eval *);	/* no callback afterwards */
+/* The result cache alone: 1 and *out filled when q's result is kept
+ * (the caller then needs no evaluation), else 0. */
+int	spfpool_cached(struct spfpool *, const struct spf_query *,
+	    struct spf_outcome *out);
 void	spfpool_free(struct spfpool *);		/* kills and reaps workers */
 
 struct spfpool_stats {

@@ -182,3 +182,27 @@ def test_odd_bytes_reach_the_server_verbatim(srv):
     line = one(srv, "TXT", "a b\\c.example.com")
     assert line == "a b\\c.example.com TXT nxdomain n=0"
     assert srv.queries[0][:2] == ("a b\\c.example.com", "TXT")
+
+
+def test_more_queries_than_unbound_takes_at_once_all_answered(srv):
+    """Over DNS_INFLIGHT_MAX (256) queries at once: the rest wait in our
+    queue and go as answers come in; every one is answered, in order,
+    and a silent name among them times out without holding up the
+    others."""
+    n = 700
+    srv.set_zone(dict(ZONE, **{"q%d.many.test" % i: [{"A": "192.0.2.%d" % (i % 250 + 1)}]
+                               for i in range(n)}))
+    args = []
+    for i in range(n):
+        args += ["A", "q%d.many.test" % i]
+        if i == 300:
+            args += ["A", "slow.example.com"]
+    lines, st = dnsq(srv, *args, timeout=2)
+    want = []
+    for i in range(n):
+        want.append("q%d.many.test A ok n=1 192.0.2.%d" % (i, i % 250 + 1))
+        if i == 300:
+            want.append('slow.example.com A tempfail n=0 why="timeout"')
+    bad = [(i, g, w) for i, (g, w) in enumerate(zip(lines, want)) if g != w]
+    assert len(lines) == len(want) and not bad, "first differences: %r" % bad[:3]
+    assert st["answers"] == str(n + 1) and st["timeouts"] == "1", st

@@ -38,7 +38,7 @@
 
 #include "shared/dns.h"
 
-#define DNSQ_MAX	256
+#define DNSQ_MAX	1024
 
 struct q {
 	int	group;			/* "--" between arguments starts one */

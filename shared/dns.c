@@ -95,7 +95,10 @@
  * LIMITS
  *	DNS_NAME_MAX (253) bytes per name and 63 per label; DNS_RR_MAX
  *	records kept per answer (more are dropped); a joined TXT record is
- *	cut at DNS_TXT_MAX bytes; DNS_FORWARD_MAX forwarders.  Class IN
+ *	cut at DNS_TXT_MAX bytes; DNS_FORWARD_MAX forwarders.  At most
+ *	DNS_INFLIGHT_MAX queries are at unbound at once (its state per
+ *	query is kilobytes); more wait in a FIFO of ours, their timeout
+ *	already running, and go as answers come back.  Class IN
  *	only.  dns_cancel() must not be given a request whose callback
  *	has returned (the request is freed then); inside the callback it
  *	is a no-op.  dns_query_sync() on a dns made with a caller's base

@@ -726,6 +726,17 @@ spfworker_run_if_asked(int argc, char **argv)
 		spfworker_main(WORKER_FD, argv[1]);
 }
 
+/* Under valgrind (RT_VALGRIND=1 test runs) the worker is a forked
+ * copy, so valgrind follows it, and has no sandbox: valgrind's own
+ * system calls would trip the filter. Everywhere else both, always. */
+static int
+under_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+	return p != NULL && strstr(p, "vgpreload") != NULL;
+}
+
 /* Sanitizer settings pass to the worker; nothing else of the daemon's
  * environment does (LD_PRELOAD included). */
 static int
@@ -776,7 +787,8 @@ spfworker_spawn(int fd, const char *receiver, char *err, size_t errlen)
 	posix_spawnattr_setsigmask(&attr, &none);
 	/* vfork-like: no copy of the daemon's page tables, and a fresh
 	 * small process instead of a copy of its grown caches */
-	rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv, envp);
+	rc = under_valgrind() ? ENOSYS :
+	    posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (rc != 0) {
@@ -818,11 +830,7 @@ spfworker_main(int fd, const char *receiver)
 	 * (SPF_server_new_dns calls gethostname). */
 	if ((wsrv = server_new(&wpx, receiver)) == NULL)
 		_exit(2);
-	/* Under valgrind (RT_VALGRIND=1 test runs) its own syscalls would
-	 * trip the filter: no sandbox there, everywhere else always. */
-	if ((getenv("LD_PRELOAD") == NULL ||
-	    strstr(getenv("LD_PRELOAD"), "vgpreload") == NULL) &&
-	    spfworker_sandbox(err, sizeof(err)) < 0)
+	if (!under_valgrind() && spfworker_sandbox(err, sizeof(err)) < 0)
 		_exit(2);
 	for (;;) {
 		do

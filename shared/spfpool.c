@@ -836,7 +836,8 @@ take_pending(struct spfpool_eval *e, const char *name)
 		if (strcasecmp(e->pending[i], name) == 0) {
 			/* Move the last one into the hole. */
 			if (i != e->npending - 1)
-				strcpy(e->pending[i], e->pending[e->npending - 1]);
+				memmove(e->pending[i], e->pending[e->npending - 1],
+				    sizeof(e->pending[0]));
 			e->npending--;
 			return 1;
 		}

@@ -189,7 +189,7 @@ arc_verify(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 	char why[DKIM_DETAIL_MAX];
 	int i, j, n, temp = 0;
 
-	dkim_ctx_begin(x);
+	dkim_ctx_continue(x, h, msg, len);
 	out->result = AUTH_NONE;
 	out->nsets = 0;
 	out->oldest_pass = -1;
@@ -289,8 +289,8 @@ arc_verify(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 					}
 				}
 				if (ok)
-					dkim_check_data(keys, data.p, data.len,
-					    &sig, &r);
+					dkim_check_data(x, keys, data.p,
+					    data.len, &sig, &r);
 				else
 					r.result = AUTH_PERMERROR;
 				if (r.result == AUTH_NONE &&

@@ -12,6 +12,9 @@
  *		struct dkim_sig *sig, char *why, size_t whylen);
  *	void dkim_key_parse(const char *txt, size_t len,
  *		struct dkim_key *out);
+ *	void dkim_ctx_begin(struct dkim_ctx *x);
+ *	void dkim_ctx_continue(struct dkim_ctx *x, const struct hdr *h,
+ *		const char *msg, size_t len);
  *	void dkim_verify(struct dkim_ctx *x, struct keys *k,
  *		const struct hdr *h, const char *msg, size_t len,
  *		int64_t when, int64_t now, struct dkim_results *res);
@@ -42,7 +45,16 @@
  *	parses as a key is used.
  *
  *	Body hashes are computed once per message for each (canonicalization,
- *	hash, l=) and canonical bodies once per canonicalization.
+ *	hash, l=) and canonical bodies once per canonicalization; the
+ *	ARC-Message-Signatures of the message use them too (arc_verify
+ *	after dkim_verify of the same message: dkim_ctx_continue).
+ *
+ *	Each thread's dkim_ctx remembers the keys it has looked up
+ *	(DKIM_MEMO_MAX slots, by selector and domain) with the OpenSSL
+ *	verification contexts made for them (Ed25519 ones only if a probe
+ *	at the first Ed25519 signature shows a context can verify again),
+ *	and hashes with one reused EVP_MD_CTX, so a signature by a known key
+ *	takes no lock and allocates no OpenSSL context.
  * DIAGNOSTICS
  *	Every problem is a result with a reason and a sentence (detail).
  * LIMITS
@@ -56,6 +68,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -77,18 +90,36 @@ struct body_hash {
 	unsigned long long canon_len;
 };
 
+/* A key this thread has looked up (selector, domain), with its entry in
+ * the shared cache and the verification contexts made for its key. */
+struct kmemo {
+	char	*sd;			/* "selector\0domain", NULL: empty */
+	size_t	sdlen;
+	const struct keys_entry *e;
+	EVP_PKEY_CTX *rsa[2];		/* rsa-sha1, rsa-sha256; NULL: not yet */
+	EVP_MD_CTX *ed;			/* ed25519-sha256 (when ed_reuse) */
+};
+
 struct dkim_ctx {
 	struct canon_buf body[2];	/* simple, relaxed */
 	int	body_ok[2];
 	struct body_hash bh[DKIM_BODY_CACHE_MAX];
 	int	nbh;
+	/* the message whose body hashes arc_verify may still use */
+	const char *mark_msg;
+	size_t	mark_len, mark_body;
 	struct canon_buf hdata, tmp;
 	unsigned char *used;
 	int	usedcap;
+	EVP_MD_CTX *mdc;		/* for every hash (reset, not remade) */
+	unsigned long keys_id;		/* of the keys the memo refers to */
+	struct kmemo memo[DKIM_MEMO_MAX];
 };
 
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 static EVP_MD *md_sha1, *md_sha256;
+static pthread_once_t ed_once = PTHREAD_ONCE_INIT;
+static int ed_reuse;		/* an Ed25519 EVP_MD_CTX verifies again */
 
 static void
 md_init(void)
@@ -226,38 +257,74 @@ dkim_tag_get(const struct dkim_tags *t, const char *name)
 	return NULL;
 }
 
+/* hdr_b64val() as a table, as b= and p= are the longest values we read:
+ * 0..63 a digit, B64_FWS skipped, B64_PAD '=', B64_BAD anything else. */
+#define B64_FWS	64
+#define B64_PAD	65
+#define B64_BAD	255
+static const unsigned char b64tab[256] = {
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 64, 64, 255, 255, 64, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	64, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 62, 255, 255, 255, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 255, 255, 255, 65, 255, 255,
+	255, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 255, 255, 255, 255, 255,
+	255, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+};
+
 long
 dkim_b64_decode(const char *s, size_t len, unsigned char *out, size_t outlen)
 {
 	unsigned long acc = 0;
 	size_t i, o = 0;
-	int bits = 0, pad = 0, nch = 0, v;
+	int q = 0, pad = 0, v;
 
+	/* four digits make three bytes; FWS may come anywhere */
 	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (FWSC(c))
-			continue;
-		if (c == '=') {
-			pad++;
-			nch++;
-			continue;
-		}
-		if (pad || (v = hdr_b64val(c)) < 0)
-			return -1;
-		nch++;
-		acc = (acc << 6) | (unsigned long)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= outlen)
+		v = b64tab[(unsigned char)s[i]];
+		if (v < 64) {
+			if (pad)
 				return -1;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1ul << bits) - 1;
+			acc = (acc << 6) | (unsigned long)v;
+			if (++q == 4) {
+				if (outlen - o < 3)
+					return -1;
+				out[o++] = (unsigned char)(acc >> 16);
+				out[o++] = (unsigned char)(acc >> 8);
+				out[o++] = (unsigned char)acc;
+				acc = 0;
+				q = 0;
+			}
+			continue;
 		}
+		if (v == B64_FWS)
+			continue;
+		if (v == B64_BAD)
+			return -1;
+		pad++;
 	}
-	if (pad > 2 || nch % 4 != 0 || (pad && bits == 0) || acc != 0)
+	/* a last group of 2 or 3 digits padded to 4, its spare bits zero */
+	if (pad > 2 || (q + pad) % 4 != 0 || (pad && q == 0))
 		return -1;
+	if (q == 2) {
+		if ((acc & 0xf) != 0 || o >= outlen)
+			return -1;
+		out[o++] = (unsigned char)(acc >> 4);
+	} else if (q == 3) {
+		if ((acc & 0x3) != 0 || outlen - o < 2)
+			return -1;
+		out[o++] = (unsigned char)(acc >> 10);
+		out[o++] = (unsigned char)(acc >> 2);
+	}
 	return (long)o;
 }
 
@@ -816,13 +883,72 @@ dkim_ctx_begin(struct dkim_ctx *x)
 {
 	x->body_ok[0] = x->body_ok[1] = 0;
 	x->nbh = 0;
+	x->mark_msg = NULL;
+}
+
+void
+dkim_ctx_continue(struct dkim_ctx *x, const struct hdr *h, const char *msg,
+    size_t len)
+{
+	if (x->mark_msg == NULL || x->mark_msg != msg || x->mark_len != len ||
+	    x->mark_body != h->body_off)
+		dkim_ctx_begin(x);
+	x->mark_msg = NULL;
+}
+
+static void
+memo_clear(struct kmemo *m)
+{
+	EVP_PKEY_CTX_free(m->rsa[0]);
+	EVP_PKEY_CTX_free(m->rsa[1]);
+	EVP_MD_CTX_free(m->ed);
+	free(m->sd);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The cache entry of selector s, domain d: from this thread's memo, else
+ * from the shared cache (then remembered, in place of the key that had
+ * its slot). */
+static struct kmemo *
+memo_get(struct dkim_ctx *x, struct keys *keys, const char *s, const char *d)
+{
+	size_t sl = strlen(s), dl = strlen(d), i;
+	unsigned h = 2166136261u;
+	struct kmemo *m;
+
+	if (x->keys_id != keys_id(keys)) {
+		for (i = 0; i < DKIM_MEMO_MAX; i++)
+			memo_clear(&x->memo[i]);
+		x->keys_id = keys_id(keys);
+	}
+	for (i = 0; i < sl; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	h *= 16777619u;			/* the NUL between them */
+	for (i = 0; i < dl; i++)
+		h = (h ^ (unsigned char)d[i]) * 16777619u;
+	m = &x->memo[h % DKIM_MEMO_MAX];
+	if (m->sd != NULL && m->sdlen == sl + 1 + dl &&
+	    memcmp(m->sd, s, sl + 1) == 0 && memcmp(m->sd + sl + 1, d, dl) == 0)
+		return m;
+	memo_clear(m);
+	m->e = keys_get(keys, s, d);
+	m->sdlen = sl + 1 + dl;
+	m->sd = xmalloc(m->sdlen + 1);
+	memcpy(m->sd, s, sl + 1);
+	memcpy(m->sd + sl + 1, d, dl + 1);
+	return m;
 }
 
 void
 dkim_ctx_free(struct dkim_ctx *x)
 {
+	int i;
+
 	if (x == NULL)
 		return;
+	for (i = 0; i < DKIM_MEMO_MAX; i++)
+		memo_clear(&x->memo[i]);
+	EVP_MD_CTX_free(x->mdc);
 	canon_buf_free(&x->body[0]);
 	canon_buf_free(&x->body[1]);
 	canon_buf_free(&x->hdata);
@@ -852,6 +978,9 @@ set_res(struct dkim_result *r, enum auth_result res, enum auth_reason why)
 	r->reason = why;
 }
 
+static int digest(struct dkim_ctx *, const EVP_MD *, const void *, size_t,
+    unsigned char *, unsigned *);
+
 static const struct body_hash *
 body_hash(struct dkim_ctx *x, const char *body, size_t blen,
     const struct dkim_sig *sig)
@@ -877,7 +1006,8 @@ body_hash(struct dkim_ctx *x, const char *body, size_t blen,
 	e->limit = lim;
 	e->canon_len = cb->len;
 	n = lim < cb->len ? (size_t)lim : cb->len;
-	EVP_Digest(cb->p, n, e->md, &e->mdlen, alg_md(sig->alg), NULL);
+	if (digest(x, alg_md(sig->alg), cb->p, n, e->md, &e->mdlen) != 1)
+		e->mdlen = 0;			/* matches no bh= */
 	return e;
 }
 
@@ -913,42 +1043,110 @@ header_data(struct dkim_ctx *x, const struct hdr *h, int field,
 	x->hdata.len -= 2;		/* no CRLF after the signature field */
 }
 
+/* Does an Ed25519 EVP_MD_CTX verify again after EVP_DigestVerify()? It
+ * does in OpenSSL 3.0 (the one-shot call keeps no state), but that is not
+ * documented, so a key of our own is asked once: a good signature, a bad
+ * one, the good one again, on one context. */
+static void
+ed_probe(void)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_MD_CTX *s = EVP_MD_CTX_new(), *v = EVP_MD_CTX_new();
+	static const unsigned char msg[] = "relaytrust: may a context verify "
+	    "twice?";
+	unsigned char sig[64];
+	size_t slen = sizeof(sig);
+
+	if (k != NULL && s != NULL && v != NULL &&
+	    EVP_DigestSignInit(s, NULL, NULL, NULL, k) == 1 &&
+	    EVP_DigestSign(s, sig, &slen, msg, sizeof(msg)) == 1 &&
+	    slen == sizeof(sig) &&
+	    EVP_DigestVerifyInit(v, NULL, NULL, NULL, k) == 1 &&
+	    EVP_DigestVerify(v, sig, slen, msg, sizeof(msg)) == 1) {
+		sig[7] ^= 0x10;
+		if (EVP_DigestVerify(v, sig, slen, msg, sizeof(msg)) != 1) {
+			sig[7] ^= 0x10;
+			ed_reuse = EVP_DigestVerify(v, sig, slen, msg,
+			    sizeof(msg)) == 1;
+		}
+	}
+	ERR_clear_error();
+	EVP_MD_CTX_free(s);
+	EVP_MD_CTX_free(v);
+	EVP_PKEY_free(k);
+}
+
+/* A one-shot hash with the thread's context, re-initialised in place (no
+ * allocation, no reference counting on the shared EVP_MD). */
 static int
-crypto_verify(const struct dkim_key *k, enum dkim_alg alg,
-    const unsigned char *data, size_t len, const unsigned char *sig,
-    size_t siglen)
+digest(struct dkim_ctx *x, const EVP_MD *md, const void *data, size_t len,
+    unsigned char *out, unsigned *outlen)
+{
+	if (x->mdc == NULL && (x->mdc = EVP_MD_CTX_new()) == NULL)
+		return 0;
+	return EVP_DigestInit_ex(x->mdc, md, NULL) == 1 &&
+	    EVP_DigestUpdate(x->mdc, data, len) == 1 &&
+	    EVP_DigestFinal_ex(x->mdc, out, outlen) == 1;
+}
+
+/* The contexts made for a key the first time are used again: an
+ * initialised RSA EVP_PKEY_CTX may verify any number of times with the
+ * same parameters, an Ed25519 EVP_MD_CTX when ed_probe() says so. That
+ * saves OpenSSL 3's provider fetches, and their locks, per signature. */
+static int
+crypto_verify(struct dkim_ctx *x, struct kmemo *m, const struct dkim_key *k,
+    enum dkim_alg alg, const unsigned char *data, size_t len,
+    const unsigned char *sig, size_t siglen)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen;
 	int ok = 0;
 
-	if (EVP_Digest(data, len, md, &mdlen, alg_md(alg), NULL) != 1)
+	if (digest(x, alg_md(alg), data, len, md, &mdlen) != 1)
 		return 0;
 	if (alg == DKIM_ALG_ED25519_SHA256) {
-		EVP_MD_CTX *m = EVP_MD_CTX_new();
+		EVP_MD_CTX *mc;
 
-		if (m != NULL && EVP_DigestVerifyInit(m, NULL, NULL, NULL,
+		pthread_once(&ed_once, ed_probe);
+		if (ed_reuse) {
+			if (m->ed == NULL && (m->ed = EVP_MD_CTX_new()) !=
+			    NULL && EVP_DigestVerifyInit(m->ed, NULL, NULL,
+			    NULL, k->pkey) != 1) {
+				EVP_MD_CTX_free(m->ed);
+				m->ed = NULL;
+			}
+			return m->ed != NULL && EVP_DigestVerify(m->ed, sig,
+			    siglen, md, mdlen) == 1;
+		}
+		mc = EVP_MD_CTX_new();
+		if (mc != NULL && EVP_DigestVerifyInit(mc, NULL, NULL, NULL,
 		    k->pkey) == 1)
-			ok = EVP_DigestVerify(m, sig, siglen, md, mdlen) == 1;
-		EVP_MD_CTX_free(m);
+			ok = EVP_DigestVerify(mc, sig, siglen, md, mdlen) == 1;
+		EVP_MD_CTX_free(mc);
 	} else {
-		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(k->pkey, NULL);
+		EVP_PKEY_CTX **c = &m->rsa[alg == DKIM_ALG_RSA_SHA1 ? 0 : 1];
 
-		if (c != NULL && EVP_PKEY_verify_init(c) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(c, alg_md(alg)) == 1)
-			ok = EVP_PKEY_verify(c, sig, siglen, md, mdlen) == 1;
-		EVP_PKEY_CTX_free(c);
+		if (*c == NULL && (*c = EVP_PKEY_CTX_new(k->pkey, NULL)) !=
+		    NULL && (EVP_PKEY_verify_init(*c) != 1 ||
+		    EVP_PKEY_CTX_set_rsa_padding(*c, RSA_PKCS1_PADDING) != 1 ||
+		    EVP_PKEY_CTX_set_signature_md(*c, alg_md(alg)) != 1)) {
+			EVP_PKEY_CTX_free(*c);
+			*c = NULL;
+		}
+		if (*c != NULL)
+			ok = EVP_PKEY_verify(*c, sig, siglen, md, mdlen) == 1;
 	}
 	return ok;
 }
 
 /* Look the key up and check it against the signature; returns the key to
- * verify with or NULL. Problems are set in r. */
+ * verify with (its memo in *mp) or NULL. Problems are set in r. */
 static const struct dkim_key *
-get_key(struct keys *keys, const struct dkim_sig *sig, struct dkim_result *r)
+get_key(struct dkim_ctx *x, struct keys *keys, const struct dkim_sig *sig,
+    struct dkim_result *r, struct kmemo **mp)
 {
-	const struct keys_entry *e = keys_get(keys, sig->s, sig->d);
+	struct kmemo *m = memo_get(x, keys, sig->s, sig->d);
+	const struct keys_entry *e = m->e;
 	const struct dkim_key *k = NULL;
 	int i;
 	enum dkim_ktype want = sig->alg == DKIM_ALG_ED25519_SHA256 ?
@@ -1015,18 +1213,20 @@ get_key(struct keys *keys, const struct dkim_sig *sig, struct dkim_result *r)
 		detail(r, "RSA key of %d bits (RFC 8301: at least %d)",
 		    k->bits, DKIM_KEY_BITS_MIN);
 	}
+	*mp = m;
 	return k;
 }
 
 void
-dkim_check_data(struct keys *keys, const char *data, size_t len,
-    const struct dkim_sig *sig, struct dkim_result *r)
+dkim_check_data(struct dkim_ctx *x, struct keys *keys, const char *data,
+    size_t len, const struct dkim_sig *sig, struct dkim_result *r)
 {
-	const struct dkim_key *k = get_key(keys, sig, r);
+	struct kmemo *m = NULL;
+	const struct dkim_key *k = get_key(x, keys, sig, r, &m);
 
 	if (k == NULL)
 		return;
-	if (crypto_verify(k, sig->alg, (const unsigned char *)data, len,
+	if (crypto_verify(x, m, k, sig->alg, (const unsigned char *)data, len,
 	    sig->b, sig->blen))
 		r->header_sig = AUTH_CHECK_PASS;
 	else {
@@ -1043,10 +1243,11 @@ dkim_check(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 {
 	const struct body_hash *bh;
 	const struct dkim_key *k;
+	struct kmemo *m = NULL;
 	const char *body = msg + h->body_off;
 	size_t blen = h->body_off <= len ? len - h->body_off : 0;
 
-	k = get_key(keys, sig, r);
+	k = get_key(x, keys, sig, r, &m);
 	bh = body_hash(x, body, blen, sig);
 	if (bh->mdlen == sig->bhlen && memcmp(bh->md, sig->bh,
 	    sig->bhlen) == 0)
@@ -1057,7 +1258,7 @@ dkim_check(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 		r->unsigned_tail = bh->canon_len - sig->l;
 	if (k != NULL) {
 		header_data(x, h, field, sig);
-		if (crypto_verify(k, sig->alg,
+		if (crypto_verify(x, m, k, sig->alg,
 		    (const unsigned char *)x->hdata.p, x->hdata.len, sig->b,
 		    sig->blen))
 			r->header_sig = AUTH_CHECK_PASS;
@@ -1089,6 +1290,18 @@ dkim_check(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 	}
 }
 
+/* snprintf(dst, len, "%s", src) without the formatting machinery. */
+static void
+scopy(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void
 result_init(struct dkim_result *r, struct auth_pos pos)
 {
@@ -1111,6 +1324,9 @@ dkim_verify(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 	enum auth_reason pr;
 
 	dkim_ctx_begin(x);
+	x->mark_msg = msg;		/* arc_verify may use the body hashes */
+	x->mark_len = len;
+	x->mark_body = h->body_off;
 	res->n = 0;
 	for (n = 0; n < res->nfound; n++) {
 		struct dkim_result *r = &res->sig[res->n++];
@@ -1120,10 +1336,10 @@ dkim_verify(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 		why[0] = '\0';
 		pr = dkim_sig_parse(f->val, f->vallen, 0, &sig, why,
 		    sizeof(why));
-		snprintf(r->d, sizeof(r->d), "%s", sig.d);
-		snprintf(r->s, sizeof(r->s), "%s", sig.s);
-		snprintf(r->a, sizeof(r->a), "%s", sig.a);
-		snprintf(r->c, sizeof(r->c), "%s", sig.c);
+		scopy(r->d, sizeof(r->d), sig.d);
+		scopy(r->s, sizeof(r->s), sig.s);
+		scopy(r->a, sizeof(r->a), sig.a);
+		scopy(r->c, sizeof(r->c), sig.c);
 		r->has_t = sig.has_t;
 		r->t = sig.t;
 		r->has_x = sig.has_x;

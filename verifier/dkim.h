@@ -17,6 +17,7 @@
 #define DKIM_FUTURE_SLOP	300	/* seconds t= may lie in the future */
 #define DKIM_BODY_CACHE_MAX	8	/* (canon, hash, l=) body hashes per message */
 #define DKIM_DETAIL_MAX		160	/* bytes of a result's explanation */
+#define DKIM_MEMO_MAX		256	/* keys a thread remembers (slots) */
 
 struct dkim_tag {
 	const char *name;
@@ -100,8 +101,13 @@ struct dkim_ctx;
 struct dkim_ctx *dkim_ctx_new(void);	/* never NULL */
 void	dkim_ctx_free(struct dkim_ctx *);	/* NULL is a no-op */
 /* A new message: forget the canonical bodies and body hashes. dkim_verify
- * and arc_verify call it; dkim_check users call it per message. */
+ * calls it; dkim_check users call it per message. */
 void	dkim_ctx_begin(struct dkim_ctx *);
+/* What arc_verify calls: dkim_ctx_begin() unless msg (len bytes, header
+ * h) is the message dkim_verify was last called with, whose canonical
+ * bodies and body hashes are then used again (once). */
+void	dkim_ctx_continue(struct dkim_ctx *, const struct hdr *h,
+	    const char *msg, size_t len);
 
 /* Verify every DKIM-Signature listed in res->found (set by chain_build)
  * of the message msg (header parsed in h). when: the time the message
@@ -118,8 +124,8 @@ void	dkim_check(struct dkim_ctx *, struct keys *, const struct hdr *h,
 	    struct dkim_result *r);
 /* For arc.c: verify sig->b over data (the canonical header bytes) with
  * the key at sig->s / sig->d into r (key errors, header_sig). */
-void	dkim_check_data(struct keys *, const char *data, size_t len,
-	    const struct dkim_sig *sig, struct dkim_result *r);
+void	dkim_check_data(struct dkim_ctx *, struct keys *, const char *data,
+	    size_t len, const struct dkim_sig *sig, struct dkim_result *r);
 
 const char *dkim_alg_str(enum dkim_alg);
 const char *auth_result_str(enum auth_result);	/* RFC 8601 words */

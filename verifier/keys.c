@@ -10,6 +10,7 @@
  *		size_t errlen);
  *	const struct keys_entry *keys_get(struct keys *k,
  *		const char *selector, const char *domain);
+ *	unsigned long keys_id(const struct keys *k);
  *	void keys_free(struct keys *k);
  * DESCRIPTION
  *	One cache per run, shared by every verifying thread. Each name is
@@ -17,7 +18,10 @@
  *	and resolves it outside the lock; any other thread asking for the
  *	same name meanwhile waits for that answer instead of asking again.
  *	Every record is parsed into a key (dkim_key_parse) once, when the
- *	entry is filled. Entries live until keys_free().
+ *	entry is filled. Entries live until keys_free(), so a caller may
+ *	keep the pointers keys_get() returns while keys_id() is the same
+ *	(each verifying thread keeps a small memo of them, with its OpenSSL
+ *	contexts, and takes no lock for a key it has seen).
  *
  *	The --keys file is read first: zone-file lines "NAME [TTL] [IN] TXT
  *	"str" "str"...", with ( ) continuation over lines, ; comments,
@@ -42,6 +46,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +63,7 @@ struct kent {
 };
 
 struct keys {
+	unsigned long id;
 	struct keys_opts o;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -310,11 +316,13 @@ keys_load_text(struct keys *k, const char *text, size_t len, char *err,
 struct keys *
 keys_new(const struct keys_opts *o, char *err, size_t errlen)
 {
+	static atomic_ulong ids;
 	struct keys *k = xcalloc(1, sizeof(*k));
 	FILE *fp;
 	char *buf, lerr[200];
 	size_t n;
 
+	k->id = atomic_fetch_add(&ids, 1) + 1;
 	k->o = *o;
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_cond_init(&k->cv, NULL);
@@ -454,6 +462,12 @@ keys_get(struct keys *k, const char *selector, const char *domain)
 	pthread_cond_broadcast(&k->cv);
 	pthread_mutex_unlock(&k->mu);
 	return &e->e;
+}
+
+unsigned long
+keys_id(const struct keys *k)
+{
+	return k->id;
 }
 
 void

@@ -43,6 +43,9 @@ struct keys *keys_new(const struct keys_opts *, char *err, size_t errlen);
  * keys_free(). Thread-safe. */
 const struct keys_entry *keys_get(struct keys *, const char *selector,
 	    const char *domain);
+/* A number no other keys_new() of this process returned (never 0): the
+ * entries of a cache with the same id are still valid. */
+unsigned long keys_id(const struct keys *);
 /* Load zone-file text (what --keys reads). Returns 0 or -1 with
  * "LINE: reason" in err. */
 int	keys_load_text(struct keys *, const char *text, size_t len,

@@ -143,8 +143,11 @@ list_dir(struct mailbox *mb, const char *dir, const char *suffix)
 		if (suffix && (n < sl || strcasecmp(de->d_name + n - sl,
 		    suffix) != 0))
 			continue;
+		/* readdir's type saves a stat() per message; links and
+		 * file systems that do not say are asked */
 		if (join(path, sizeof(path), dir, de->d_name) < 0 ||
-		    stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		    (de->d_type != DT_REG && (stat(path, &st) != 0 ||
+		    !S_ISREG(st.st_mode))))
 			continue;
 		add_file(mb, dir, de->d_name);
 	}

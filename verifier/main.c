@@ -22,16 +22,16 @@
  *	--jobs N verifies with N threads (default: the number of CPUs). The
  *	main thread reads the mailbox into a ring of RING_PER_JOB slots per
  *	thread (32 to RING_MSGS; at most RING_BYTES bytes of mail beyond
- *	one message); the other threads
- *	take the next unclaimed slot as soon as it is filled, verify it and
- *	format its report into the slot's own buffer. The main thread writes
- *	the finished slots at the head of the ring in order, refills them,
- *	and while the ring is full verifies slots too. Nothing waits for a
- *	whole batch or a whole PATH (a slot has its own copy of the file
- *	name), and the reading and writing overlap the verification.
- *	Memory is bounded by the ring, not by the mailbox. The key cache is
- *	shared by all threads (each keeps a memo of the keys it has seen);
- *	the origin's iprev/SPF evaluation is serialised.
+ *	one message); the other threads take the next unclaimed slot as
+ *	soon as it is filled, verify it and format its report into the
+ *	slot's own buffer. The main thread writes the finished slots at the
+ *	head of the ring in order, refills them, and while the ring is full
+ *	verifies slots too. Nothing waits for a whole batch or a whole PATH
+ *	(a slot has its own copy of the file name), and the reading and
+ *	writing overlap the verification. Memory is bounded by the ring,
+ *	not by the mailbox. The key cache is shared by all threads (each
+ *	keeps a memo of the keys it has seen); the origin's iprev/SPF
+ *	evaluation is serialised.
  *
  *	A progress line (messages, rate, ETA) is written to stderr when it is
  *	a terminal or with --progress; a summary line always.

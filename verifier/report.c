@@ -8,9 +8,13 @@
  *
  *	void report_message(const struct report_opts *o, const char *source,
  *		long index, const struct chain *c);
+ *	void report_message_buf(const struct report_opts *o,
+ *		struct report_buf *b, const char *source, long index,
+ *		const struct chain *c);
  *	void report_unreadable(const struct report_opts *o,
  *		const char *source, long index, const char *why);
- *	void report_json_str(FILE *out, const char *s, size_t n);
+ *	void report_json_str(struct report_buf *b, const char *s, size_t n);
+ *	void report_buf_free(struct report_buf *b);
  * DESCRIPTION
  *	Formatting only: everything shown was computed by chain and the
  *	modules before it.
@@ -26,16 +30,28 @@
  *	HELO / rDNS / address, receiving host, protocol, TLS, auth, trust),
  *	the trust explanation of each hop, the origin with iprev and SPF
  *	(marked as evaluated now), the findings. Colours when asked.
+ *
+ *	Output goes through a writer of our own (struct report_buf), not
+ *	stdio per key: JSON keys are literals appended with memcpy, numbers
+ *	are converted by hand, strings are escaped a run of safe bytes at a
+ *	time. report_message() builds in a buffer on the stack and hands it
+ *	to the FILE in large pieces; report_message_buf() appends to a
+ *	growing buffer (the --jobs threads write each message there and the
+ *	main thread writes the buffers in order).
  * DIAGNOSTICS
  *	None; output errors are seen by the caller with ferror().
  * LIMITS
  *	Text cells are cut to their column width; JSON strings are complete.
  *--*/
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shared/hdr.h"
+#include "shared/mem.h"
 #include "shared/spf.h"
 #include "verifier/dkim.h"
 #include "verifier/report.h"
@@ -47,42 +63,219 @@
 #define C_DIM	"\033[2m"
 #define C_BOLD	"\033[1m"
 
+#define REPORT_STACK_BUF	16384	/* report_message()'s buffer */
+
+/* ---------------------------------------------------------- the writer */
+
+static void
+flush(struct report_buf *b)
+{
+	if (b->len > 0)
+		fwrite(b->p, 1, b->len, b->out);
+	b->len = 0;
+}
+
+/* Room for n more bytes; with a FILE, 0 when they do not fit even in an
+ * empty buffer (the caller then writes them to the FILE itself). */
+static int
+room(struct report_buf *b, size_t n)
+{
+	size_t cap;
+
+	if (b->cap - b->len >= n)
+		return 1;
+	if (b->out != NULL) {
+		flush(b);
+		return b->cap >= n;
+	}
+	cap = b->cap ? b->cap : 4096;
+	while (cap - b->len < n)
+		cap *= 2;
+	b->p = xrealloc(b->p, cap);
+	b->cap = cap;
+	return 1;
+}
+
+static void
+bput(struct report_buf *b, const char *s, size_t n)
+{
+	if (n == 0)
+		return;
+	if (!room(b, n)) {
+		fwrite(s, 1, n, b->out);
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+#define BLIT(b, lit)	bput((b), (lit), sizeof(lit) - 1)
+
+static void
+bputs(struct report_buf *b, const char *s)
+{
+	bput(b, s, strlen(s));
+}
+
+static void
+bputc(struct report_buf *b, int c)
+{
+	if (b->len == b->cap && !room(b, 1)) {
+		putc(c, b->out);
+		return;
+	}
+	b->p[b->len++] = (char)c;
+}
+
+static void
+bnum(struct report_buf *b, long long v)
+{
+	char tmp[24], *e = tmp + sizeof(tmp), *p = e;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	bput(b, p, (size_t)(e - p));
+}
+
+static void
+bunum(struct report_buf *b, unsigned long long u)
+{
+	char tmp[24], *e = tmp + sizeof(tmp), *p = e;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	bput(b, p, (size_t)(e - p));
+}
+
+static void bprintf(struct report_buf *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+bprintf(struct report_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *big;
+
+	(void)room(b, 256);
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < b->cap - b->len) {
+		b->len += (size_t)n;
+		return;
+	}
+	big = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	bput(b, big, (size_t)n);
+	free(big);
+}
+
 void
-report_json_str(FILE *out, const char *str, size_t n)
+report_buf_free(struct report_buf *b)
+{
+	if (b == NULL || b->out != NULL)
+		return;
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/* Bytes copied as they are inside a JSON string: printable ASCII but
+ * the quote and the backslash. */
+static const unsigned char plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+#define ONES	0x0101010101010101ull
+#define HIGHS	0x8080808080808080ull
+
+/* Are the 8 bytes at p all plain? A byte under 0x20 or from 0x80 up, a
+ * quote or a backslash sets the high bit of its lane (the "has less" and
+ * "has zero" tests of Bit Twiddling Hacks, exact for "any"). */
+static int
+plain8(const unsigned char *p)
+{
+	uint64_t w, q, k;
+
+	memcpy(&w, p, sizeof(w));
+	q = w ^ (ONES * '"');
+	k = w ^ (ONES * '\\');
+	return ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+	    ((k - ONES) & ~k) | w) & HIGHS) == 0;
+}
+
+void
+report_json_str(struct report_buf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, run = 0;
+	size_t i = 0, start;
 
-	putc_unlocked('"', out);
+	bputc(b, '"');
 	while (i < n) {
-		unsigned c = s[i];
+		unsigned c;
 
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			run++;
+		start = i;
+		while (n - i >= 8 && plain8(s + i))
+			i += 8;
+		while (i < n && plain[s[i]])
 			i++;
-			continue;
-		}
-		if (run) {
-			fwrite(s + i - run, 1, run, out);
-			run = 0;
-		}
+		if (i > start)
+			bput(b, str + start, i - start);
+		if (i == n)
+			break;
+		c = s[i];
 		if (c == '"' || c == '\\') {
-			putc_unlocked('\\', out);
-			putc_unlocked((int)c, out);
+			bputc(b, '\\');
+			bputc(b, (int)c);
 			i++;
 		} else if (c < 0x20) {
 			switch (c) {
 			case '\n':
-				fputs("\\n", out);
+				BLIT(b, "\\n");
 				break;
 			case '\r':
-				fputs("\\r", out);
+				BLIT(b, "\\r");
 				break;
 			case '\t':
-				fputs("\\t", out);
+				BLIT(b, "\\t");
 				break;
-			default:
-				fprintf(out, "\\u%04x", c);
+			default: {
+				static const char hex[] = "0123456789abcdef";
+				char u[6] = { '\\', 'u', '0', '0',
+				    hex[c >> 4], hex[c & 15] };
+
+				bput(b, u, sizeof(u));
+			}
 			}
 			i++;
 		} else {
@@ -91,38 +284,94 @@ report_json_str(FILE *out, const char *str, size_t n)
 
 			if (need && i + need <= n &&
 			    hdr_utf8_valid((const char *)s + i, need)) {
-				fwrite(s + i, 1, need, out);
+				bput(b, str + i, need);
 				i += need;
 			} else {
-				fputs("\\ufffd", out);
+				BLIT(b, "\\ufffd");
 				i++;
 			}
 		}
 	}
-	if (run)
-		fwrite(s + i - run, 1, run, out);
-	putc_unlocked('"', out);
+	bputc(b, '"');
 }
 
-/* A string field, null when empty. */
+/* A string field, null when empty; key is the literal ,"name": */
 static void
-jstr(FILE *out, const char *key, const char *v, int comma)
+jstr(struct report_buf *b, const char *key, size_t klen, const char *v)
 {
-	fprintf(out, "%s\"%s\":", comma ? "," : "", key);
+	bput(b, key, klen);
 	if (v == NULL || v[0] == '\0')
-		fputs("null", out);
+		BLIT(b, "null");
 	else
-		report_json_str(out, v, strlen(v));
+		report_json_str(b, v, strlen(v));
 }
 
+#define JSTR(b, name, v)	jstr((b), ",\"" name "\":", \
+	    sizeof(",\"" name "\":") - 1, (v))
+#define JSTR0(b, name, v)	jstr((b), "\"" name "\":", \
+	    sizeof("\"" name "\":") - 1, (v))
+
 static void
-jtri(FILE *out, const char *key, int v)
+jtri(struct report_buf *b, const char *key, size_t klen, int v)
 {
-	fprintf(out, ",\"%s\":%s", key, v < 0 ? "null" : v ? "true" : "false");
+	bput(b, key, klen);
+	if (v < 0)
+		BLIT(b, "null");
+	else if (v)
+		BLIT(b, "true");
+	else
+		BLIT(b, "false");
 }
 
+#define JTRI(b, name, v)	jtri((b), ",\"" name "\":", \
+	    sizeof(",\"" name "\":") - 1, (v))
+
 static void
-json_hop(FILE *out, const struct chain_hop *hp)
+jcheck(struct report_buf *b, const char *key, size_t klen, enum auth_check v,
+    const char *yes, const char *no)
+{
+	bput(b, key, klen);
+	if (v == AUTH_CHECK_NONE)
+		BLIT(b, "null");
+	else {
+		bputc(b, '"');
+		bputs(b, v == AUTH_CHECK_PASS ? yes : no);
+		bputc(b, '"');
+	}
+}
+
+#define JCHECK(b, name, v, yes, no)	jcheck((b), ",\"" name "\":", \
+	    sizeof(",\"" name "\":") - 1, (v), (yes), (no))
+
+static void
+jint(struct report_buf *b, const char *key, size_t klen, long long v,
+    int present)
+{
+	bput(b, key, klen);
+	if (present)
+		bnum(b, v);
+	else
+		BLIT(b, "null");
+}
+
+#define JINT(b, name, v, present)	jint((b), ",\"" name "\":", \
+	    sizeof(",\"" name "\":") - 1, (v), (present))
+
+/* A word of our own vocabulary (no escaping needed), quoted. */
+static void
+jword(struct report_buf *b, const char *key, size_t klen, const char *w)
+{
+	bput(b, key, klen);
+	bputc(b, '"');
+	bputs(b, w);
+	bputc(b, '"');
+}
+
+#define JWORD(b, name, w)	jword((b), ",\"" name "\":", \
+	    sizeof(",\"" name "\":") - 1, (w))
+
+static void
+json_hop(struct report_buf *b, const struct chain_hop *hp)
 {
 	const struct received *r = &hp->r;
 	char ts[32];
@@ -131,86 +380,74 @@ json_hop(FILE *out, const struct chain_hop *hp)
 	while (rawlen > 0 && (hp->raw[rawlen - 1] == '\n' ||
 	    hp->raw[rawlen - 1] == '\r'))
 		rawlen--;
-	fprintf(out, "{\"n\":%d", hp->n);
-	jstr(out, "from_name", r->from_name, 1);
-	jstr(out, "from_helo", r->from_helo, 1);
-	jstr(out, "from_rdns", r->from_rdns, 1);
-	jstr(out, "from_ip", r->from_ip, 1);
-	jstr(out, "by_host", r->by_host, 1);
-	jstr(out, "with", r->with, 1);
-	jtri(out, "tls", r->kind == RECEIVED_UNPARSED ? -1 : r->tls);
-	jtri(out, "auth", r->kind == RECEIVED_UNPARSED ? -1 : r->auth);
-	jstr(out, "id", r->id, 1);
-	jstr(out, "for", r->rcpt_for, 1);
+	BLIT(b, "{\"n\":");
+	bnum(b, hp->n);
+	JSTR(b, "from_name", r->from_name);
+	JSTR(b, "from_helo", r->from_helo);
+	JSTR(b, "from_rdns", r->from_rdns);
+	JSTR(b, "from_ip", r->from_ip);
+	JSTR(b, "by_host", r->by_host);
+	JSTR(b, "with", r->with);
+	JTRI(b, "tls", r->kind == RECEIVED_UNPARSED ? -1 : r->tls);
+	JTRI(b, "auth", r->kind == RECEIVED_UNPARSED ? -1 : r->auth);
+	JSTR(b, "id", r->id);
+	JSTR(b, "for", r->rcpt_for);
 	if (r->has_envelope_from) {
-		fputs(",\"envelope_from\":", out);
-		report_json_str(out, r->envelope_from, strlen(r->envelope_from));
+		BLIT(b, ",\"envelope_from\":");
+		report_json_str(b, r->envelope_from, strlen(r->envelope_from));
 	} else
-		fputs(",\"envelope_from\":null", out);
-	jstr(out, "date", r->has_date ? hdr_date_format(r->date, ts,
-	    sizeof(ts)) : NULL, 1);
-	if (hp->has_delay)
-		fprintf(out, ",\"delay_s\":%" PRId64, hp->delay_s);
+		BLIT(b, ",\"envelope_from\":null");
+	JSTR(b, "date", r->has_date ? hdr_date_format(r->date, ts,
+	    sizeof(ts)) : NULL);
+	JINT(b, "delay_s", hp->delay_s, hp->has_delay);
+	BLIT(b, ",\"parsed\":");
+	if (r->kind == RECEIVED_UNPARSED)
+		BLIT(b, "false");
 	else
-		fputs(",\"delay_s\":null", out);
-	fprintf(out, ",\"parsed\":%s", r->kind == RECEIVED_UNPARSED ?
-	    "false" : "true");
-	fputs(",\"raw\":", out);
-	report_json_str(out, hp->raw, rawlen);
-	fprintf(out, ",\"kind\":\"%s\"", received_kind_str(r->kind));
-	jstr(out, "note", r->note, 1);
-	jstr(out, "via", r->via, 1);
-	jstr(out, "by_ip", r->by_ip, 1);
-	jstr(out, "tls_detail", r->tls_detail, 1);
-	fprintf(out, ",\"trust\":\"%s\"", chain_trust_str(hp->trust));
-	jstr(out, "trust_why", hp->why, 1);
-	putc_unlocked('}', out);
+		BLIT(b, "true");
+	BLIT(b, ",\"raw\":");
+	report_json_str(b, hp->raw, rawlen);
+	JWORD(b, "kind", received_kind_str(r->kind));
+	JSTR(b, "note", r->note);
+	JSTR(b, "via", r->via);
+	JSTR(b, "by_ip", r->by_ip);
+	JSTR(b, "tls_detail", r->tls_detail);
+	JWORD(b, "trust", chain_trust_str(hp->trust));
+	JSTR(b, "trust_why", hp->why);
+	bputc(b, '}');
 }
 
 static void
-jcheck(FILE *out, const char *key, enum auth_check v, const char *yes,
-    const char *no)
+json_dkim(struct report_buf *b, const struct dkim_result *r)
 {
-	fprintf(out, ",\"%s\":", key);
-	if (v == AUTH_CHECK_NONE)
-		fputs("null", out);
+	JSTR0(b, "d", r->d);
+	JSTR(b, "s", r->s);
+	JSTR(b, "a", r->a);
+	JSTR(b, "c", r->c);
+	JSTR(b, "result", auth_result_str(r->result));
+	JSTR(b, "reason", auth_reason_str(r->reason));
+	JINT(b, "key_bits", r->key_bits, r->key_bits > 0);
+	JSTR(b, "key_source", auth_key_source_str(r->key_source));
+	JCHECK(b, "body_hash", r->body_hash, "match", "mismatch");
+	JCHECK(b, "header_sig", r->header_sig, "pass", "fail");
+	if (r->weak)
+		BLIT(b, ",\"weak\":true");
 	else
-		fprintf(out, "\"%s\"", v == AUTH_CHECK_PASS ? yes : no);
-}
-
-static void
-jint(FILE *out, const char *key, int v, int present)
-{
-	if (present)
-		fprintf(out, ",\"%s\":%d", key, v);
+		BLIT(b, ",\"weak\":false");
+	if (r->testing)
+		BLIT(b, ",\"testing\":true");
 	else
-		fprintf(out, ",\"%s\":null", key);
-}
-
-static void
-json_dkim(FILE *out, const struct dkim_result *r)
-{
-	jstr(out, "d", r->d, 0);
-	jstr(out, "s", r->s, 1);
-	jstr(out, "a", r->a, 1);
-	jstr(out, "c", r->c, 1);
-	jstr(out, "result", auth_result_str(r->result), 1);
-	jstr(out, "reason", auth_reason_str(r->reason), 1);
-	jint(out, "key_bits", r->key_bits, r->key_bits > 0);
-	jstr(out, "key_source", auth_key_source_str(r->key_source), 1);
-	jcheck(out, "body_hash", r->body_hash, "match", "mismatch");
-	jcheck(out, "header_sig", r->header_sig, "pass", "fail");
-	fprintf(out, ",\"weak\":%s,\"testing\":%s", r->weak ? "true" :
-	    "false", r->testing ? "true" : "false");
-	jint(out, "hop_added", r->hop_added, r->hop_added >= 0);
-	jint(out, "hop_broken", r->hop_broken, r->hop_broken > 0);
-	jint(out, "hop_intact", r->hop_intact, r->hop_intact > 0);
-	jint(out, "hop_last", r->hop_last, r->hop_last > 0);
-	if (r->unsigned_tail)
-		fprintf(out, ",\"unsigned_bytes\":%llu", r->unsigned_tail);
-	else
-		fputs(",\"unsigned_bytes\":null", out);
-	jstr(out, "detail", r->detail, 1);
+		BLIT(b, ",\"testing\":false");
+	JINT(b, "hop_added", r->hop_added, r->hop_added >= 0);
+	JINT(b, "hop_broken", r->hop_broken, r->hop_broken > 0);
+	JINT(b, "hop_intact", r->hop_intact, r->hop_intact > 0);
+	JINT(b, "hop_last", r->hop_last, r->hop_last > 0);
+	if (r->unsigned_tail) {
+		BLIT(b, ",\"unsigned_bytes\":");
+		bunum(b, r->unsigned_tail);
+	} else
+		BLIT(b, ",\"unsigned_bytes\":null");
+	JSTR(b, "detail", r->detail);
 }
 
 static const char *
@@ -220,129 +457,143 @@ cv_str(int cv)
 }
 
 static void
-json_arc(FILE *out, const struct arc_result *a)
+json_arc(struct report_buf *b, const struct arc_result *a)
 {
 	int i;
 
-	fprintf(out, "{\"result\":\"%s\",\"sets\":[",
-	    auth_result_str(a->result));
+	BLIT(b, "{\"result\":\"");
+	bputs(b, auth_result_str(a->result));
+	BLIT(b, "\",\"sets\":[");
 	for (i = 0; i < a->nsets; i++) {
 		const struct arc_set *s = &a->sets[i];
 
-		fprintf(out, "%s{\"i\":%d", i ? "," : "", s->instance);
-		jstr(out, "domain", s->d, 1);
-		jstr(out, "selector", s->s, 1);
-		jstr(out, "result", auth_result_str(s->result), 1);
-		jcheck(out, "ams_valid", s->ams_valid, "pass", "fail");
-		jstr(out, "ams_reason", auth_reason_str(s->ams_reason), 1);
-		jstr(out, "as_domain", s->as_d, 1);
-		jstr(out, "as_selector", s->as_s, 1);
-		jcheck(out, "as_valid", s->as_valid, "pass", "fail");
-		jstr(out, "as_reason", auth_reason_str(s->as_reason), 1);
-		jstr(out, "cv", cv_str(s->cv), 1);
-		jint(out, "hop_added", s->hop_added, s->hop_added >= 0);
-		jint(out, "hop_broken", s->hop_broken, s->hop_broken > 0);
-		jstr(out, "detail", s->detail, 1);
-		putc_unlocked('}', out);
+		if (i)
+			BLIT(b, ",{\"i\":");
+		else
+			BLIT(b, "{\"i\":");
+		bnum(b, s->instance);
+		JSTR(b, "domain", s->d);
+		JSTR(b, "selector", s->s);
+		JSTR(b, "result", auth_result_str(s->result));
+		JCHECK(b, "ams_valid", s->ams_valid, "pass", "fail");
+		JSTR(b, "ams_reason", auth_reason_str(s->ams_reason));
+		JSTR(b, "as_domain", s->as_d);
+		JSTR(b, "as_selector", s->as_s);
+		JCHECK(b, "as_valid", s->as_valid, "pass", "fail");
+		JSTR(b, "as_reason", auth_reason_str(s->as_reason));
+		JSTR(b, "cv", cv_str(s->cv));
+		JINT(b, "hop_added", s->hop_added, s->hop_added >= 0);
+		JINT(b, "hop_broken", s->hop_broken, s->hop_broken > 0);
+		JSTR(b, "detail", s->detail);
+		bputc(b, '}');
 	}
-	fputs("]", out);
+	bputc(b, ']');
 	/* Extra keys only with sets: "none" stays {"result","sets"}. */
 	if (a->nsets > 0 || a->result != AUTH_NONE) {
-		jint(out, "oldest_pass", a->oldest_pass, a->oldest_pass >= 0);
-		jstr(out, "detail", a->detail, 1);
+		JINT(b, "oldest_pass", a->oldest_pass, a->oldest_pass >= 0);
+		JSTR(b, "detail", a->detail);
 	}
-	putc_unlocked('}', out);
+	bputc(b, '}');
 }
 
 static void
-json_message(FILE *out, const char *source, long index, const struct chain *c)
+json_message(struct report_buf *b, const char *source, long index,
+    const struct chain *c)
 {
 	int i;
 
-	fputs("{", out);
-	jstr(out, "source", source, 0);
-	fprintf(out, ",\"index\":%ld", index);
-	jstr(out, "message_id", c->message_id, 1);
-	jstr(out, "from", c->from, 1);
-	jstr(out, "subject", c->subject, 1);
-	fputs(",\"hops\":[", out);
+	bputc(b, '{');
+	JSTR0(b, "source", source);
+	BLIT(b, ",\"index\":");
+	bnum(b, index);
+	JSTR(b, "message_id", c->message_id);
+	JSTR(b, "from", c->from);
+	JSTR(b, "subject", c->subject);
+	BLIT(b, ",\"hops\":[");
 	for (i = 0; i < c->nhops; i++) {
 		if (i)
-			putc_unlocked(',', out);
-		json_hop(out, &c->hops[i]);
+			bputc(b, ',');
+		json_hop(b, &c->hops[i]);
 	}
-	fputs("],\"dkim\":[", out);
+	BLIT(b, "],\"dkim\":[");
 	for (i = 0; i < c->dkim.n; i++) {
-		fputs(i ? ",{" : "{", out);
-		json_dkim(out, &c->dkim.sig[i]);
-		putc_unlocked('}', out);
+		if (i)
+			BLIT(b, ",{");
+		else
+			bputc(b, '{');
+		json_dkim(b, &c->dkim.sig[i]);
+		bputc(b, '}');
 	}
-	fputs("],\"arc\":", out);
-	json_arc(out, &c->arc);
-	fputs(",\"chain\":{", out);
+	BLIT(b, "],\"arc\":");
+	json_arc(b, &c->arc);
+	BLIT(b, ",\"chain\":{\"boundary_hop\":");
 	if (c->boundary_hop)
-		fprintf(out, "\"boundary_hop\":%d", c->boundary_hop);
+		bnum(b, c->boundary_hop);
 	else
-		fputs("\"boundary_hop\":null", out);
-	jstr(out, "origin_ip", c->origin_ip, 1);
-	jstr(out, "iprev", c->evaluated && c->iprev != CHAIN_IPREV_NOTCHECKED ?
-	    chain_iprev_str(c->iprev) : NULL, 1);
-	jstr(out, "spf", c->evaluated && c->spf >= 0 ?
-	    spf_result_str((enum spf_result)c->spf) : NULL, 1);
-	jstr(out, "evaluated", c->evaluated ? "now" : NULL, 1);
-	jstr(out, "note", c->eval_note, 1);
-	fputs(",\"findings\":[", out);
+		BLIT(b, "null");
+	JSTR(b, "origin_ip", c->origin_ip);
+	JSTR(b, "iprev", c->evaluated && c->iprev != CHAIN_IPREV_NOTCHECKED ?
+	    chain_iprev_str(c->iprev) : NULL);
+	JSTR(b, "spf", c->evaluated && c->spf >= 0 ?
+	    spf_result_str((enum spf_result)c->spf) : NULL);
+	JSTR(b, "evaluated", c->evaluated ? "now" : NULL);
+	JSTR(b, "note", c->eval_note);
+	BLIT(b, ",\"findings\":[");
 	for (i = 0; i < c->nf; i++) {
 		const struct chain_finding *f = &c->f[i];
 
 		if (i)
-			putc_unlocked(',', out);
+			bputc(b, ',');
+		BLIT(b, "{\"hop\":");
 		if (f->hop)
-			fprintf(out, "{\"hop\":%d", f->hop);
+			bnum(b, f->hop);
 		else
-			fputs("{\"hop\":null", out);
-		fprintf(out, ",\"severity\":\"%s\",\"code\":\"%s\"",
-		    chain_sev_str(f->sev), f->code);
-		jstr(out, "text", f->text, 1);
-		putc_unlocked('}', out);
+			BLIT(b, "null");
+		JWORD(b, "severity", chain_sev_str(f->sev));
+		JWORD(b, "code", f->code);
+		JSTR(b, "text", f->text);
+		bputc(b, '}');
 	}
-	if (c->nf_dropped)
-		fprintf(out, ",{\"hop\":null,\"severity\":\"info\",\"code\":"
-		    "\"truncated\",\"text\":\"%d more findings not shown\"}",
-		    c->nf_dropped);
-	fprintf(out, "]},\"verdict\":\"%s\"}\n", chain_verdict_str(c->verdict));
+	if (c->nf_dropped) {
+		BLIT(b, ",{\"hop\":null,\"severity\":\"info\",\"code\":"
+		    "\"truncated\",\"text\":\"");
+		bnum(b, c->nf_dropped);
+		BLIT(b, " more findings not shown\"}");
+	}
+	BLIT(b, "]},\"verdict\":\"");
+	bputs(b, chain_verdict_str(c->verdict));
+	BLIT(b, "\"}\n");
 }
+
+/* ---------------------------------------------------------------- text */
 
 /* Printable, cut to w columns (bytes; non-ASCII shown as '?'). */
 static void
-cell(FILE *out, const char *s, int w)
+cell(struct report_buf *b, const char *s, int w)
 {
 	int i = 0, n = (int)strlen(s);
 
 	for (; i < w && i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		putc_unlocked(ch >= 0x20 && ch < 0x7f ? ch : '?', out);
-	}
-	if (n > w && w > 0) {
-		/* mark the cut */
+		bputc(b, ch >= 0x20 && ch < 0x7f ? ch : '?');
 	}
 	for (; i < w; i++)
-		putc_unlocked(' ', out);
+		bputc(b, ' ');
 }
 
 static void
-text_line(FILE *out, const char *label, const char *v)
+text_line(struct report_buf *b, const char *label, const char *v)
 {
 	int i;
 
-	fprintf(out, "  %-9s ", label);
+	bprintf(b, "  %-9s ", label);
 	for (i = 0; v[i]; i++) {
 		unsigned char ch = (unsigned char)v[i];
 
-		putc_unlocked(ch >= 0x20 && ch != 0x7f ? ch : '?', out);
+		bputc(b, ch >= 0x20 && ch != 0x7f ? ch : '?');
 	}
-	putc_unlocked('\n', out);
+	bputc(b, '\n');
 }
 
 static const char *
@@ -352,23 +603,22 @@ sev_color(enum chain_sev s)
 }
 
 static void
-text_message(const struct report_opts *o, const char *source, long index,
-    const struct chain *c)
+text_message(const struct report_opts *o, struct report_buf *out,
+    const char *source, long index, const struct chain *c)
 {
-	FILE *out = o->out;
 	const char *vc = c->verdict == CHAIN_PASS ? C_GRN :
 	    c->verdict == CHAIN_SUSPICIOUS ? C_YEL : C_RED;
 	int i;
 	char ts[32], buf[600];
 
-	fprintf(out, "%s%s:%ld%s  verdict: %s%s%s\n", o->color ? C_BOLD : "",
+	bprintf(out, "%s%s:%ld%s  verdict: %s%s%s\n", o->color ? C_BOLD : "",
 	    source, index, o->color ? C_RESET : "", o->color ? vc : "",
 	    chain_verdict_str(c->verdict), o->color ? C_RESET : "");
 	text_line(out, "From:", c->from[0] ? c->from : "-");
 	text_line(out, "Subject:", c->subject[0] ? c->subject : "-");
 	text_line(out, "Msg-ID:", c->message_id[0] ? c->message_id : "-");
 	if (c->nhops > 0) {
-		fprintf(out, "  %s%3s %-9s %-19s %7s  %-44s %-26s %-10s %-4s "
+		bprintf(out, "  %s%3s %-9s %-19s %7s  %-44s %-26s %-10s %-4s "
 		    "%-4s%s\n", o->color ? C_DIM : "", "hop", "trust",
 		    "date (UTC)", "delay", "from: helo / rdns [ip]", "by",
 		    "with", "tls", "auth", o->color ? C_RESET : "");
@@ -377,9 +627,9 @@ text_message(const struct report_opts *o, const char *source, long index,
 		const struct chain_hop *hp = &c->hops[i];
 		const struct received *r = &hp->r;
 
-		fprintf(out, "  %3d ", hp->n);
+		bprintf(out, "  %3d ", hp->n);
 		cell(out, chain_trust_str(hp->trust), 9);
-		putc_unlocked(' ', out);
+		bputc(out, ' ');
 		if (r->has_date) {
 			hdr_date_format(r->date, ts, sizeof(ts));
 			ts[10] = ' ';
@@ -389,11 +639,11 @@ text_message(const struct report_opts *o, const char *source, long index,
 		cell(out, ts, 19);
 		if (hp->has_delay) {
 			snprintf(buf, sizeof(buf), "%" PRId64 "s", hp->delay_s);
-			fprintf(out, " %s%7s%s  ", o->color && hp->delay_s < 0 ?
+			bprintf(out, " %s%7s%s  ", o->color && hp->delay_s < 0 ?
 			    C_RED : "", buf, o->color && hp->delay_s < 0 ?
 			    C_RESET : "");
 		} else
-			fprintf(out, " %7s  ", "-");
+			bprintf(out, " %7s  ", "-");
 		if (r->kind == RECEIVED_UNPARSED)
 			snprintf(buf, sizeof(buf), "(unparsed: %s)", r->note);
 		else if (r->kind == RECEIVED_MARKER || (r->kind !=
@@ -406,15 +656,15 @@ text_message(const struct report_opts *o, const char *source, long index,
 			    r->from_rdns[0] ? r->from_rdns : "-",
 			    r->from_ip[0] ? r->from_ip : "-");
 		cell(out, buf, 44);
-		putc_unlocked(' ', out);
+		bputc(out, ' ');
 		cell(out, r->by_host[0] ? r->by_host : "-", 26);
-		putc_unlocked(' ', out);
+		bputc(out, ' ');
 		cell(out, r->with[0] ? r->with : r->via[0] ? r->via : "-", 10);
-		putc_unlocked(' ', out);
+		bputc(out, ' ');
 		cell(out, r->tls < 0 ? "?" : r->tls ? "yes" : "no", 4);
-		putc_unlocked(' ', out);
+		bputc(out, ' ');
 		cell(out, r->auth < 0 ? "?" : r->auth ? "yes" : "no", 4);
-		putc_unlocked('\n', out);
+		bputc(out, '\n');
 	}
 	for (i = c->nhops - 1; i >= 0; i--) {
 		const struct chain_hop *hp = &c->hops[i];
@@ -426,15 +676,14 @@ text_message(const struct report_opts *o, const char *source, long index,
 			break;
 	}
 	if (c->boundary_hop) {
-		snprintf(buf, sizeof(buf), "hop %d %s%s%s iprev=%s spf=%s%s%s",
+		snprintf(buf, sizeof(buf), "hop %d %s%s%s iprev=%s spf=%s%s",
 		    c->boundary_hop, c->origin_ip[0] ? c->origin_ip :
 		    "(no address)", c->origin_helo[0] ? " helo=" : "",
 		    c->origin_helo, c->evaluated && c->iprev !=
 		    CHAIN_IPREV_NOTCHECKED ? chain_iprev_str(c->iprev) : "-",
 		    c->evaluated && c->spf >= 0 ?
 		    spf_result_str((enum spf_result)c->spf) : "-",
-		    c->evaluated ? " (evaluated now, not at delivery)" : "",
-		    c->eval_note[0] ? "" : "");
+		    c->evaluated ? " (evaluated now, not at delivery)" : "");
 		text_line(out, "Origin:", buf);
 		if (c->eval_note[0])
 			text_line(out, "", c->eval_note);
@@ -488,13 +737,12 @@ text_message(const struct report_opts *o, const char *source, long index,
 			const struct arc_set *s = &c->arc.sets[i];
 
 			snprintf(buf, sizeof(buf), "i=%d d=%s s=%s AMS=%s "
-			    "AS=%s cv=%s%s", s->instance, s->d, s->s,
+			    "AS=%s cv=%s", s->instance, s->d, s->s,
 			    s->ams_valid == AUTH_CHECK_PASS ? "pass" :
 			    s->ams_valid == AUTH_CHECK_FAIL ? "fail" : "-",
 			    s->as_valid == AUTH_CHECK_PASS ? "pass" :
 			    s->as_valid == AUTH_CHECK_FAIL ? "fail" : "-",
-			    cv_str(s->cv) ? cv_str(s->cv) : "-",
-			    s->hop_added >= 0 ? "" : "");
+			    cv_str(s->cv) ? cv_str(s->cv) : "-");
 			if (s->hop_added >= 0)
 				snprintf(buf + strlen(buf), sizeof(buf) -
 				    strlen(buf), " added after hop %d",
@@ -505,46 +753,63 @@ text_message(const struct report_opts *o, const char *source, long index,
 	for (i = 0; i < c->nf; i++) {
 		const struct chain_finding *f = &c->f[i];
 
-		fprintf(out, "  %s%-5s%s %-18s %s%s\n", o->color ?
+		bprintf(out, "  %s%-5s%s %-18s %s\n", o->color ?
 		    sev_color(f->sev) : "", chain_sev_str(f->sev),
-		    o->color ? C_RESET : "", f->code, f->hop ? "" : "",
-		    f->text);
+		    o->color ? C_RESET : "", f->code, f->text);
 	}
 	if (c->nf_dropped)
-		fprintf(out, "  %d more findings not shown\n", c->nf_dropped);
-	putc_unlocked('\n', out);
+		bprintf(out, "  %d more findings not shown\n", c->nf_dropped);
+	bputc(out, '\n');
+}
+
+/* ---------------------------------------------------------------- API */
+
+void
+report_message_buf(const struct report_opts *o, struct report_buf *b,
+    const char *source, long index, const struct chain *c)
+{
+	if (o->json)
+		json_message(b, source, index, c);
+	else
+		text_message(o, b, source, index, c);
 }
 
 void
 report_message(const struct report_opts *o, const char *source, long index,
     const struct chain *c)
 {
-	if (o->json)
-		json_message(o->out, source, index, c);
-	else
-		text_message(o, source, index, c);
+	char stack[REPORT_STACK_BUF];
+	struct report_buf b = { stack, 0, sizeof(stack), o->out };
+
+	report_message_buf(o, &b, source, index, c);
+	flush(&b);
 }
 
 void
 report_unreadable(const struct report_opts *o, const char *source,
     long index, const char *why)
 {
-	FILE *out = o->out;
+	char stack[REPORT_STACK_BUF];
+	struct report_buf b = { stack, 0, sizeof(stack), o->out };
 
 	if (!o->json) {
-		fprintf(out, "%s:%ld  verdict: fail\n", source, index);
-		text_line(out, "error", why);
-		putc_unlocked('\n', out);
+		bprintf(&b, "%s:%ld  verdict: fail\n", source, index);
+		text_line(&b, "error", why);
+		bputc(&b, '\n');
+		flush(&b);
 		return;
 	}
-	fputs("{", out);
-	jstr(out, "source", source, 0);
-	fprintf(out, ",\"index\":%ld,\"message_id\":null,\"from\":null,"
+	bputc(&b, '{');
+	JSTR0(&b, "source", source);
+	BLIT(&b, ",\"index\":");
+	bnum(&b, index);
+	BLIT(&b, ",\"message_id\":null,\"from\":null,"
 	    "\"subject\":null,\"hops\":[],\"dkim\":[],\"arc\":{\"result\":"
 	    "\"none\",\"sets\":[]},\"chain\":{\"boundary_hop\":null,"
 	    "\"origin_ip\":null,\"iprev\":null,\"spf\":null,\"evaluated\":"
 	    "null,\"note\":null,\"findings\":[{\"hop\":null,\"severity\":"
-	    "\"error\",\"code\":\"unreadable\",\"text\":", index);
-	report_json_str(out, why, strlen(why));
-	fputs("}]},\"verdict\":\"fail\"}\n", out);
+	    "\"error\",\"code\":\"unreadable\",\"text\":");
+	report_json_str(&b, why, strlen(why));
+	BLIT(&b, "}]},\"verdict\":\"fail\"}\n");
+	flush(&b);
 }

@@ -11,14 +11,30 @@ struct report_opts {
 	int	color;		/* ANSI colours in text */
 };
 
+/* Output being built. With out NULL, p grows as needed (xrealloc) and is
+ * the caller's to free with report_buf_free(); with out set, p is the
+ * caller's buffer of cap bytes, written to out whenever it fills (the
+ * caller writes the last len bytes). */
+struct report_buf {
+	char	*p;
+	size_t	len, cap;
+	FILE	*out;
+};
+
+/* Write the message's report to o->out. */
 void	report_message(const struct report_opts *, const char *source,
 	    long index, const struct chain *c);
+/* Append the message's report to b (o->out is not used). */
+void	report_message_buf(const struct report_opts *, struct report_buf *b,
+	    const char *source, long index, const struct chain *c);
 /* A message that could not be read: an object with a finding, verdict
  * fail. */
 void	report_unreadable(const struct report_opts *, const char *source,
 	    long index, const char *why);
-/* JSON string (with quotes) of n bytes: control characters escaped,
- * invalid UTF-8 replaced by U+FFFD. */
-void	report_json_str(FILE *out, const char *s, size_t n);
+/* Append the JSON string (with quotes) of n bytes to b: control
+ * characters escaped, invalid UTF-8 replaced by U+FFFD. */
+void	report_json_str(struct report_buf *b, const char *s, size_t n);
+/* Frees a growing buffer's memory (not one with out set); NULL: no-op. */
+void	report_buf_free(struct report_buf *);
 
 #endif

@@ -667,7 +667,7 @@ static cfg_opt_t forwarders_opts[] = {
 static cfg_opt_t root_opts[] = {
 	CFG_STR_LIST("listen", "{\"inet:127.0.0.1:10045\"}", CFGF_NONE),
 	CFG_STR("user", NULL, CFGF_NODEFAULT),
-	CFG_INT("workers", 2, CFGF_NONE),
+	CFG_INT("workers", 1, CFGF_NONE),
 	CFG_INT("request_timeout", 10, CFGF_NONE),
 	CFG_INT("idle_timeout", 300, CFGF_NONE),
 	CFG_INT("max_connections", 1000, CFGF_NONE),

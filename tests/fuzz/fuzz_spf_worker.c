@@ -47,6 +47,15 @@ ask(void *arg, const struct spfw_msg *q, struct spfw_msg *a)
 		status(a, SPFW_ST_NORECOVERY);
 		return spfw_finish(a);
 	}
+	/* As the pool does (spfpool.c, R9): a name that is malformed or
+	 * longer than a domain name gets NXDOMAIN without a lookup.
+	 * Without this, a record whose include: target repeats %{d} three
+	 * times grows its name threefold per level, and libspf2 (which
+	 * never truncates an expansion) allocates gigabytes. */
+	if (!spf_name_ok(name) || strlen(name) > SPF_DOMAIN_MAX) {
+		status(a, SPFW_ST_NXDOMAIN);
+		return spfw_finish(a);
+	}
 	switch (type) {
 	case 16: {
 		const char *rec = z->data + z->pos;

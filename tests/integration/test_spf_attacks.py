@@ -47,6 +47,15 @@ def zone():
         "amp.test": [{"TXT": "v=spf1 " + " ".join("include:i%d.amp.test" % i
                                                  for i in range(10)) + " -all"}],
     }
+    # Three %{d} in one include: target: the name grows threefold per
+    # level (the fuzzer found libspf2 allocating gigabytes for it when
+    # nothing stops the growth); the third level is over 253 bytes and
+    # is answered NXDOMAIN without a query (R9).
+    grow = "v=spf1 include:g.%{d}.%{d}.%{d} -all"
+    name = "grow.test"
+    for _ in range(3):
+        z[name] = [{"TXT": grow}]
+        name = "g." + ".".join([name] * 3)
     for i in range(10):
         z["i%d.amp.test" % i] = [{"TXT": "v=spf1 " + " ".join(
             "include:i%d.i%d.amp.test" % (j, i) for j in range(10)) + " ?all"}]
@@ -81,6 +90,7 @@ def setup(dns, policyd):
     ("a@mech.test", "permerror", 1),       # over-long term: refused (R3)
     ("a@void.test", "permerror", 4),       # TXT + 3 void A lookups
     ("a@amp.test", "permerror", 11),       # TXT + 10 includes, then the limit
+    ("a@grow.test", "permerror", 3),       # 3 levels, the 4th name too long
 ])
 def test_attack_record(setup, sender, want, max_queries):
     dns, daemon = setup

@@ -40,7 +40,7 @@
  *	- /0 prefix lengths, which libspf2 refuses at compile time: ip4:X/0
  *	  becomes ip4:0.0.0.0/1 ip4:128.0.0.0/1 (ip6 alike); for a and mx
  *	  the /0 that applies to the client's family becomes a lookup of
- *	  DOMAIN.SPF_CIDR0_SUFFIX, which the pool answers with the client's
+ *	  DOMAIN.spf_cidr0_suffix(), which the pool answers with the client's
  *	  own address whenever DOMAIN has any address of that family, and a
  *	  /0 of the other family is dropped (it cannot matter).
  *
@@ -61,10 +61,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <spf2/spf.h>
 
@@ -440,6 +445,28 @@ put_term_start(struct out *o, char qual)
 		put(o, &qual, 1);
 }
 
+static char cidr0_suffix[SPF_CIDR0_SUFFIX_LEN + 1];
+static pthread_once_t cidr0_once = PTHREAD_ONCE_INIT;
+
+static void
+cidr0_init(void)
+{
+	uint64_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid() ^
+		    (uint64_t)(uintptr_t)&r;
+	snprintf(cidr0_suffix, sizeof(cidr0_suffix), "rt-cidr0-%016llx.invalid",
+	    (unsigned long long)r);
+}
+
+const char *
+spf_cidr0_suffix(void)
+{
+	pthread_once(&cidr0_once, cidr0_init);
+	return cidr0_suffix;
+}
+
 enum mech { M_ALL, M_INCLUDE, M_A, M_MX, M_PTR, M_IP4, M_IP6, M_EXISTS };
 
 static const struct {
@@ -469,7 +496,8 @@ emit_a_mx(struct out *o, char qual, const char *name, const char *dom,
 			put(o, dom, dn);
 		} else
 			puts_(o, "%{d}");
-		puts_(o, "." SPF_CIDR0_SUFFIX);
+		puts_(o, ".");
+		puts_(o, spf_cidr0_suffix());
 		return;
 	}
 	if (dn > 0) {

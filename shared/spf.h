@@ -33,10 +33,12 @@ const char *spf_result_str(enum spf_result);
 const char *spf_identity_str(enum spf_identity);	/* "mailfrom", "helo" */
 
 /* Record validation and rewriting for libspf2 (spf.c). */
-#define SPF_CIDR0_SUFFIX	"rt-cidr0.invalid"	/* marks rewritten /0 terms:
-					 * the pool answers NAME.SUFFIX lookups
-					 * with the client address when NAME
-					 * has any address (spf.c) */
+/* Marks rewritten /0 terms: the pool answers NAME.SUFFIX lookups with
+ * the client address when NAME has any address (spf.c). The suffix is
+ * "rt-cidr0-" and 16 random hex digits under .invalid, drawn once per
+ * process, so no record, macro or sender can spell it. */
+#define SPF_CIDR0_SUFFIX_LEN	33
+const char *spf_cidr0_suffix(void);
 #define SPF_REWRITE_MAX		(SPF_RECORD_MAX + 512)	/* rewritten record */
 #define SPF_LOCAL_MAX		64	/* local-part bytes (R10) */
 #define SPF_DOMAIN_MAX		253

@@ -43,7 +43,7 @@
  *	  include), the void-lookup limit (libspf2 has none), more than 10
  *	  MX names (permerror, 4.6.4); PTR names beyond 10 are dropped from
  *	  the answer (4.6.4; libspf2 would give permerror);
- *	- /0 terms rewritten by spf.c: NAME.SPF_CIDR0_SUFFIX is looked up
+ *	- /0 terms rewritten by spf.c: NAME.spf_cidr0_suffix() is looked up
  *	  as NAME and answered with the client's address when NAME has one.
  *	Which worker lookup belongs to which term is inferred from the
  *	lookup sequence: every TXT lookup after the first is an include: or
@@ -621,14 +621,14 @@ answer_records(struct spfpool_eval *e, const struct dns_answer *a, int max)
 			}
 			spfw_put_str(&m, rr->data, rr->len);
 		} else {
-			char	name[SPF_DOMAIN_MAX + 2 + sizeof(SPF_CIDR0_SUFFIX)];
+			char	name[SPF_DOMAIN_MAX + 3 + SPF_CIDR0_SUFFIX_LEN];
 
 			name_copy(name, SPF_DOMAIN_MAX + 2, (const char *)rr->data);
 			if (strlen(name) != strlen((const char *)rr->data) &&
 			    strlen(name) + 1 != strlen((const char *)rr->data))
 				continue;
 			if (e->kind == K_MX && e->cidr0 && name[0] != '\0')
-				strcat(name, "." SPF_CIDR0_SUFFIX);
+				strcat(strcat(name, "."), spf_cidr0_suffix());
 			spfw_put_str(&m, name, strlen(name));
 		}
 		n++;
@@ -849,7 +849,7 @@ static void
 handle_lookup(struct spfpool_eval *e, int type, const char *rawname)
 {
 	struct spfpool *p = e->pool;
-	size_t	n, sl = strlen(SPF_CIDR0_SUFFIX);
+	size_t	n, sl = SPF_CIDR0_SUFFIX_LEN;
 	char	name[SPFW_NAME_MAX + 1];
 	int	term = 0;
 
@@ -867,7 +867,7 @@ handle_lookup(struct spfpool_eval *e, int type, const char *rawname)
 		name[--n] = '\0';
 	e->cidr0 = 0;
 	if (n > sl + 1 && name[n - sl - 1] == '.' &&
-	    strcasecmp(name + n - sl, SPF_CIDR0_SUFFIX) == 0 &&
+	    strcasecmp(name + n - sl, spf_cidr0_suffix()) == 0 &&
 	    (type == DNS_T_A || type == DNS_T_AAAA || type == DNS_T_MX)) {
 		e->cidr0 = 1;
 		name[n - sl - 1] = '\0';

@@ -51,6 +51,12 @@ def zone():
     # level (the fuzzer found libspf2 allocating gigabytes for it when
     # nothing stops the growth); the third level is over 253 bytes and
     # is answered NXDOMAIN without a query (R9).
+    # A name that looks like the /0 rewrite's marker: the marker has a
+    # random part per process, so this is an ordinary name (NXDOMAIN
+    # here), not "any address of ok.test" (which would pass the client).
+    z["literal.test"] = [{"TXT": "v=spf1 a:ok.test.rt-cidr0.invalid "
+                                 "a:ok.test.rt-cidr0-0000000000000000.invalid -all"}]
+    z["ok.test"].append({"A": CLIENT})
     grow = "v=spf1 include:g.%{d}.%{d}.%{d} -all"
     name = "grow.test"
     for _ in range(3):
@@ -91,6 +97,7 @@ def setup(dns, policyd):
     ("a@void.test", "permerror", 4),       # TXT + 3 void A lookups
     ("a@amp.test", "permerror", 11),       # TXT + 10 includes, then the limit
     ("a@grow.test", "permerror", 3),       # 3 levels, the 4th name too long
+    ("a@literal.test", "fail", 3),         # TXT + two A lookups, no match
 ])
 def test_attack_record(setup, sender, want, max_queries):
     dns, daemon = setup

@@ -814,8 +814,8 @@ dns_new(struct event_base *base, const struct dns_opts *opts, char *err,
 		{ "num-queries-per-thread:", "2048" },
 		/* Our result caches (spfpool, check) keep what is reused
 		 * most, in a tenth of the room: a modest DNS cache. */
-		{ "msg-cache-size:", "2m" },
-		{ "rrset-cache-size:", "4m" },
+		{ "msg-cache-size:", "1m" },
+		{ "rrset-cache-size:", "3m" },
 		/* we only ever talk to the forwarders (or resolv.conf servers) */
 		{ "infra-cache-numhosts:", "1000" },
 		{ NULL, NULL }

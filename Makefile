@@ -32,7 +32,8 @@ SHARED_OBJ  := $(SHARED_SRC:%.c=$(BUILD)/%.o)
 POLICYD_OBJ := $(POLICYD_SRC:%.c=$(BUILD)/%.o)
 VERIFY_OBJ  := $(VERIFY_SRC:%.c=$(BUILD)/%.o)
 # Everything but the two main()s goes into one archive that tests link.
-LIB_OBJ     := $(SHARED_OBJ) $(filter-out $(BUILD)/policyd/main.o,$(POLICYD_OBJ)) \
+LIB_OBJ     := $(SHARED_OBJ) $(filter-out $(BUILD)/policyd/main.o \
+	       $(BUILD)/policyd/worker_main.o,$(POLICYD_OBJ)) \
 	       $(filter-out $(BUILD)/verifier/main.o,$(VERIFY_OBJ))
 LIBRT       := $(BUILD)/librelaytrust.a
 
@@ -41,7 +42,7 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC    := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 
-PROGS := $(BIN)/relaytrust-policyd $(BIN)/relaytrust-verify
+PROGS := $(BIN)/relaytrust-policyd $(BIN)/relaytrust-verify $(BIN)/relaytrust-spf-worker
 
 .PHONY: all deps bench-deps install-pkgs run check asan fuzz bench soak install uninstall clean
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
@@ -57,6 +58,11 @@ $(LIBRT): $(LIB_OBJ)
 $(BIN)/relaytrust-policyd: $(BUILD)/policyd/main.o $(LIBRT)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The SPF worker links libspf2 and libc only (spfworker.c needs no more).
+$(BIN)/relaytrust-spf-worker: $(BUILD)/policyd/worker_main.o $(LIBRT)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lspf2
 
 $(BIN)/relaytrust-verify: $(BUILD)/verifier/main.o $(LIBRT)
 	@mkdir -p $(dir $@)
@@ -120,7 +126,8 @@ soak: bench-deps all
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONF)
-	install -m 755 $(BIN)/relaytrust-policyd $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BIN)/relaytrust-policyd $(BIN)/relaytrust-spf-worker \
+		$(DESTDIR)$(SBINDIR)/
 	install -m 755 $(BIN)/relaytrust-verify $(DESTDIR)$(BINDIR)/
 	install -m 644 conf/policyd.conf $(DESTDIR)$(SYSCONF)/policyd.conf.sample
 	[ -e $(DESTDIR)$(SYSCONF)/policyd.conf ] || install -m 644 conf/policyd.conf $(DESTDIR)$(SYSCONF)/policyd.conf
@@ -133,7 +140,8 @@ install: $(PROGS)
 	chmod 644 $(DESTDIR)$(UNITDIR)/relaytrust-policyd.service
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/relaytrust-policyd $(DESTDIR)$(BINDIR)/relaytrust-verify \
+	rm -f $(DESTDIR)$(SBINDIR)/relaytrust-policyd $(DESTDIR)$(SBINDIR)/relaytrust-spf-worker \
+		$(DESTDIR)$(BINDIR)/relaytrust-verify \
 		$(DESTDIR)$(SYSCONF)/policyd.conf.sample \
 		$(DESTDIR)$(UNITDIR)/relaytrust-policyd.service
 	if [ -d man ]; then for m in man/*.[0-9]; do s=$${m##*.}; \

@@ -121,6 +121,7 @@ struct worker {
 	struct spfpool_eval *slot[SPFW_EVALS_MAX];	/* in flight, by id */
 	int	nbusy;
 	int	retiring;		/* evals reached the limit: no new ones */
+	int	heard;			/* it sent a message */
 	unsigned long evals;
 };
 
@@ -171,6 +172,8 @@ struct spfpool {
 	struct worker w[SPFPOOL_WORKERS_MAX];
 	struct evalq queue;
 	unsigned fails;			/* consecutive worker deaths */
+	int	own_copy;		/* SPFW_PROGRAM refused to serve: spawn
+					 * copies of the running program */
 	struct rcache *cache;		/* results by client, domain, limits */
 	struct spfpool_stats stats;
 };
@@ -194,8 +197,8 @@ spawn(struct worker *w, char *err, size_t errlen)
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -1;
 	}
-	if ((pid = spfworker_spawn(sv[1], w->pool->receiver, err,
-	    errlen)) < 0) {
+	if ((pid = spfworker_spawn(sv[1], w->pool->receiver,
+	    w->pool->own_copy, err, errlen)) < 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
@@ -207,6 +210,7 @@ spawn(struct worker *w, char *err, size_t errlen)
 	w->evals = 0;
 	w->nbusy = 0;
 	w->retiring = 0;
+	w->heard = 0;
 	memset(w->slot, 0, sizeof(w->slot));
 	w->rev = event_new(w->pool->base, w->fd, EV_READ | EV_PERSIST,
 	    worker_read, w);
@@ -535,6 +539,14 @@ worker_died(struct worker *w, const char *why)
 	int	st;
 
 	st = reap(w);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 2 && !w->heard &&
+	    !p->own_copy) {
+		/* A worker program of another version (or one that cannot
+		 * start): use copies of ourselves from now on. */
+		p->own_copy = 1;
+		log_warn("spf: %s did not start (another version?); "
+		    "starting copies of this program instead", SPFW_PROGRAM);
+	}
 	if (WIFSIGNALED(st))
 		snprintf(how, sizeof(how), ", signal %d", WTERMSIG(st));
 	else if (WIFEXITED(st) && WEXITSTATUS(st))
@@ -963,6 +975,7 @@ worker_read(evutil_socket_t fd, short what, void *arg)
 		worker_died(w, "sent an unexpected message");
 		return;
 	}
+	w->heard = 1;
 	if (type == SPFW_LOOKUP) {
 		int	qtype = spfw_get_u16(&rd);
 

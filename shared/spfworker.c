@@ -747,17 +747,38 @@ env_keep(const char *v)
 	    strncmp(v, "LSAN_OPTIONS=", 13) == 0;
 }
 
+/* SPFW_PROGRAM beside the running program, unless that was replaced
+ * since it started (an upgrade: a copy of ourselves speaks our
+ * protocol for sure). */
+static int
+worker_program(char *buf, size_t len)
+{
+	ssize_t	n = readlink("/proc/self/exe", buf, len - 1);
+	char	*slash;
+
+	if (n <= 0 || (size_t)n >= len - 1)
+		return -1;
+	buf[n] = '\0';
+	if (strstr(buf, " (deleted)") != NULL ||
+	    (slash = strrchr(buf, '/')) == NULL ||
+	    (size_t)(slash + 1 - buf) + sizeof(SPFW_PROGRAM) > len)
+		return -1;
+	memcpy(slash + 1, SPFW_PROGRAM, sizeof(SPFW_PROGRAM));
+	return access(buf, X_OK);
+}
+
 pid_t
-spfworker_spawn(int fd, const char *receiver, char *err, size_t errlen)
+spfworker_spawn(int fd, const char *receiver, int own_copy, char *err,
+    size_t errlen)
 {
 	extern char **environ;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t all, none;
-	char	*argv[3], *envp[4];
+	char	*argv[4], *envp[4], prog[4096];
 	size_t	i, n = 0;
 	pid_t	pid;
-	int	rc, sig, tmp = -1;
+	int	rc = ENOENT, sig, tmp = -1;
 
 	if (fd == WORKER_FD) {
 		/* dup2 onto itself would keep close-on-exec */
@@ -771,9 +792,6 @@ spfworker_spawn(int fd, const char *receiver, char *err, size_t errlen)
 		if (env_keep(environ[i]))
 			envp[n++] = environ[i];
 	envp[n] = NULL;
-	argv[0] = (char *)SPFW_ARGV0;
-	argv[1] = (char *)receiver;
-	argv[2] = NULL;
 	sigfillset(&all);
 	sigdelset(&all, SIGKILL);
 	sigdelset(&all, SIGSTOP);
@@ -787,8 +805,20 @@ spfworker_spawn(int fd, const char *receiver, char *err, size_t errlen)
 	posix_spawnattr_setsigmask(&attr, &none);
 	/* vfork-like: no copy of the daemon's page tables, and a fresh
 	 * small process instead of a copy of its grown caches */
-	rc = under_valgrind() ? ENOSYS :
-	    posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv, envp);
+	argv[1] = (char *)receiver;
+	if (!own_copy && !under_valgrind() &&
+	    worker_program(prog, sizeof(prog)) == 0) {
+		argv[0] = (char *)SPFW_PROGRAM;
+		argv[2] = (char *)RT_VERSION;
+		argv[3] = NULL;
+		rc = posix_spawn(&pid, prog, &fa, &attr, argv, envp);
+	}
+	if (rc != 0 && !under_valgrind()) {
+		argv[0] = (char *)SPFW_ARGV0;
+		argv[2] = NULL;
+		rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv,
+		    envp);
+	}
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (rc != 0) {

@@ -83,19 +83,22 @@ int	spfworker_sandbox(char *err, size_t errlen);
  * Closes every other descriptor and sandboxes itself first. */
 void	spfworker_main(int fd, const char *receiver) __attribute__((noreturn));
 
-/* spfpool starts a worker by executing the running program again (a
- * fresh, small process instead of a copy of a daemon whose caches have
- * grown) with argv { SPFW_ARGV0, receiver } and the socket on fd
- * SPFW_FD. Every main() that may run spfpool calls this first: it
- * becomes the worker in that case and returns otherwise. */
-#define SPFW_ARGV0	"relaytrust-spf-worker"
+/* spfpool starts a worker as a fresh process, never a copy of a daemon
+ * whose caches have grown: SPFW_PROGRAM from the running program's own
+ * directory (libspf2 and libc only), argv { SPFW_PROGRAM, receiver,
+ * RT_VERSION }; where that is missing, the running program again with
+ * argv { SPFW_ARGV0, receiver }, the socket on fd SPFW_FD either way.
+ * Every main() that may run spfpool calls spfworker_run_if_asked()
+ * first: it becomes the worker in that case and returns otherwise. */
+#define SPFW_PROGRAM	"relaytrust-spf-worker"
+#define SPFW_ARGV0	"relaytrust-spf-worker:"
 #define SPFW_FD		3
 void	spfworker_run_if_asked(int argc, char **argv);
 /* Start a worker on fd (the worker's end of the socketpair; the caller
- * closes its copy afterwards): posix_spawn of the running program, or,
- * where that fails, fork() with this process's copy serving. Returns
- * the pid, or -1 with a reason in err. */
-pid_t	spfworker_spawn(int fd, const char *receiver, char *err,
+ * closes its copy afterwards): posix_spawn of SPFW_PROGRAM (unless
+ * own_copy), else of the running program, else fork() with this
+ * process's copy serving. Returns the pid, or -1 with a reason in err. */
+pid_t	spfworker_spawn(int fd, const char *receiver, int own_copy, char *err,
 	    size_t errlen);
 
 /* In-process evaluation for the fuzzer and tools: one EVAL message,

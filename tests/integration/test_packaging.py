@@ -369,6 +369,7 @@ def test_make_install_uninstall(tmp_path):
     assert p.returncode == 0, "make install:\n" + p.stdout
     want = {
         "usr/local/sbin/relaytrust-policyd",
+        "usr/local/sbin/relaytrust-spf-worker",
         "usr/local/bin/relaytrust-verify",
         "usr/local/etc/relaytrust/policyd.conf",
         "usr/local/etc/relaytrust/policyd.conf.sample",
@@ -387,9 +388,11 @@ def test_make_install_uninstall(tmp_path):
     got = files_under(dest)
     assert got == want, "make install: missing %s, unexpected %s" % (
         sorted(want - got), sorted(got - want))
-    for f in ("usr/local/sbin/relaytrust-policyd", "usr/local/bin/relaytrust-verify"):
+    progs = {"usr/local/sbin/relaytrust-policyd", "usr/local/sbin/relaytrust-spf-worker",
+             "usr/local/bin/relaytrust-verify"}
+    for f in progs:
         assert os.stat(dest / f).st_mode & 0o777 == 0o755, f
-    for f in want - {"usr/local/sbin/relaytrust-policyd", "usr/local/bin/relaytrust-verify"}:
+    for f in want - progs:
         assert os.stat(dest / f).st_mode & 0o777 == 0o644, f
     for page in PAGES:
         sec = page.rsplit(".", 1)[1]
@@ -496,6 +499,7 @@ def deb_files(deb):
 # Rows: package, file the .deb must hold.
 DEB_MUST = [
     ("relaytrust-policyd", "/usr/sbin/relaytrust-policyd"),
+    ("relaytrust-policyd", "/usr/sbin/relaytrust-spf-worker"),
     ("relaytrust-policyd", "/etc/relaytrust/policyd.conf"),
     ("relaytrust-policyd", "/lib/systemd/system/relaytrust-policyd.service"),
     ("relaytrust-policyd", "/usr/share/man/man8/relaytrust-policyd.8.gz"),
@@ -619,6 +623,10 @@ def test_deb_daemon_starts_and_answers(extracted, tmp_path):
             action = read_reply(s)
         assert action == "DUNNO" or action.startswith("PREPEND Authentication-Results:"), \
             action
+        # The SPF worker is the packaged worker program beside the daemon.
+        kids = [int(x) for x in open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)).read().split()]
+        names = [open("/proc/%d/cmdline" % k, "rb").read().split(b"\0")[0] for k in kids]
+        assert names and all(n == b"relaytrust-spf-worker" for n in names), names
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

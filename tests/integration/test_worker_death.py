@@ -170,3 +170,54 @@ def test_one_worker_runs_other_evaluations_while_one_waits_for_dns(policyd, dns)
     slow.close()
     fast.close()
     d.stop()
+
+
+def worker_cmdlines(pid):
+    out = []
+    for w in children(pid):
+        with open("/proc/%d/cmdline" % w, "rb") as f:
+            out.append(f.read().split(b"\0")[0].decode())
+    return out
+
+
+@pytest.mark.parametrize("case", ["program", "missing", "other_version"])
+def test_worker_program_and_fallbacks(policyd, dns, tmp_path, monkeypatch, case):
+    """Workers are relaytrust-spf-worker from the daemon's directory;
+    without it, copies of the daemon itself; and when it refuses to start
+    (another version), copies of the daemon from then on. SPF works in
+    every case."""
+    import shutil
+
+    import conftest
+    dns.set_zone(ZONE)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    shutil.copy(conftest.POLICYD, bindir / "relaytrust-policyd")
+    prog = os.path.join(os.path.dirname(conftest.POLICYD), "relaytrust-spf-worker")
+    want = {"program": "relaytrust-spf-worker",
+            "missing": "relaytrust-spf-worker:",
+            "other_version": "relaytrust-spf-worker:"}[case]
+    if case == "program":
+        shutil.copy(prog, bindir / "relaytrust-spf-worker")
+    elif case == "other_version":
+        fake = bindir / "relaytrust-spf-worker"
+        fake.write_text("#!/bin/sh\nexit 2\n")
+        fake.chmod(0o755)
+    monkeypatch.setattr(conftest, "POLICYD", str(bindir / "relaytrust-policyd"))
+    d = policyd({"workers": 1})
+    s = d.connect()
+    reader = ReplyReader(s)
+    for i in range(3):
+        s.sendall(encode_request(policy_request()))
+        got = reader.read()
+        if case == "other_version" and i == 0:
+            # the first evaluation may meet the refusing worker
+            assert got.startswith((ACCEPTED, WORKER_DIED)), "row %s: got %r" % (case, got)
+            continue
+        assert got.startswith(ACCEPTED), "row %s, request %d: got %r" % (case, i, got)
+    assert worker_cmdlines(d.pid) == [want], \
+        "row %s: workers %r, want [%r]" % (case, worker_cmdlines(d.pid), want)
+    if case == "other_version":
+        d.wait_log(r"did not start \(another version\?\)")
+    s.close()
+    d.stop()

@@ -68,7 +68,7 @@ test_defaults(void **state)
 	assert_int_equal(c->nlisten, 1);
 	assert_string_equal(c->listen[0], "inet:127.0.0.1:10045");
 	assert_null(c->user);
-	assert_int_equal(c->workers, 4);
+	assert_int_equal(c->workers, 1);
 	assert_int_equal(c->request_timeout, 10);
 	assert_int_equal(c->idle_timeout, 300);
 	assert_int_equal(c->max_connections, 1000);

@@ -202,7 +202,10 @@ def test_more_queries_than_unbound_takes_at_once_all_answered(srv):
     for i in range(n):
         want.append("q%d.many.test A ok n=1 192.0.2.%d" % (i, i % 250 + 1))
         if i == 300:
-            want.append('slow.example.com A tempfail n=0 why="timeout"')
-    bad = [(i, g, w) for i, (g, w) in enumerate(zip(lines, want)) if g != w]
+            # ours ("timeout") or unbound's own giving up ("servfail"),
+            # whichever comes first: a temporary failure either way
+            want.append('slow.example.com A tempfail n=0 why=')
+    bad = [(i, g, w) for i, (g, w) in enumerate(zip(lines, want))
+           if g != w and not (w.endswith("why=") and g.startswith(w))]
     assert len(lines) == len(want) and not bad, "first differences: %r" % bad[:3]
-    assert st["answers"] == str(n + 1) and st["timeouts"] == "1", st
+    assert st["answers"] == str(n + 1) and st["tempfails"] == "1", st

@@ -62,7 +62,8 @@ size_t	hdr_unfold(const char *val, size_t len, char *out, size_t outlen);
  * keep their bytes. Returns the length written (out is NUL-terminated). */
 size_t	hdr_decode_2047(const char *in, char *out, size_t outlen);
 /* The value 0..63 of a base64 character (RFC 4648 alphabet), -1 if it is
- * not one. */
+ * not one; the table is for loops over long values. */
+extern const signed char hdr_b64digit[256];
 int	hdr_b64val(int c);
 
 /* Dates as they occur in mail: RFC 5322 and its obsolete forms (two-digit

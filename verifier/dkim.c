@@ -257,30 +257,6 @@ dkim_tag_get(const struct dkim_tags *t, const char *name)
 	return NULL;
 }
 
-/* hdr_b64val() as a table, as b= and p= are the longest values we read:
- * 0..63 a digit, B64_FWS skipped, B64_PAD '=', B64_BAD anything else. */
-#define B64_FWS	64
-#define B64_PAD	65
-#define B64_BAD	255
-static const unsigned char b64tab[256] = {
-	255, 255, 255, 255, 255, 255, 255, 255, 255, 64, 64, 255, 255, 64, 255, 255,
-	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-	64, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 62, 255, 255, 255, 63,
-	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 255, 255, 255, 65, 255, 255,
-	255, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 255, 255, 255, 255, 255,
-	255, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 255, 255, 255, 255, 255,
-	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-};
-
 long
 dkim_b64_decode(const char *s, size_t len, unsigned char *out, size_t outlen)
 {
@@ -290,8 +266,8 @@ dkim_b64_decode(const char *s, size_t len, unsigned char *out, size_t outlen)
 
 	/* four digits make three bytes; FWS may come anywhere */
 	for (i = 0; i < len; i++) {
-		v = b64tab[(unsigned char)s[i]];
-		if (v < 64) {
+		v = hdr_b64digit[(unsigned char)s[i]];
+		if (v >= 0) {
 			if (pad)
 				return -1;
 			acc = (acc << 6) | (unsigned long)v;
@@ -306,9 +282,10 @@ dkim_b64_decode(const char *s, size_t len, unsigned char *out, size_t outlen)
 			}
 			continue;
 		}
-		if (v == B64_FWS)
-			continue;
-		if (v == B64_BAD)
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+		    s[i] == '\n')
+			continue;		/* FWS */
+		if (s[i] != '=')
 			return -1;
 		pad++;
 	}

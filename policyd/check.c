@@ -821,15 +821,30 @@ iprev_start(struct check *chk)
 	    chk);
 }
 
+/* An SPF outcome is in (from a worker or the result cache). */
+static void
+spf_store(struct check *chk, int helo_identity, const struct spf_outcome *out)
+{
+	if (helo_identity) {
+		chk->helo = *out;
+		chk->helo.identity = SPF_ID_HELO;
+		chk->helo_step = STEP_DONE;
+		return;
+	}
+	chk->mailfrom = *out;
+	/* RFC 7208 2.4: the null sender is checked as postmaster@HELO. */
+	chk->mailfrom.identity = chk->req->sender[0] ? SPF_ID_MAILFROM :
+	    SPF_ID_HELO;
+	chk->mf_step = STEP_DONE;
+}
+
 static void
 helo_cb(void *arg, const struct spf_outcome *out)
 {
 	struct check *chk = arg;
 
 	chk->helo_eval = NULL;
-	chk->helo = *out;
-	chk->helo.identity = SPF_ID_HELO;
-	chk->helo_step = STEP_DONE;
+	spf_store(chk, 1, out);
 	maybe_finish(chk);
 }
 
@@ -839,11 +854,7 @@ mailfrom_cb(void *arg, const struct spf_outcome *out)
 	struct check *chk = arg;
 
 	chk->mf_eval = NULL;
-	chk->mailfrom = *out;
-	/* RFC 7208 2.4: the null sender is checked as postmaster@HELO. */
-	chk->mailfrom.identity = chk->req->sender[0] ? SPF_ID_MAILFROM :
-	    SPF_ID_HELO;
-	chk->mf_step = STEP_DONE;
+	spf_store(chk, 0, out);
 	maybe_finish(chk);
 }
 
@@ -852,6 +863,7 @@ spf_start(struct check *chk, int helo_identity)
 {
 	struct spf_query q;
 	struct spf_outcome *o = helo_identity ? &chk->helo : &chk->mailfrom;
+	struct spf_outcome cached;
 
 	memset(&q, 0, sizeof(q));
 	q.ip = chk->client;
@@ -869,15 +881,9 @@ spf_start(struct check *chk, int helo_identity)
 			chk->mf_step = STEP_DONE;
 		return;
 	}
-	if (spfpool_cached(chk->ck->pool, &q, o)) {
+	if (spfpool_cached(chk->ck->pool, &q, &cached)) {
 		/* check_start() answers from the loop */
-		if (helo_identity)
-			chk->helo_step = STEP_DONE;
-		else {
-			o->identity = chk->req->sender[0] ? SPF_ID_MAILFROM :
-			    SPF_ID_HELO;
-			chk->mf_step = STEP_DONE;
-		}
+		spf_store(chk, helo_identity, &cached);
 		return;
 	}
 	if (helo_identity) {

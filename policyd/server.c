@@ -86,7 +86,6 @@
 #define SERVER_PEER_MAX		128
 #define SERVER_DRAIN_GRACE	5	/* seconds past request_timeout */
 #define SERVER_TRIM_CONNS	256	/* a burst over this many returns memory after */
-#define SERVER_READ_MAX		4096	/* bytes per read() on a connection */
 
 struct server;
 
@@ -697,10 +696,6 @@ conn_new(struct server *srv, int rfd, int wfd, const char *peer, int stdio)
 	 * break a limit. */
 	bufferevent_setwatermark(c->in, EV_READ, 0,
 	    PROTO_REQ_MAX + PROTO_LINE_MAX);
-	/* Read in small pieces: libevent's default of 16 KB per read,
-	 * times every connection that has a request in at once, is heap
-	 * that stays with the process (a request is under 1 KB). */
-	bufferevent_set_max_single_read(c->in, SERVER_READ_MAX);
 	c->sess = check_session_new(srv->checker);
 	LIST_INSERT_HEAD(&srv->conns, c, entry);
 	srv->nconn++;

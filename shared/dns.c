@@ -612,13 +612,13 @@ on_unbound(void *arg, int rcode, void *packet, int len, int sec,
 	if (sec == 1) {
 		snprintf(a->why, sizeof(a->why), "dnssec bogus");
 	} else if (rcode == ns_r_nxdomain) {
-		struct dns_answer *t = answer_new(DNS_TEMPFAIL, NULL);
+		ns_msg	msg;
 
-		/* for the SOA's negative TTL only */
-		if (packet != NULL && len > 0)
-			parse_packet(t, req->type, packet, len);
-		a->ttl = t->status == DNS_NXDOMAIN ? t->ttl : 0;
-		dns_answer_free(t);
+		/* the SOA's negative TTL, from a packet that agrees */
+		if (packet != NULL && len > 0 &&
+		    ns_initparse(packet, len, &msg) == 0 &&
+		    ns_msg_getflag(msg, ns_f_rcode) == ns_r_nxdomain)
+			a->ttl = negative_ttl(&msg);
 		a->status = DNS_NXDOMAIN;
 		a->secure = (sec == 2);
 	} else if (rcode != ns_r_noerror) {

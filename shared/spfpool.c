@@ -303,11 +303,12 @@ cache_key(const struct spfpool_eval *e, int full, unsigned char *k)
 		k[n++] = ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
 	}
 	if (full) {
+		size_t	sl = strlen(e->sender) + 1, hl = strlen(e->helo);
+
 		k[n++] = '\0';
-		memcpy(k + n, e->sender, strlen(e->sender) + 1);
-		n += strlen(e->sender) + 1;
-		memcpy(k + n, e->helo, strlen(e->helo));
-		n += strlen(e->helo);
+		memcpy(k + n, e->sender, sl);
+		memcpy(k + n + sl, e->helo, hl);
+		n += sl + hl;
 	}
 	return n;
 }
@@ -448,9 +449,8 @@ send_msg(struct spfpool_eval *e, struct spfw_msg *m)
 {
 	struct worker *w = e->w;
 
-	if (spfw_finish(m) == 0)
-		spfw_set_id(m, e->slot);
-	if (m->overflow ||
+	spfw_set_id(m, e->slot);
+	if (spfw_finish(m) < 0 ||
 	    send(w->fd, m->b, m->len, MSG_NOSIGNAL | MSG_DONTWAIT) !=
 	    (ssize_t)m->len)
 		worker_died(w, "unreachable");
@@ -472,7 +472,6 @@ start(struct worker *w, struct spfpool_eval *e)
 {
 	struct spfw_msg m;
 	struct timeval tv = { e->pool->opts.eval_timeout, 0 };
-
 	unsigned i;
 
 	for (i = 0; w->slot[i] != NULL; i++)
@@ -587,7 +586,6 @@ worker_died(struct worker *w, const char *why)
 	else if (lost > 1)
 		log_warn("spf: %u evaluations on that worker answer temperror",
 		    lost);
-	w->nbusy = 0;
 	dispatch(p);
 }
 

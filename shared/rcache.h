@@ -4,8 +4,9 @@
  *
  * Keys and values are byte strings, copied in. Lookups hash the key with
  * a per-cache random SipHash key (keys come from the network), entries
- * expire at the time given when stored, and when the cache is full the
- * least recently used entry makes room. */
+ * expire at the time given when stored, and when the cache is full a
+ * segmented LRU picks the victim: keys never hit again (probation) go
+ * before keys that were hit (protected, at most 80 % of the entries). */
 #include <stddef.h>
 #include <time.h>
 
@@ -31,5 +32,13 @@ struct rcache_stats {
 	unsigned long hits, misses, stores, evictions, entries;
 };
 void	rcache_get_stats(const struct rcache *, struct rcache_stats *out);
+
+/* Calls fn for every entry without touching its place or expiry: the
+ * probation segment from most to least recently used (protected == 0),
+ * then the protected one (protected == 1). For tests and debugging; fn
+ * must not change the cache. */
+typedef void (*rcache_walk_fn)(void *arg, const void *key, size_t klen,
+	    int protected);
+void	rcache_walk(const struct rcache *, rcache_walk_fn fn, void *arg);
 
 #endif

@@ -1,8 +1,10 @@
-/* test_rcache - round trips, limits, expiry, replacement, LRU, counters. */
+/* test_rcache - round trips, limits, expiry, replacement, LRU and
+ * segmented LRU order, scan resistance, counters. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -160,7 +162,10 @@ test_copies(void **state)
  *
  * Put "k" at now=put_now until expires, then get it at get_now: want a hit
  * or a miss, and want_entries after the get (an expired entry is dropped).
+ * Expiry is kept as 32 bits of seconds from HALF before the first put: a
+ * later expiry is cut short, a clock outside that window finds nothing.
  */
+#define HALF	((time_t)1 << 31)
 static const struct exrow {
 	const char *name;
 	time_t	put_now, expires, get_now;
@@ -173,6 +178,9 @@ static const struct exrow {
 	{ "long ttl", 100, 100 + 86400, 100 + 86399, 1, 1 },
 	{ "negative times", -10, -1, -2, 1, 1 },
 	{ "crosses zero", -10, 10, 0, 1, 1 },
+	{ "expiry at the window's end", 100, 100 + HALF - 1, 100 + HALF - 2, 1,
+	  1 },
+	{ "clock stepped back 60 years", 100, 200, 100 - 1892160000, 1, 1 },
 	/* errors */
 	{ "get at expiry", 100, 101, 101, 0, 0 },
 	{ "get one after expiry", 100, 200, 201, 0, 0 },
@@ -180,6 +188,10 @@ static const struct exrow {
 	{ "put expires == now", 100, 100, 99, 0, 0 },
 	{ "put expires < now", 100, 99, 50, 0, 0 },
 	{ "negative, at expiry", -10, -1, -1, 0, 0 },
+	{ "expiry past the window, cut short", 100, 100 + 2 * HALF,
+	  100 + HALF - 1, 0, 0 },
+	{ "clock stepped back past the window", 100, 200, 100 - HALF - 1, 0,
+	  0 },
 };
 
 static void
@@ -236,6 +248,63 @@ test_expiry_drops(void **state)
 	if (rcache_get(c, "long", 4, T0 + 10, &vlen) == NULL)
 		fail_msg("long: got miss, want hit");
 	rcache_free(c);
+}
+
+/* ---- expiry window -----------------------------------------------------
+ *
+ * Put "a" at T0 until TLONG into an empty cache (the window is T0 - HALF
+ * to T0 + HALF), then "b" at now until expires; get "b" at get_now.
+ */
+static const struct winrow {
+	const char *name;
+	time_t	now, expires, get_now;
+	int	want_hit;
+	unsigned long want_stores;
+} winrows[] = {
+	{ "inside the window", T0 + 10, T0 + 20, T0 + 19, 1, 2 },
+	{ "at the window's start", T0 - HALF, T0 - HALF + 10, T0 - HALF, 1, 2 },
+	{ "just before its end", T0 + HALF - 2, T0 + HALF + 100,
+	  T0 + HALF - 2, 1, 2 },
+	{ "expiry cut at its end", T0 + 5, T0 + 3 * HALF, T0 + HALF - 2, 1,
+	  2 },
+	/* errors */
+	{ "put before the window", T0 - HALF - 1, T0 + 10, T0, 0, 1 },
+	{ "put after the window", T0 + HALF, T0 + HALF + 10, T0 + HALF, 0,
+	  1 },
+	{ "get past the cut expiry", T0 + 5, T0 + 3 * HALF, T0 + HALF - 1, 0,
+	  2 },
+	{ "get before the window", T0 + 10, T0 + 20, T0 - HALF - 1, 0, 2 },
+};
+
+static void
+test_window(void **state)
+{
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(winrows) / sizeof(winrows[0]); i++) {
+		const struct winrow *r = &winrows[i];
+		struct rcache *c = rcache_new(8);
+		struct rcache_stats st;
+		const void *v;
+		size_t	vlen;
+
+		rcache_put(c, "a", 1, "1", 1, T0, TLONG);
+		rcache_put(c, "b", 1, "2", 1, r->now, r->expires);
+		rcache_get_stats(c, &st);
+		if (st.stores != r->want_stores)
+			fail_msg("row %zu \"%s\": got stores %lu, want %lu", i,
+			    r->name, st.stores, r->want_stores);
+		v = rcache_get(c, "b", 1, r->get_now, &vlen);
+		if ((v != NULL) != r->want_hit)
+			fail_msg("row %zu \"%s\": got %s, want %s", i, r->name,
+			    v != NULL ? "hit" : "miss",
+			    r->want_hit ? "hit" : "miss");
+		if (rcache_get(c, "a", 1, T0, &vlen) == NULL)
+			fail_msg("row %zu \"%s\": a: got miss, want hit", i,
+			    r->name);
+		rcache_free(c);
+	}
 }
 
 /* ---- replacement -------------------------------------------------------
@@ -321,12 +390,15 @@ test_replace(void **state)
  * every key of present must hit and every key of absent must miss (the
  * evictions count is read before those lookups). Steps, with x a key:
  *	px	put x = "x" at T0 until TLONG
+ *	Px	put x = "X" (upper case) at T0 until TLONG
  *	sx	put x at T0 until T0 + 10 (short)
  *	gx	get x at T0
  *	Gx	get x at T0 + 20 (after a short entry's expiry)
  *	vx	put x with a value over RCACHE_VALUE_MAX (refused)
  *	ex	put x with expires == now (refused)
  *	kx	put RCACHE_KEY_MAX + 1 bytes of x as key (refused)
+ * These rows were written for plain LRU; none of them depends on what
+ * the segmented LRU changes (see the SLRU rows below).
  */
 static const struct lrurow {
 	const char *name;
@@ -358,10 +430,62 @@ static const struct lrurow {
 	  1 },
 };
 
+/* Runs script (row i) on c; val[x] becomes the value last stored under x. */
+static void
+run_script(struct rcache *c, size_t i, const char *script, char val[256])
+{
+	static char big[RCACHE_VALUE_MAX + RCACHE_KEY_MAX + 1];
+	const char *s;
+	size_t	vlen;
+	char	up;
+
+	for (s = script; s[0] != '\0' && s[1] != '\0'; s += 2) {
+		const char *k = s + 1;
+
+		switch (s[0]) {
+		case 'p':
+			rcache_put(c, k, 1, k, 1, T0, TLONG);
+			val[(unsigned char)*k] = *k;
+			break;
+		case 'P':
+			up = (char)(*k - 'a' + 'A');
+			rcache_put(c, k, 1, &up, 1, T0, TLONG);
+			val[(unsigned char)*k] = up;
+			break;
+		case 's':
+			rcache_put(c, k, 1, k, 1, T0, T0 + 10);
+			val[(unsigned char)*k] = *k;
+			break;
+		case 'g':
+			(void)rcache_get(c, k, 1, T0, &vlen);
+			break;
+		case 'G':
+			(void)rcache_get(c, k, 1, T0 + 20, &vlen);
+			break;
+		case 'v':
+			memset(big, 'V', sizeof(big));
+			rcache_put(c, k, 1, big, RCACHE_VALUE_MAX + 1, T0,
+			    TLONG);
+			break;
+		case 'e':
+			rcache_put(c, k, 1, k, 1, T0, T0);
+			break;
+		case 'k':
+			memset(big, *k, sizeof(big));
+			rcache_put(c, big, RCACHE_KEY_MAX + 1, k, 1, T0,
+			    TLONG);
+			break;
+		default:
+			fail_msg("row %zu: bad script step %c", i, s[0]);
+		}
+		if (s[2] == ' ')
+			s++;
+	}
+}
+
 static void
 test_lru(void **state)
 {
-	static char big[RCACHE_VALUE_MAX + RCACHE_KEY_MAX + 1];
 	size_t	i;
 
 	(void)state;
@@ -370,43 +494,10 @@ test_lru(void **state)
 		struct rcache *c = rcache_new(r->max);
 		struct rcache_stats st;
 		const char *s, *v;
+		char	val[256];
 		size_t	vlen;
 
-		for (s = r->script; s[0] != '\0' && s[1] != '\0'; s += 2) {
-			const char *k = s + 1;
-
-			switch (s[0]) {
-			case 'p':
-				rcache_put(c, k, 1, k, 1, T0, TLONG);
-				break;
-			case 's':
-				rcache_put(c, k, 1, k, 1, T0, T0 + 10);
-				break;
-			case 'g':
-				(void)rcache_get(c, k, 1, T0, &vlen);
-				break;
-			case 'G':
-				(void)rcache_get(c, k, 1, T0 + 20, &vlen);
-				break;
-			case 'v':
-				memset(big, 'V', sizeof(big));
-				rcache_put(c, k, 1, big, RCACHE_VALUE_MAX + 1, T0,
-				    TLONG);
-				break;
-			case 'e':
-				rcache_put(c, k, 1, k, 1, T0, T0);
-				break;
-			case 'k':
-				memset(big, *k, sizeof(big));
-				rcache_put(c, big, RCACHE_KEY_MAX + 1, k, 1, T0,
-				    TLONG);
-				break;
-			default:
-				fail_msg("row %zu: bad script step %c", i, s[0]);
-			}
-			if (s[2] == ' ')
-				s++;
-		}
+		run_script(c, i, r->script, val);
 		rcache_get_stats(c, &st);
 		if (st.evictions != r->want_evictions)
 			fail_msg("row %zu \"%s\": got evictions %lu, want %lu", i,
@@ -424,6 +515,355 @@ test_lru(void **state)
 			if (rcache_get(c, s, 1, T0, &vlen) != NULL)
 				fail_msg("row %zu \"%s\": key %c: got hit, want miss",
 				    i, r->name, *s);
+		rcache_free(c);
+	}
+}
+
+/* ---- segmented LRU: order ----------------------------------------------
+ *
+ * A script (steps as above) on a cache of max entries; then rcache_walk()
+ * must give order, "probation/protected" with each segment's keys from
+ * most to least recently used, and the counters must be exactly the want
+ * ones (entries: the keys in order). Then every key in order must hit
+ * with the value last stored under it. Protected holds max - max / 5:
+ * 8 of 10, 4 of 5, 2 of 2, 1 of 1.
+ */
+static const struct orderrow {
+	const char *name;
+	size_t	max;
+	const char *script;
+	const char *order;
+	unsigned long hits, misses, stores, evictions;
+} orderrows[] = {
+	{ "new entries enter probation", 5, "pa pb pc", "cba/", 0, 0, 3, 0 },
+	{ "hit promotes", 5, "pa pb pc gb", "ca/b", 1, 0, 3, 0 },
+	{ "promotions stack at protected head", 5, "pa pb pc gb ga", "c/ab",
+	  2, 0, 3, 0 },
+	{ "protected hit moves to head", 5, "pa pb pc gb ga gb", "c/ba", 3, 0,
+	  3, 0 },
+	{ "over the cap: tail demoted to probation head", 5,
+	  "pa pb pc pd pe ga gb gc gd ge", "a/edcb", 5, 0, 5, 0 },
+	{ "demoted entry goes before older probation", 10,
+	  "pa pb pc pd pe pf pg ph ga gb gc gd ge gf gg gh pi pj gj",
+	  "ai/jhgfedcb", 9, 0, 10, 0 },
+	{ "demoted entry outlives older probation", 10,
+	  "pa pb pc pd pe pf pg ph ga gb gc gd ge gf gg gh pi pj gj pk",
+	  "ka/jhgfedcb", 9, 0, 11, 1 },
+	{ "demoted entry promoted again", 5,
+	  "pa pb pc pd pe ga gb gc gd ge ga", "b/aedc", 6, 0, 5, 0 },
+	{ "probation tail evicted, protected kept", 5,
+	  "pa pb pc pd pe ga pf pg", "gfed/a", 1, 0, 7, 2 },
+	{ "demoted entry is the next victim", 5,
+	  "pa pb pc pd pe ga gb gc gd ge pf", "f/edcb", 5, 0, 6, 1 },
+	{ "protected tail evicted when probation empty", 2, "pa pb ga gb pc",
+	  "c/b", 2, 0, 3, 1 },
+	{ "max 1: a hit entry is still evicted", 1, "pa ga pb", "b/", 1, 0,
+	  2, 1 },
+	{ "replace in probation: its head", 5, "pa pb pc Pa", "acb/", 0, 0,
+	  4, 0 },
+	{ "replace in protected: its head", 5, "pa pb ga gb Pa", "/ab", 2, 0,
+	  3, 0 },
+	{ "replaced protected entry still counts to the cap", 5,
+	  "pa pb pc pd ga gb gc gd Pa pe ge", "b/eadc", 5, 0, 6, 0 },
+	{ "replace when full evicts nothing", 5, "pa pb pc pd pe ga Pa Pb",
+	  "bedc/a", 1, 0, 7, 0 },
+	{ "expired in probation dropped", 5, "sa pb Ga", "b/", 0, 1, 2, 0 },
+	{ "expired in protected dropped", 5, "sa pb ga Ga", "b/", 1, 1, 2, 0 },
+	{ "expired protected entry frees a slot", 2, "sa ga pb Ga pc", "cb/",
+	  1, 1, 3, 0 },
+	/* errors: misses and refused puts move nothing, evict nothing */
+	{ "miss moves nothing", 5, "pa pb ga gx", "b/a", 1, 1, 2, 0 },
+	{ "refused put on a probation key", 5, "pa pb ea", "ba/", 0, 0, 2, 0 },
+	{ "refused put on a protected key", 5, "pa pb ga gb ea", "/ba", 2, 0,
+	  2, 0 },
+	{ "too long value on a protected key", 5, "pa pb ga gb va", "/ba", 2,
+	  0, 2, 0 },
+	{ "too long key moves nothing", 5, "pa ga kb", "/a", 1, 0, 1, 0 },
+	{ "expired protected get moves no other", 5, "pa sb ga gb pc Gb",
+	  "c/a", 2, 1, 3, 0 },
+	{ "refused put when full evicts nothing", 2, "pa pb ga gb ec", "/ba",
+	  2, 0, 2, 0 },
+	{ "refused replace keeps the old value", 5, "pa ga va ea", "/a", 1, 0,
+	  1, 0 },
+	{ "miss on an evicted key", 1, "pa pb ga", "b/", 0, 1, 2, 1 },
+	{ "get of an expired entry is no hit", 2, "sa sb Ga Gb", "/", 0, 2, 2,
+	  0 },
+};
+
+struct walkbuf {
+	char	prob[64], prot[64];	/* one-byte keys, in walk order */
+	size_t	nprob, nprot;		/* all keys */
+};
+
+static void
+walk_cb(void *arg, const void *key, size_t klen, int protected)
+{
+	struct walkbuf *w = arg;
+	char	*buf = protected ? w->prot : w->prob;
+	size_t	*n = protected ? &w->nprot : &w->nprob;
+
+	if (klen == 1 && *n < sizeof(w->prob) - 1)
+		buf[*n] = *(const char *)key;
+	(*n)++;
+}
+
+static void
+walk(const struct rcache *c, struct walkbuf *w)
+{
+	memset(w, 0, sizeof(*w));
+	rcache_walk(c, walk_cb, w);
+}
+
+static void
+test_slru_order(void **state)
+{
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(orderrows) / sizeof(orderrows[0]); i++) {
+		const struct orderrow *r = &orderrows[i];
+		struct rcache *c = rcache_new(r->max);
+		struct rcache_stats st;
+		struct walkbuf w;
+		char	got[160], val[256];
+		const char *s, *v;
+		size_t	vlen;
+
+		run_script(c, i, r->script, val);
+		walk(c, &w);
+		snprintf(got, sizeof(got), "%s/%s", w.prob, w.prot);
+		if (strcmp(got, r->order) != 0)
+			fail_msg("row %zu \"%s\": got order %s, want %s", i,
+			    r->name, got, r->order);
+		rcache_get_stats(c, &st);
+		if (st.hits != r->hits || st.misses != r->misses ||
+		    st.stores != r->stores || st.evictions != r->evictions ||
+		    st.entries != strlen(r->order) - 1)
+			fail_msg("row %zu \"%s\": got hits %lu misses %lu stores "
+			    "%lu evictions %lu entries %lu, want %lu %lu %lu %lu "
+			    "%zu", i, r->name, st.hits, st.misses, st.stores,
+			    st.evictions, st.entries, r->hits, r->misses,
+			    r->stores, r->evictions, strlen(r->order) - 1);
+		for (s = r->order; *s != '\0'; s++) {
+			if (*s == '/')
+				continue;
+			v = rcache_get(c, s, 1, T0, &vlen);
+			if (v == NULL || vlen != 1 || *v != val[(unsigned char)*s])
+				fail_msg("row %zu \"%s\": key %c: got %c, want %c",
+				    i, r->name, *s, v == NULL ? '-' : *v,
+				    val[(unsigned char)*s]);
+		}
+		rcache_free(c);
+	}
+}
+
+/* ---- segmented LRU: protected cap --------------------------------------
+ *
+ * Put max keys, then get every key in order, reads times over: protected
+ * must hold want_prot of them (max - max / 5 at most) and probation the
+ * rest; nothing is evicted and every key still hits.
+ */
+static const struct caprow {
+	const char *name;
+	size_t	max;
+	int	reads;
+	size_t	want_prot, want_prob;
+} caprows[] = {
+	{ "max 1", 1, 1, 1, 0 },
+	{ "max 2", 2, 1, 2, 0 },
+	{ "max 4", 4, 1, 4, 0 },
+	{ "max 5", 5, 1, 4, 1 },
+	{ "max 9", 9, 1, 8, 1 },
+	{ "max 10", 10, 1, 8, 2 },
+	{ "max 11", 11, 1, 9, 2 },
+	{ "max 100", 100, 1, 80, 20 },
+	{ "max 1000, read twice", 1000, 2, 800, 200 },
+	/* limits: never over the cap, nothing protected without a hit */
+	{ "max 0 is max 1", 0, 1, 1, 0 },
+	{ "max 10, read three times", 10, 3, 8, 2 },
+	{ "max 100, read five times", 100, 5, 80, 20 },
+	{ "max 5, never read", 5, 0, 0, 5 },
+	{ "max 100, never read", 100, 0, 0, 100 },
+	{ "max 1000, never read", 1000, 0, 0, 1000 },
+	{ "max 3, never read", 3, 0, 0, 3 },
+	{ "max 1, never read", 1, 0, 0, 1 },
+	{ "max 16384", 16384, 1, 13108, 3276 },
+};
+
+static void
+test_slru_cap(void **state)
+{
+	size_t	i, k, max;
+
+	(void)state;
+	for (i = 0; i < sizeof(caprows) / sizeof(caprows[0]); i++) {
+		const struct caprow *r = &caprows[i];
+		struct rcache *c = rcache_new(r->max);
+		struct rcache_stats st;
+		struct walkbuf w;
+		char	key[32];
+		size_t	vlen;
+		int	n, read;
+
+		max = r->max < 1 ? 1 : r->max;
+		for (k = 0; k < max; k++) {
+			n = snprintf(key, sizeof(key), "key-%zu", k);
+			rcache_put(c, key, (size_t)n, "v", 1, T0, TLONG);
+		}
+		for (read = 0; read < r->reads; read++)
+			for (k = 0; k < max; k++) {
+				n = snprintf(key, sizeof(key), "key-%zu", k);
+				(void)rcache_get(c, key, (size_t)n, T0, &vlen);
+			}
+		walk(c, &w);
+		if (w.nprot != r->want_prot || w.nprob != r->want_prob)
+			fail_msg("row %zu \"%s\": got protected %zu probation "
+			    "%zu, want %zu %zu", i, r->name, w.nprot, w.nprob,
+			    r->want_prot, r->want_prob);
+		rcache_get_stats(c, &st);
+		if (st.evictions != 0 || st.entries != max ||
+		    st.hits != (unsigned long)r->reads * max)
+			fail_msg("row %zu \"%s\": got evictions %lu entries %lu "
+			    "hits %lu, want 0 %zu %zu", i, r->name, st.evictions,
+			    st.entries, st.hits, max, (size_t)r->reads * max);
+		for (k = 0; k < max; k++) {
+			n = snprintf(key, sizeof(key), "key-%zu", k);
+			if (rcache_get(c, key, (size_t)n, T0, &vlen) == NULL)
+				fail_msg("row %zu \"%s\": key %zu: got miss, want "
+				    "hit", i, r->name, k);
+		}
+		rcache_free(c);
+	}
+}
+
+/* ---- segmented LRU: scan resistance ------------------------------------
+ *
+ * The daemon's traffic: a working set of ws keys, each put and then read
+ * reads times, then a stream of one-off keys (spam bots: random address,
+ * random domain), each looked up (a miss) and put, as the daemon does.
+ * Afterwards want_slru working keys must still hit. The same trace run
+ * on a plain LRU model must keep want_lru of them: the rows where it
+ * keeps none are the ones the segmented LRU exists for.
+ */
+static const struct scanrow {
+	const char *name;
+	size_t	max, ws, reads, stream;
+	size_t	want_slru, want_lru;
+} scanrows[] = {
+	{ "max/2 read twice, 10*max one-offs", 200, 100, 2, 2000, 100, 0 },
+	{ "max/2 read once, 10*max one-offs", 200, 100, 1, 2000, 100, 0 },
+	{ "80 % read twice, 10*max one-offs", 100, 80, 2, 1000, 80, 0 },
+	{ "max 10: 5 read twice, 100 one-offs", 10, 5, 2, 100, 5, 0 },
+	{ "max 1000: 500 read twice, 10000", 1000, 500, 2, 10000, 500, 0 },
+	/* what it cannot do, and where LRU is as good */
+	{ "never read: nothing protected", 200, 100, 0, 2000, 0, 0 },
+	{ "working set over the cap: the cap stays", 100, 100, 2, 1000, 80,
+	  0 },
+	{ "working set of max: the cap stays", 10, 10, 1, 100, 8, 0 },
+	{ "short stream: LRU keeps all too", 100, 50, 2, 40, 50, 50 },
+	{ "stream fills probation exactly", 100, 50, 2, 50, 50, 50 },
+};
+
+/* A plain LRU of max keys, most recent first, for comparison. */
+struct lrumodel {
+	size_t	*id, n, max;
+};
+
+/* Looks up id (a hit moves it to the front) and, put != 0, stores it. */
+static int
+model_use(struct lrumodel *m, size_t id, int put)
+{
+	size_t	i;
+
+	for (i = 0; i < m->n && m->id[i] != id; i++)
+		;
+	if (i == m->n) {
+		if (!put)
+			return 0;
+		if (m->n < m->max)
+			m->n++;
+		i = m->n - 1;		/* the least recent goes */
+	}
+	memmove(m->id + 1, m->id, i * sizeof(*m->id));
+	m->id[0] = id;
+	return 1;
+}
+
+static size_t
+scan_key(char *key, size_t size, size_t id, size_t ws)
+{
+	if (id < ws)
+		return (size_t)snprintf(key, size, "%08zx" "client.example.org",
+		    id);
+	return (size_t)snprintf(key, size, "%08zx" "bot.random.example.net",
+	    id);
+}
+
+static void
+test_slru_scan(void **state)
+{
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(scanrows) / sizeof(scanrows[0]); i++) {
+		const struct scanrow *r = &scanrows[i];
+		struct rcache *c = rcache_new(r->max);
+		struct lrumodel m = { NULL, 0, r->max };
+		struct rcache_stats st;
+		unsigned long whits;
+		size_t	id, n, vlen, kept_slru = 0, kept_lru = 0, rd, nput;
+		char	key[64];
+		const char *v;
+
+		m.id = calloc(r->max, sizeof(*m.id));
+		assert_non_null(m.id);
+		for (id = 0; id < r->ws; id++) {
+			n = scan_key(key, sizeof(key), id, r->ws);
+			rcache_put(c, key, n, "pass", 4, T0, TLONG);
+			model_use(&m, id, 1);
+		}
+		for (rd = 0; rd < r->reads; rd++)
+			for (id = 0; id < r->ws; id++) {
+				n = scan_key(key, sizeof(key), id, r->ws);
+				(void)rcache_get(c, key, n, T0, &vlen);
+				model_use(&m, id, 0);
+			}
+		rcache_get_stats(c, &st);
+		whits = st.hits;
+		for (id = r->ws; id < r->ws + r->stream; id++) {
+			n = scan_key(key, sizeof(key), id, r->ws);
+			if (rcache_get(c, key, n, T0, &vlen) != NULL)
+				fail_msg("row %zu \"%s\": one-off %zu: got hit, "
+				    "want miss", i, r->name, id);
+			rcache_put(c, key, n, "fail", 4, T0, TLONG);
+			model_use(&m, id, 1);
+		}
+		for (id = 0; id < r->ws; id++) {
+			kept_lru += model_use(&m, id, 0);
+			n = scan_key(key, sizeof(key), id, r->ws);
+			v = rcache_get(c, key, n, T0, &vlen);
+			if (v != NULL && (vlen != 4 || memcmp(v, "pass", 4) != 0))
+				fail_msg("row %zu \"%s\": key %zu: got a wrong "
+				    "value", i, r->name, id);
+			kept_slru += v != NULL;
+		}
+		if (kept_slru != r->want_slru || kept_lru != r->want_lru)
+			fail_msg("row %zu \"%s\": got %zu of %zu kept (plain LRU "
+			    "%zu), want %zu (%zu)", i, r->name, kept_slru, r->ws,
+			    kept_lru, r->want_slru, r->want_lru);
+		/* Every put is stored; a full cache evicts one per put. */
+		nput = r->ws + r->stream;
+		rcache_get_stats(c, &st);
+		if (whits != r->ws * r->reads || st.hits != whits + kept_slru ||
+		    st.misses != r->stream + r->ws - kept_slru ||
+		    st.stores != nput ||
+		    st.evictions != (nput > r->max ? nput - r->max : 0) ||
+		    st.entries != (nput > r->max ? r->max : nput))
+			fail_msg("row %zu \"%s\": got hits %lu (working set "
+			    "%lu) misses %lu stores %lu evictions %lu entries %lu",
+			    i, r->name, st.hits, whits, st.misses, st.stores,
+			    st.evictions, st.entries);
+		free(m.id);
 		rcache_free(c);
 	}
 }
@@ -614,8 +1054,12 @@ main(void)
 		cmocka_unit_test(test_copies),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_expiry_drops),
+		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_lru),
+		cmocka_unit_test(test_slru_order),
+		cmocka_unit_test(test_slru_cap),
+		cmocka_unit_test(test_slru_scan),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_clear),
 		cmocka_unit_test(test_stats),

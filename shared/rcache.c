@@ -7,6 +7,7 @@
  *	#include "shared/rcache.h"
  *
  *	struct rcache *rcache_new(size_t max_entries);
+ *	struct rcache *rcache_new_hashed(size_t max_entries);
  *	void rcache_free(struct rcache *c);
  *	const void *rcache_get(struct rcache *c, const void *key, size_t klen,
  *		time_t now, size_t *vlen);
@@ -63,6 +64,15 @@
  *	Storing a 32-bit hash as well would push that entry into the next
  *	chunk size (112 bytes), so the header stays at 32 bytes.
  *
+ *	rcache_new_hashed() makes a cache that keeps, instead of each key,
+ *	its 128-bit SipHash-2-4 digest under a second secret key drawn
+ *	there: every key then costs RCACHE_DIGEST_LEN bytes, which for the
+ *	daemon's SPF results (key: limits, address, domain) makes an entry
+ *	80 bytes instead of 96 to 112. Two keys with one digest would share
+ *	an entry; for a sender who does not know the key, finding such a
+ *	pair takes about 2^64 tries against the live cache. Without entropy
+ *	for the key, whole keys are kept.
+ *
  *	rcache_walk() calls fn for each entry, probation from head to tail
  *	then protected from head to tail, changing nothing; it is for tests
  *	and debugging.
@@ -107,6 +117,8 @@ struct rcache {
 	struct lru prob, prot;		/* probation, protected */
 	uint64_t base;			/* (uint64_t)time_t of offset 0 */
 	uint64_t k0, k1;		/* SipHash key */
+	int	hashed;			/* keys kept as their digest */
+	uint64_t d0, d1;		/* its SipHash key */
 	struct rcache_stats stats;
 };
 
@@ -131,11 +143,14 @@ le64(const unsigned char *p)
 	return v;
 }
 
+/* SipHash-2-4 of in; with hi != NULL the 128-bit variant, whose second
+ * half goes to *hi. */
 static uint64_t
-siphash(uint64_t k0, uint64_t k1, const unsigned char *in, size_t len)
+sip(uint64_t k0, uint64_t k1, const unsigned char *in, size_t len,
+    uint64_t *hi)
 {
 	uint64_t v0 = 0x736f6d6570736575ULL ^ k0;
-	uint64_t v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t v1 = 0x646f72616e646f6dULL ^ k1 ^ (hi != NULL ? 0xee : 0);
 	uint64_t v2 = 0x6c7967656e657261ULL ^ k0;
 	uint64_t v3 = 0x7465646279746573ULL ^ k1;
 	uint64_t m, b = (uint64_t)len << 56;
@@ -155,12 +170,42 @@ siphash(uint64_t k0, uint64_t k1, const unsigned char *in, size_t len)
 	SIPROUND;
 	SIPROUND;
 	v0 ^= b;
-	v2 ^= 0xff;
+	v2 ^= hi != NULL ? 0xee : 0xff;
 	SIPROUND;
 	SIPROUND;
 	SIPROUND;
 	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	b = v0 ^ v1 ^ v2 ^ v3;
+	if (hi != NULL) {
+		v1 ^= 0xdd;
+		SIPROUND;
+		SIPROUND;
+		SIPROUND;
+		SIPROUND;
+		*hi = v0 ^ v1 ^ v2 ^ v3;
+	}
+	return b;
+}
+
+static uint64_t
+siphash(uint64_t k0, uint64_t k1, const unsigned char *in, size_t len)
+{
+	return sip(k0, k1, in, len, NULL);
+}
+
+/* The 128-bit digest that stands for a key in a hashed cache. */
+static void
+digest(const struct rcache *c, const void *key, size_t klen,
+    unsigned char out[RCACHE_DIGEST_LEN])
+{
+	uint64_t lo, hi;
+	int	i;
+
+	lo = sip(c->d0, c->d1, key, klen, &hi);
+	for (i = 0; i < 8; i++) {
+		out[i] = (unsigned char)(lo >> (8 * i));
+		out[8 + i] = (unsigned char)(hi >> (8 * i));
+	}
 }
 
 /* ---- the cache ------------------------------------------------------ */
@@ -191,6 +236,22 @@ rcache_new(size_t max_entries)
 	}
 	c->k0 = le64(seed);
 	c->k1 = le64(seed + 8);
+	return c;
+}
+
+struct rcache *
+rcache_new_hashed(size_t max_entries)
+{
+	struct rcache *c = rcache_new(max_entries);
+	unsigned char seed[16];
+
+	/* Without a secret key a digest could be made to collide: then the
+	 * cache keeps whole keys. */
+	if (getrandom(seed, sizeof(seed), 0) == (ssize_t)sizeof(seed)) {
+		c->d0 = le64(seed);
+		c->d1 = le64(seed + 8);
+		c->hashed = 1;
+	}
 	return c;
 }
 
@@ -264,12 +325,18 @@ const void *
 rcache_get(struct rcache *c, const void *key, size_t klen, time_t now,
     size_t *vlen)
 {
+	unsigned char dg[RCACHE_DIGEST_LEN];
 	uint64_t h;
 	struct entry *e;
 
 	if (klen > RCACHE_KEY_MAX) {
 		c->stats.misses++;
 		return NULL;
+	}
+	if (c->hashed) {
+		digest(c, key, klen, dg);
+		key = dg;
+		klen = sizeof(dg);
 	}
 	h = hash(c, key, klen);
 	e = find(c, h, key, klen);
@@ -291,12 +358,18 @@ void
 rcache_put(struct rcache *c, const void *key, size_t klen, const void *val,
     size_t vlen, time_t now, time_t expires)
 {
+	unsigned char dg[RCACHE_DIGEST_LEN];
 	uint64_t h, off, ttl;
 	struct entry *e, *victim;
 	int	prot = 0;
 
 	if (klen > RCACHE_KEY_MAX || vlen > RCACHE_VALUE_MAX || expires <= now)
 		return;
+	if (c->hashed) {
+		digest(c, key, klen, dg);
+		key = dg;
+		klen = sizeof(dg);
+	}
 	if (c->count == 0)
 		c->base = (uint64_t)now - WINDOW_HALF;
 	if ((off = offset(c, now)) > UINT32_MAX)

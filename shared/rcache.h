@@ -13,10 +13,16 @@
 #define RCACHE_KEY_MAX		1024	/* bytes of a key; longer: not cached */
 #define RCACHE_VALUE_MAX	1024	/* bytes of a value; longer: not cached */
 #define RCACHE_ENTRIES_MAX	(1UL << 24)	/* max_entries is capped here */
+#define RCACHE_DIGEST_LEN	16	/* bytes of a key's digest (hashed) */
 
 struct rcache;
 
 struct rcache *rcache_new(size_t max_entries);	/* never NULL */
+/* The same, keeping each key as its RCACHE_DIGEST_LEN-byte SipHash-2-4
+ * digest under a secret random key instead of in full: an entry costs 64
+ * bytes whatever the key's length. Two keys with one digest are one
+ * entry: with 128 bits and a key no client knows, that does not happen. */
+struct rcache *rcache_new_hashed(size_t max_entries);	/* never NULL */
 void	rcache_free(struct rcache *);		/* NULL is a no-op */
 
 /* The value stored under key and not expired at now, or NULL. The value

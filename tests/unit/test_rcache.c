@@ -93,14 +93,26 @@ rt_val(size_t i)
 }
 
 static void
-test_round_trip(void **state)
+walk_len(void *arg, const void *key, size_t klen, int protected)
 {
-	struct rcache *c = rcache_new(100);
+	size_t *bad = arg;
+
+	(void)key;
+	(void)protected;
+	if (klen != RCACHE_DIGEST_LEN)
+		(*bad)++;
+}
+
+/* Every row, in a cache of whole keys and in a hashed one (which must
+ * behave the same and keep RCACHE_DIGEST_LEN bytes for every key). */
+static void
+round_trip(int hashed)
+{
+	struct rcache *c = hashed ? rcache_new_hashed(100) : rcache_new(100);
 	struct rcache_stats st;
 	unsigned long nstored = 0;
-	size_t	i;
+	size_t	i, bad = 0;
 
-	(void)state;
 	for (i = 0; i < NRT; i++) {
 		if (!rtrows[i].put)
 			continue;
@@ -131,7 +143,27 @@ test_round_trip(void **state)
 			fail_msg("row %zu \"%s\": got a different value", i,
 			    rtrows[i].name);
 	}
+	if (hashed) {
+		rcache_walk(c, walk_len, &bad);
+		if (bad != 0)
+			fail_msg("hashed: got %zu keys not of %d bytes, want 0",
+			    bad, RCACHE_DIGEST_LEN);
+	}
 	rcache_free(c);
+}
+
+static void
+test_round_trip(void **state)
+{
+	(void)state;
+	round_trip(0);
+}
+
+static void
+test_round_trip_hashed(void **state)
+{
+	(void)state;
+	round_trip(1);
 }
 
 /* Keys and values are copied in: changing the caller's buffers after the
@@ -874,9 +906,10 @@ test_slru_scan(void **state)
 #define MANY_MAX	1000
 
 static void
-test_many(void **state)
+many(int hashed)
 {
-	struct rcache *c = rcache_new(MANY_MAX);
+	struct rcache *c = hashed ? rcache_new_hashed(MANY_MAX) :
+	    rcache_new(MANY_MAX);
 	struct rcache_stats st;
 	char	key[32], val[32];
 	unsigned long hits = 0, misses = 0;
@@ -884,7 +917,6 @@ test_many(void **state)
 	const char *v;
 	int	i, n;
 
-	(void)state;
 	for (i = 0; i < MANY_KEYS; i++) {
 		n = snprintf(key, sizeof(key), "sender-%d.example", i);
 		snprintf(val, sizeof(val), "result %d", i * 7);
@@ -924,6 +956,20 @@ test_many(void **state)
 		    st.entries, st.hits, st.misses, st.stores, st.evictions,
 		    MANY_MAX, hits, misses, MANY_KEYS, MANY_KEYS - MANY_MAX);
 	rcache_free(c);
+}
+
+static void
+test_many(void **state)
+{
+	(void)state;
+	many(0);
+}
+
+static void
+test_many_hashed(void **state)
+{
+	(void)state;
+	many(1);
 }
 
 /* ---- clear, free ------------------------------------------------------- */
@@ -1051,6 +1097,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_round_trip_hashed),
 		cmocka_unit_test(test_copies),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_expiry_drops),
@@ -1061,6 +1108,7 @@ main(void)
 		cmocka_unit_test(test_slru_cap),
 		cmocka_unit_test(test_slru_scan),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_many_hashed),
 		cmocka_unit_test(test_clear),
 		cmocka_unit_test(test_stats),
 	};

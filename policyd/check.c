@@ -54,6 +54,10 @@
  *	whenever forwarders.names is set, even with ptr.enabled = false
  *	(its result then asks for nothing).
  *
+ *	A request holds the configuration it started with (a reference)
+ *	and a copy of it only when a context or domain section overrides
+ *	a key; texts and forwarder state are allocated when used.
+ *
  *	Clients whose address is private, CGNAT, ULA or link-local are
  *	clients Postfix sees through NAT or a container bridge: a warning
  *	(rate-limited) says so, and decide(3) does not refuse them unless
@@ -92,9 +96,11 @@
 #define CHECK_NAT_RL_INTERVAL		60
 #define CHECK_APPLIED_LEN		(2 * DNS_NAME_MAX + 24)
 #define CHECK_LOG_LEN			(LOG_ESCAPE_MAX * 7 + 8)
-#define CHECK_IPREV_CACHE_MAX		16384	/* iprev results kept */
+#define CHECK_IPREV_CACHE_MAX		32768	/* iprev results kept */
 #define CHECK_IPREV_TTL_MAX		3600	/* seconds, whatever the TTLs */
 #define CHECK_IPREV_KEY_LEN		18
+#define CHECK_SKIP_TEXT_LEN		128
+#define CHECK_FWD_TEXT_LEN		(DNS_NAME_MAX + 64)
 
 struct checker {
 	struct event_base *base;
@@ -106,6 +112,26 @@ struct checker {
 
 struct check;
 
+/* Results as a request and a session keep them: the strings at their
+ * real length, in memory the holder owns (iprev_kept_*() and
+ * spf_kept_*() copy, never share). decide(3) gets struct iprev_outcome
+ * and struct spf_outcome filled from them on the stack: a request in
+ * flight or a connection between messages holds no worst-case arrays. */
+struct iprev_kept {
+	enum iprev_result result;
+	char	*name;			/* NULL: none; at most DNS_NAME_MAX */
+};
+
+struct spf_kept {
+	enum spf_result result;
+	enum spf_identity identity;
+	unsigned queries, voids;
+	int	worker_died;
+	char	*strs;			/* checked, domain, problem, each
+					 * NUL-terminated, one allocation;
+					 * NULL: all three empty */
+};
+
 struct check_session {
 	struct checker *ck;
 	struct check *inflight;
@@ -115,15 +141,16 @@ struct check_session {
 	int	have_iprev, have_helo, have_mf, have_fwd_spf;
 	struct sess_results *res;	/* NULL until a result is kept: an
 					 * idle connection holds no room */
-	char	fwd_spf[DNS_NAME_MAX + 1];	/* forwarder domain that passed */
+	char	*fwd_spf;		/* forwarder domain that passed, or
+					 * NULL */
 	int	header_sent;		/* a header went out for this message */
 	int	accepted_rcpt;		/* a recipient of it was accepted */
 	char	*pending;		/* a header still to prepend */
 };
 
 struct sess_results {
-	struct iprev_outcome iprev;
-	struct spf_outcome helo, mailfrom;
+	struct iprev_kept iprev;
+	struct spf_kept helo, mailfrom;
 };
 
 enum step { STEP_OFF, STEP_RUNNING, STEP_DONE };
@@ -153,20 +180,23 @@ struct check {
 	char	*ready_action;		/* what the kick answers */
 
 	struct netaddr client;
-	struct cfg eff;			/* cfg with the overrides; borrows cfg */
-	char	applied[CHECK_APPLIED_LEN];	/* overrides in effect */
+	const struct cfg *eff;		/* cfg, or eff_copy when a section
+					 * overrides a key */
+	struct cfg *eff_copy;		/* NULL, or cfg with the overrides
+					 * (borrows cfg's pointers) */
+	char	*applied;		/* overrides in effect, or NULL */
 	int	header_ok;
 	const char *skip_reason;
-	char	skip_text[128];
+	char	*skip_text;		/* what skip_reason may point to */
 	const char *nat;		/* address class, or NULL */
 	const char *fwd_by;		/* "network", "name", "spf", or NULL */
-	char	fwd_text[DNS_NAME_MAX + 64];
+	char	*fwd_text;		/* set with fwd_by */
 	int	used_cache, ran;	/* results reused / checks started */
 	int	iprev_cached, helo_cached, mf_cached, fwd_cached;
 
 	/* iprev */
 	enum step iprev_step;
-	struct iprev_outcome iprev;
+	struct iprev_kept iprev;
 	struct dns_req *ptr_req;
 	struct iprev_lookup *fwd;	/* nnames of each, from the PTR */
 	char	**names;		/* answer (at most CHECK_PTR_NAMES_MAX) */
@@ -178,16 +208,124 @@ struct check {
 	/* SPF */
 	enum step helo_step, mf_step;
 	struct spfpool_eval *helo_eval, *mf_eval;
-	struct spf_outcome helo, mailfrom;
+	struct spf_kept helo, mailfrom;
 
 	/* Forwarder SPF: postmaster@DOMAIN for each forwarders.spf_domains. */
 	enum step fwd_step;
-	struct fwd_eval fwd_evals[CFG_FWD_SPF_MAX];
+	struct fwd_eval *fwd_evals;	/* nfwd_evals, allocated when started */
 	int	nfwd_evals, fwdspf_pending;
-	char	fwd_spf[DNS_NAME_MAX + 1];	/* the domain that passed */
+	char	*fwd_spf;		/* the domain that passed, or NULL */
 };
 
 static void check_finish(struct check *);
+
+/* ---- kept results ----------------------------------------------------- */
+
+static void
+iprev_kept_clear(struct iprev_kept *k)
+{
+	free(k->name);
+	k->name = NULL;
+	k->result = IPREV_NOTCHECKED;
+}
+
+/* The name, cut to DNS_NAME_MAX bytes as struct iprev_outcome cuts it. */
+static void
+iprev_kept_name(struct iprev_kept *k, const char *name)
+{
+	free(k->name);
+	k->name = name[0] != '\0' ? xstrndup(name, DNS_NAME_MAX) : NULL;
+}
+
+static void
+iprev_kept_copy(struct iprev_kept *dst, const struct iprev_kept *src)
+{
+	dst->result = src->result;
+	iprev_kept_name(dst, src->name != NULL ? src->name : "");
+}
+
+static void
+iprev_kept_fill(const struct iprev_kept *k, struct iprev_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->result = k->result;
+	snprintf(out->name, sizeof(out->name), "%s",
+	    k->name != NULL ? k->name : "");
+}
+
+static void
+spf_kept_clear(struct spf_kept *k)
+{
+	free(k->strs);
+	memset(k, 0, sizeof(*k));
+}
+
+/* Keep *o (its strings at their length; each of them fits o's arrays). */
+static void
+spf_kept_set(struct spf_kept *k, const struct spf_outcome *o)
+{
+	size_t	cl = strnlen(o->checked, sizeof(o->checked) - 1);
+	size_t	dl = strnlen(o->domain, sizeof(o->domain) - 1);
+	size_t	pl = strnlen(o->problem, sizeof(o->problem) - 1);
+	char	*p = NULL;
+
+	if (cl + dl + pl > 0) {
+		p = xmalloc(cl + dl + pl + 3);
+		memcpy(p, o->checked, cl);
+		p[cl] = '\0';
+		memcpy(p + cl + 1, o->domain, dl);
+		p[cl + 1 + dl] = '\0';
+		memcpy(p + cl + dl + 2, o->problem, pl);
+		p[cl + dl + 2 + pl] = '\0';
+	}
+	free(k->strs);
+	k->strs = p;
+	k->result = o->result;
+	k->identity = o->identity;
+	k->queries = o->queries;
+	k->voids = o->voids;
+	k->worker_died = o->worker_died;
+}
+
+static void
+spf_kept_fill(const struct spf_kept *k, struct spf_outcome *out)
+{
+	const char *c = k->strs != NULL ? k->strs : "";
+	const char *d = k->strs != NULL ? c + strlen(c) + 1 : "";
+	const char *pr = k->strs != NULL ? d + strlen(d) + 1 : "";
+
+	memset(out, 0, sizeof(*out));
+	out->result = k->result;
+	out->identity = k->identity;
+	snprintf(out->checked, sizeof(out->checked), "%s", c);
+	snprintf(out->domain, sizeof(out->domain), "%s", d);
+	snprintf(out->problem, sizeof(out->problem), "%s", pr);
+	out->queries = k->queries;
+	out->voids = k->voids;
+	out->worker_died = k->worker_died;
+}
+
+static void
+spf_kept_copy(struct spf_kept *dst, const struct spf_kept *src)
+{
+	struct spf_outcome o;
+
+	spf_kept_fill(src, &o);
+	spf_kept_set(dst, &o);
+}
+
+/* The deadline came first: temperror, with a problem text. */
+static void
+spf_kept_deadline(struct spf_kept *k)
+{
+	struct spf_outcome o;
+
+	spf_kept_fill(k, &o);
+	o.result = SPF_RES_TEMPERROR;
+	snprintf(o.problem, sizeof(o.problem), "no answer before the "
+	    "deadline");
+	spf_kept_set(k, &o);
+}
 
 struct checker *
 checker_new(struct event_base *base, struct dns *dns, struct spfpool *pool,
@@ -199,7 +337,7 @@ checker_new(struct event_base *base, struct dns *dns, struct spfpool *pool,
 	ck->dns = dns;
 	ck->pool = pool;
 	ck->cfg = cfg_ref(cfg);
-	ck->iprev_cache = rcache_new(CHECK_IPREV_CACHE_MAX);
+	ck->iprev_cache = rcache_new_hashed(CHECK_IPREV_CACHE_MAX);
 	return ck;
 }
 
@@ -241,11 +379,17 @@ session_forget(struct check_session *sess)
 	free(sess->pending);
 	sess->instance = sess->client = sess->helo_name = sess->sender = NULL;
 	sess->pending = NULL;
-	free(sess->res);
-	sess->res = NULL;
+	if (sess->res != NULL) {
+		iprev_kept_clear(&sess->res->iprev);
+		spf_kept_clear(&sess->res->helo);
+		spf_kept_clear(&sess->res->mailfrom);
+		free(sess->res);
+		sess->res = NULL;
+	}
 	sess->have_iprev = sess->have_helo = sess->have_mf = 0;
 	sess->have_fwd_spf = sess->header_sent = sess->accepted_rcpt = 0;
-	sess->fwd_spf[0] = '\0';
+	free(sess->fwd_spf);
+	sess->fwd_spf = NULL;
 }
 
 /* Stop every lookup still running; no callbacks come afterwards. */
@@ -292,7 +436,16 @@ check_free(struct check *chk)
 		free(chk->names[i]);
 	free(chk->names);
 	free(chk->fwd);
+	free(chk->fwd_evals);
 	free(chk->ready_action);
+	iprev_kept_clear(&chk->iprev);
+	spf_kept_clear(&chk->helo);
+	spf_kept_clear(&chk->mailfrom);
+	free(chk->eff_copy);
+	free(chk->applied);
+	free(chk->skip_text);
+	free(chk->fwd_text);
+	free(chk->fwd_spf);
 	proto_req_free(chk->req);
 	cfg_unref(chk->cfg);
 	free(chk);
@@ -352,6 +505,7 @@ check_log(struct check *chk, const struct decision *d, const char *action_word,
 	int	warn = d && d->would == DECIDE_REJECT &&
 	    d->verdict == DECIDE_ACCEPT && !chk->cfg->report_only &&
 	    !d->relaxed;
+	int	have_applied = chk->applied != NULL && chk->applied[0];
 	char	*(*esc)(const char *, size_t, char *, size_t) =
 	    chk->cfg->log_format == CFG_LOG_JSON ? log_json : log_escape;
 
@@ -362,8 +516,10 @@ check_log(struct check *chk, const struct decision *d, const char *action_word,
 	esc(r->helo_name, LOG_ESCAPE_MAX, helo, sizeof(helo));
 	esc(r->sender, LOG_ESCAPE_MAX, from, sizeof(from));
 	esc(r->client_address, LOG_ESCAPE_MAX, ip, sizeof(ip));
-	esc(chk->applied, LOG_ESCAPE_MAX, applied, sizeof(applied));
-	esc(chk->fwd_text, LOG_ESCAPE_MAX, fwd, sizeof(fwd));
+	esc(chk->applied ? chk->applied : "", LOG_ESCAPE_MAX, applied,
+	    sizeof(applied));
+	esc(chk->fwd_text ? chk->fwd_text : "", LOG_ESCAPE_MAX, fwd,
+	    sizeof(fwd));
 
 	if (chk->cfg->log_format == CFG_LOG_JSON) {
 		char	line[CHECK_LOG_LEN * 8 + 512];
@@ -395,7 +551,7 @@ check_log(struct check *chk, const struct decision *d, const char *action_word,
 		if (chk->skip_reason && n < sizeof(line))
 			n += (size_t)snprintf(line + n, sizeof(line) - n,
 			    ",\"skip\":\"%s\"", chk->skip_reason);
-		if (chk->applied[0] && n < sizeof(line))
+		if (have_applied && n < sizeof(line))
 			n += (size_t)snprintf(line + n, sizeof(line) - n,
 			    ",\"policy\":\"%s\"", applied);
 		if (chk->fwd_by && n < sizeof(line))
@@ -425,7 +581,7 @@ check_log(struct check *chk, const struct decision *d, const char *action_word,
 		snprintf(extra, sizeof(extra), " would=%s", would);
 	if (chk->skip_reason)
 		snprintf(extra, sizeof(extra), " skip=%s", chk->skip_reason);
-	snprintf(more, sizeof(more), "%s%s%s%s%s%s", chk->applied[0] ?
+	snprintf(more, sizeof(more), "%s%s%s%s%s%s", have_applied ?
 	    " policy=" : "", applied, chk->fwd_by ? " forwarder=" : "",
 	    chk->fwd_by ? chk->fwd_by : "", chk->nat ? " nat=" : "",
 	    chk->nat ? chk->nat : "");
@@ -454,31 +610,32 @@ static void
 check_forwarder(struct check *chk)
 {
 	const struct cfg *cfg = chk->cfg;
-	char	ip[NETADDR_STR_MAX];
+	const char *name = chk->iprev.name != NULL ? chk->iprev.name : "";
+	char	ip[NETADDR_STR_MAX], text[CHECK_FWD_TEXT_LEN];
 	int	i;
 
 	if (chk->fwd_by)
 		return;
 	if (netaddr_list_match(cfg->fwd_networks, &chk->client)) {
 		chk->fwd_by = "network";
-		snprintf(chk->fwd_text, sizeof(chk->fwd_text), "%s",
+		snprintf(text, sizeof(text), "%s",
 		    netaddr_format(&chk->client, ip, sizeof(ip)));
+		chk->fwd_text = xstrdup(text);
 		return;
 	}
 	if (chk->iprev_step != STEP_OFF && chk->iprev.result == IPREV_PASS)
 		for (i = 0; i < cfg->nfwd_names; i++)
-			if (cfg_name_in_domain(chk->iprev.name,
-			    cfg->fwd_names[i])) {
+			if (cfg_name_in_domain(name, cfg->fwd_names[i])) {
 				chk->fwd_by = "name";
-				snprintf(chk->fwd_text, sizeof(chk->fwd_text),
-				    "%s", chk->iprev.name);
+				snprintf(text, sizeof(text), "%s", name);
+				chk->fwd_text = xstrdup(text);
 				return;
 			}
-	if (chk->fwd_spf[0]) {
+	if (chk->fwd_spf != NULL && chk->fwd_spf[0]) {
 		chk->fwd_by = "spf";
-		snprintf(chk->fwd_text, sizeof(chk->fwd_text), "%s (SPF pass "
-		    "for %s)", netaddr_format(&chk->client, ip, sizeof(ip)),
-		    chk->fwd_spf);
+		snprintf(text, sizeof(text), "%s (SPF pass for %s)",
+		    netaddr_format(&chk->client, ip, sizeof(ip)), chk->fwd_spf);
+		chk->fwd_text = xstrdup(text);
 	}
 }
 
@@ -500,20 +657,20 @@ session_store(struct check *chk)
 	if (sess->res == NULL)
 		sess->res = xcalloc(1, sizeof(*sess->res));
 	if (chk->iprev_step == STEP_DONE && !chk->iprev_cached) {
-		sess->res->iprev = chk->iprev;
+		iprev_kept_copy(&sess->res->iprev, &chk->iprev);
 		sess->have_iprev = 1;
 	}
 	if (chk->helo_step == STEP_DONE && !chk->helo_cached) {
-		sess->res->helo = chk->helo;
+		spf_kept_copy(&sess->res->helo, &chk->helo);
 		sess->have_helo = 1;
 	}
 	if (chk->mf_step == STEP_DONE && !chk->mf_cached) {
-		sess->res->mailfrom = chk->mailfrom;
+		spf_kept_copy(&sess->res->mailfrom, &chk->mailfrom);
 		sess->have_mf = 1;
 	}
 	if (chk->fwd_step == STEP_DONE && !chk->fwd_cached) {
-		snprintf(sess->fwd_spf, sizeof(sess->fwd_spf), "%s",
-		    chk->fwd_spf);
+		free(sess->fwd_spf);
+		sess->fwd_spf = xstrdup(chk->fwd_spf);
 		sess->have_fwd_spf = 1;
 	}
 }
@@ -535,6 +692,7 @@ check_finish(struct check *chk)
 	struct check_session *sess = chk->sess;
 	struct decide_in in;
 	struct decision d;
+	struct spf_outcome helo, mailfrom;
 	const char *action;
 	char	buf[PROTO_ACTION_MAX];
 	int	message_state;
@@ -557,12 +715,18 @@ check_finish(struct check *chk)
 	in.client = &chk->client;
 	in.skip_reason = chk->skip_reason;
 	in.header_ok = chk->header_ok;
-	if (chk->eff.ptr.enabled && chk->iprev_step != STEP_OFF)
-		in.iprev = chk->iprev;
+	if (chk->eff->ptr.enabled && chk->iprev_step != STEP_OFF)
+		iprev_kept_fill(&chk->iprev, &in.iprev);
 	else
 		in.iprev.result = IPREV_NOTCHECKED;
-	in.helo = chk->helo_step == STEP_OFF ? NULL : &chk->helo;
-	in.mailfrom = chk->mf_step == STEP_OFF ? NULL : &chk->mailfrom;
+	if (chk->helo_step != STEP_OFF) {
+		spf_kept_fill(&chk->helo, &helo);
+		in.helo = &helo;
+	}
+	if (chk->mf_step != STEP_OFF) {
+		spf_kept_fill(&chk->mailfrom, &mailfrom);
+		in.mailfrom = &mailfrom;
+	}
 	in.forwarder = chk->fwd_by ? chk->fwd_text : NULL;
 	in.nat = chk->nat;
 	session_store(chk);
@@ -570,7 +734,7 @@ check_finish(struct check *chk)
 	/* The header goes out once per message. */
 	if (chk->header_ok && message_state && sess->header_sent)
 		in.header_ok = 0;
-	decide(&chk->eff, &in, &d);
+	decide(chk->eff, &in, &d);
 	action = d.action;
 
 	if (message_state) {
@@ -623,16 +787,10 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		chk->iprev.result = IPREV_TEMPERROR;
 		chk->iprev_step = STEP_DONE;
 	}
-	if (chk->helo_step == STEP_RUNNING) {
-		chk->helo.result = SPF_RES_TEMPERROR;
-		snprintf(chk->helo.problem, sizeof(chk->helo.problem),
-		    "no answer before the deadline");
-	}
-	if (chk->mf_step == STEP_RUNNING) {
-		chk->mailfrom.result = SPF_RES_TEMPERROR;
-		snprintf(chk->mailfrom.problem, sizeof(chk->mailfrom.problem),
-		    "no answer before the deadline");
-	}
+	if (chk->helo_step == STEP_RUNNING)
+		spf_kept_deadline(&chk->helo);
+	if (chk->mf_step == STEP_RUNNING)
+		spf_kept_deadline(&chk->mailfrom);
 	log_warn("%s: deadline of %d s reached for client %s; unfinished "
 	    "checks count as temperror", chk->req->queue_id[0] ?
 	    chk->req->queue_id : "NOQUEUE", chk->cfg->request_timeout,
@@ -671,14 +829,16 @@ static void
 iprev_done(struct check *chk)
 {
 	unsigned char key[CHECK_IPREV_KEY_LEN];
+	struct iprev_outcome o;
 	time_t	now = time(NULL);
 
 	chk->iprev_step = STEP_DONE;
-	if (chk->iprev.result != IPREV_TEMPERROR)
+	if (chk->iprev.result != IPREV_TEMPERROR) {
+		iprev_kept_fill(&chk->iprev, &o);
 		rcache_put(chk->ck->iprev_cache, key, iprev_key(chk, key),
-		    &chk->iprev, offsetof(struct iprev_outcome, name) +
-		    strlen(chk->iprev.name) + 1, now, now +
-		    (time_t)chk->iprev_ttl);
+		    &o, offsetof(struct iprev_outcome, name) +
+		    strlen(o.name) + 1, now, now + (time_t)chk->iprev_ttl);
+	}
 	maybe_finish(chk);
 }
 
@@ -687,17 +847,19 @@ static int
 iprev_cached(struct check *chk)
 {
 	unsigned char key[CHECK_IPREV_KEY_LEN];
+	struct iprev_outcome o;
 	const void *v;
 	size_t	vlen;
 
 	v = rcache_get(chk->ck->iprev_cache, key, iprev_key(chk, key),
 	    time(NULL), &vlen);
 	if (v == NULL || vlen <= offsetof(struct iprev_outcome, name) ||
-	    vlen > sizeof(chk->iprev))
+	    vlen > sizeof(o))
 		return 0;
-	memcpy(&chk->iprev, v, vlen);
-	chk->iprev.name[vlen - offsetof(struct iprev_outcome, name) - 1] =
-	    '\0';
+	memcpy(&o, v, vlen);
+	o.name[vlen - offsetof(struct iprev_outcome, name) - 1] = '\0';
+	chk->iprev.result = o.result;
+	iprev_kept_name(&chk->iprev, o.name);
 	return 1;
 }
 
@@ -725,8 +887,7 @@ iprev_fwd_cb(void *arg, const struct dns_answer *ans)
 		memcpy(a.a, rr->data, rr->len);
 		if (netaddr_equal(&a, &chk->client)) {
 			chk->iprev.result = IPREV_PASS;
-			snprintf(chk->iprev.name, sizeof(chk->iprev.name), "%s",
-			    chk->names[lk->idx]);
+			iprev_kept_name(&chk->iprev, chk->names[lk->idx]);
 			break;
 		}
 	}
@@ -785,8 +946,7 @@ iprev_ptr_cb(void *arg, const struct dns_answer *ans)
 		iprev_done(chk);
 		return;
 	}
-	snprintf(chk->iprev.name, sizeof(chk->iprev.name), "%s",
-	    chk->names[0]);
+	iprev_kept_name(&chk->iprev, chk->names[0]);
 	/* Start all before any can answer: callbacks never run inside
 	 * dns_query(), so fwd_pending is complete first. */
 	chk->fwd_pending = chk->nnames;
@@ -826,12 +986,12 @@ static void
 spf_store(struct check *chk, int helo_identity, const struct spf_outcome *out)
 {
 	if (helo_identity) {
-		chk->helo = *out;
+		spf_kept_set(&chk->helo, out);
 		chk->helo.identity = SPF_ID_HELO;
 		chk->helo_step = STEP_DONE;
 		return;
 	}
-	chk->mailfrom = *out;
+	spf_kept_set(&chk->mailfrom, out);
 	/* RFC 7208 2.4: the null sender is checked as postmaster@HELO. */
 	chk->mailfrom.identity = chk->req->sender[0] ? SPF_ID_MAILFROM :
 	    SPF_ID_HELO;
@@ -862,7 +1022,7 @@ static void
 spf_start(struct check *chk, int helo_identity)
 {
 	struct spf_query q;
-	struct spf_outcome *o = helo_identity ? &chk->helo : &chk->mailfrom;
+	struct spf_kept *o = helo_identity ? &chk->helo : &chk->mailfrom;
 	struct spf_outcome cached;
 
 	memset(&q, 0, sizeof(q));
@@ -926,10 +1086,11 @@ fwd_spf_cb(void *arg, const struct spf_outcome *out)
 
 	fe->eval = NULL;
 	chk->fwdspf_pending--;
-	if (out->result == SPF_RES_PASS && chk->fwd_spf[0] == '\0')
-		snprintf(chk->fwd_spf, sizeof(chk->fwd_spf), "%s",
-		    chk->cfg->fwd_spf_domains[fe->idx]);
-	if (chk->fwd_spf[0] || chk->fwdspf_pending == 0) {
+	if (out->result == SPF_RES_PASS && chk->fwd_spf == NULL &&
+	    chk->cfg->fwd_spf_domains[fe->idx][0] != '\0')
+		chk->fwd_spf = xstrndup(chk->cfg->fwd_spf_domains[fe->idx],
+		    DNS_NAME_MAX);
+	if (chk->fwd_spf != NULL || chk->fwdspf_pending == 0) {
 		chk->fwd_step = STEP_DONE;
 		for (i = 0; i < chk->nfwd_evals; i++)
 			if (chk->fwd_evals[i].eval) {
@@ -953,6 +1114,8 @@ fwd_spf_start(struct check *chk)
 	chk->fwd_step = STEP_RUNNING;
 	chk->nfwd_evals = cfg->nfwd_spf_domains;
 	chk->fwdspf_pending = chk->nfwd_evals;
+	chk->fwd_evals = xcalloc((size_t)chk->nfwd_evals + 1,
+	    sizeof(*chk->fwd_evals));
 	for (i = 0; i < chk->nfwd_evals; i++) {
 		memset(&q, 0, sizeof(q));
 		snprintf(sender, sizeof(sender), "postmaster@%s",
@@ -984,20 +1147,20 @@ session_load(struct check *chk)
 	if (sess->instance == NULL)
 		return;
 	if (sess->have_iprev) {
-		chk->iprev = sess->res->iprev;
+		iprev_kept_copy(&chk->iprev, &sess->res->iprev);
 		chk->iprev_cached = 1;
 	}
 	if (sess->have_helo) {
-		chk->helo = sess->res->helo;
+		spf_kept_copy(&chk->helo, &sess->res->helo);
 		chk->helo_cached = 1;
 	}
 	if (sess->have_mf) {
-		chk->mailfrom = sess->res->mailfrom;
+		spf_kept_copy(&chk->mailfrom, &sess->res->mailfrom);
 		chk->mf_cached = 1;
 	}
 	if (sess->have_fwd_spf) {
-		snprintf(chk->fwd_spf, sizeof(chk->fwd_spf), "%s",
-		    sess->fwd_spf);
+		free(chk->fwd_spf);
+		chk->fwd_spf = xstrdup(sess->fwd_spf);
 		chk->fwd_cached = 1;
 	}
 }
@@ -1039,8 +1202,10 @@ check_start(struct check_session *sess, struct policy_req *req, check_cb cb,
 	struct checker *ck = sess->ck;
 	struct check *chk = xcalloc(1, sizeof(*chk));
 	const struct cfg *cfg, *eff;
+	struct cfg effective;
 	struct timeval tv;
-	char	ip[NETADDR_STR_MAX];
+	char	ip[NETADDR_STR_MAX], applied[CHECK_APPLIED_LEN];
+	char	text[CHECK_SKIP_TEXT_LEN];
 	long	ms;
 	int	is_early, is_message, want_iprev, want_helo, want_mf, want_fwd;
 
@@ -1055,9 +1220,18 @@ check_start(struct check_session *sess, struct policy_req *req, check_cb cb,
 	chk->kick = event_new(ck->base, -1, 0, kick_cb, chk);
 	sess->inflight = chk;
 	cfg = chk->cfg;
-	cfg_effective(cfg, req->policy_context, req->recipient, &chk->eff,
-	    chk->applied, sizeof(chk->applied));
-	eff = &chk->eff;
+	/* Most requests match no section: they use cfg itself, and only
+	 * those that do pay for a copy. */
+	cfg_effective(cfg, req->policy_context, req->recipient, &effective,
+	    applied, sizeof(applied));
+	if (applied[0] != '\0') {
+		chk->eff_copy = xmalloc(sizeof(*chk->eff_copy));
+		*chk->eff_copy = effective;
+		chk->eff = chk->eff_copy;
+		chk->applied = xstrdup(applied);
+	} else
+		chk->eff = cfg;
+	eff = chk->eff;
 
 	is_early = state_is(req->protocol_state, early);
 	is_message = state_is(req->protocol_state, message);
@@ -1080,15 +1254,12 @@ check_start(struct check_session *sess, struct policy_req *req, check_cb cb,
 	session_load(chk);
 
 	if (netaddr_list_match(cfg->skip_networks, &chk->client)) {
-		snprintf(chk->skip_text, sizeof(chk->skip_text),
+		snprintf(text, sizeof(text),
 		    "client %s is in skip.networks, not checked",
 		    netaddr_format(&chk->client, ip, sizeof(ip)));
-		chk->skip_reason = chk->skip_text;
-	} else if (cfg->skip_sasl && req->sasl_username[0]) {
-		snprintf(chk->skip_text, sizeof(chk->skip_text),
-		    "SASL-authenticated client, not checked");
-		chk->skip_reason = chk->skip_text;
-	}
+		chk->skip_reason = chk->skip_text = xstrdup(text);
+	} else if (cfg->skip_sasl && req->sasl_username[0])
+		chk->skip_reason = "SASL-authenticated client, not checked";
 	if (chk->skip_reason) {
 		check_answer_soon(chk, NULL);
 		return;

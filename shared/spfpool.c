@@ -52,6 +52,10 @@
  *	lookup is an a or exists term. (A %{p} macro's PTR lookup counts as
  *	a term: a conservative over-count.)
  *
+ *	An evaluation keeps its identity strings, problem text and lookup
+ *	names at their real length (cut where struct spf_outcome cuts
+ *	them); the callback gets a struct spf_outcome on the stack.
+ *
  *	An evaluation that outlives eval_timeout while it waits for DNS
  *	ends as temperror (its lookup is answered with an error, so libspf2
  *	finishes); one that outlives it while the worker computes means the
@@ -81,6 +85,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +109,15 @@
 _Static_assert(SPFPOOL_PTR_MAX <= SPFPOOL_MX_MAX, "pending holds both");
 #define SPFPOOL_EVALS_PER_WORKER 20000
 #define SPFPOOL_BACKOFF_MAX_MS	10000
-#define SPFPOOL_CACHE_MAX	16384	/* results kept (rcache entries) */
+#define SPFPOOL_CACHE_MAX	65536	/* results kept (rcache entries) */
 #define SPFPOOL_CACHE_TTL_MAX	3600	/* seconds, whatever the DNS TTLs */
+/* Room of the identity strings (each with its NUL): what does not fit
+ * is cut, as struct spf_outcome's arrays cut it. */
+#define SPFPOOL_CHECKED_LEN	sizeof(((struct spf_outcome *)0)->checked)
+#define SPFPOOL_DOMAIN_LEN	sizeof(((struct spf_outcome *)0)->domain)
+#define SPFPOOL_SENDER_LEN	(SPF_LOCAL_MAX + SPF_DOMAIN_MAX + 3)
+#define SPFPOOL_HELO_LEN	(SPF_DOMAIN_MAX + 3)
+#define SPFPOOL_NAME_LEN	(SPF_DOMAIN_MAX + 2)	/* a lookup name kept */
 
 static const struct timeval tv_zero = { 0, 0 };
 
@@ -132,9 +144,16 @@ struct spfpool_eval {
 	spfpool_cb cb;			/* NULL once cancelled */
 	void	*arg;
 	struct netaddr ip;
-	char	helo[SPF_DOMAIN_MAX + 3];
-	char	sender[SPF_LOCAL_MAX + SPF_DOMAIN_MAX + 3];
-	struct spf_outcome out;
+	/* The outcome, kept small: the strings at their real length. */
+	enum spf_result result;
+	enum spf_identity identity;
+	unsigned queries, voids;
+	int	worker_died;
+	char	*problem;		/* NULL: none */
+	char	*ids;			/* checked, domain, sender, helo: one
+					 * allocation, each NUL-terminated */
+	const char *checked, *domain;	/* the outcome's, in ids */
+	const char *sender, *helo;	/* what the worker gets, in ids */
 	struct worker *w;
 	unsigned slot;			/* its id on w */
 	struct event *timer;		/* eval_timeout, or the deferred callback */
@@ -142,11 +161,12 @@ struct spfpool_eval {
 	int	qtype;
 	enum kind kind;
 	int	cidr0;
-	char	qname[SPF_DOMAIN_MAX + 2];
+	char	*qname;			/* of the lookup in progress, for
+					 * messages; NULL before the first */
 	unsigned terms;
 	int	txt_seen;
-	char	(*pending)[SPF_DOMAIN_MAX + 2];	/* SPFPOOL_MX_MAX names,
-						 * allocated on first use */
+	char	**pending;		/* SPFPOOL_MX_MAX names, the array
+					 * allocated on first use */
 	int	npending;
 	enum kind pending_kind;
 	int	forced;
@@ -157,9 +177,9 @@ struct spfpool_eval {
 
 /* A cached result (rcache value); problem text follows. */
 struct cached {
-	enum spf_result result;
-	unsigned queries, voids;
-	int	macros;			/* the result depends on sender and HELO */
+	uint8_t	result;			/* enum spf_result */
+	uint8_t	macros;			/* the result depends on sender and HELO */
+	uint16_t queries, voids;	/* (clamped) */
 };
 
 TAILQ_HEAD(evalq, spfpool_eval);
@@ -279,8 +299,7 @@ schedule_respawn(struct worker *w)
 /* ---- the result cache ------------------------------------------------ */
 
 #define CACHE_KEY_LEN	(4 + 17 + SPF_DOMAIN_MAX + 2 + \
-	    sizeof(((struct spfpool_eval *)0)->sender) + \
-	    sizeof(((struct spfpool_eval *)0)->helo))
+	    SPFPOOL_SENDER_LEN + SPFPOOL_HELO_LEN)
 
 /* The limits, the client and the domain; with full, also the sender and
  * HELO name (the inputs of macros). */
@@ -297,8 +316,8 @@ cache_key(const struct spfpool_eval *e, int full, unsigned char *k)
 	k[n++] = e->ip.family == AF_INET ? 4 : 6;
 	memcpy(k + n, e->ip.a, 16);
 	n += 16;
-	for (i = 0; e->out.domain[i] != '\0' && i <= SPF_DOMAIN_MAX; i++) {
-		unsigned char ch = (unsigned char)e->out.domain[i];
+	for (i = 0; e->domain[i] != '\0' && i <= SPF_DOMAIN_MAX; i++) {
+		unsigned char ch = (unsigned char)e->domain[i];
 
 		k[n++] = ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
 	}
@@ -313,7 +332,32 @@ cache_key(const struct spfpool_eval *e, int full, unsigned char *k)
 	return n;
 }
 
-/* A result the cache holds for e's query: fills e->out, returns 1. */
+static void
+vset_problem(struct spfpool_eval *e, const char *fmt, va_list ap)
+{
+	char	buf[SPF_TEXT_MAX];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	free(e->problem);
+	e->problem = buf[0] != '\0' ? xstrdup(buf) : NULL;
+}
+
+/* The problem text of the outcome, cut to SPF_TEXT_MAX - 1 bytes. */
+static void
+set_problem(struct spfpool_eval *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_problem(struct spfpool_eval *e, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vset_problem(e, fmt, ap);
+	va_end(ap);
+}
+
+/* A result the cache holds for e's query: fills e's outcome, returns 1. */
 static int
 cache_lookup(struct spfpool_eval *e)
 {
@@ -335,11 +379,11 @@ cache_lookup(struct spfpool_eval *e)
 			return 0;
 		memcpy(&c, v, sizeof(c));
 	}
-	e->out.result = c.result;
-	e->out.queries = c.queries;
-	e->out.voids = c.voids;
-	snprintf(e->out.problem, sizeof(e->out.problem), "%.*s",
-	    (int)(vlen - sizeof(c)), (const char *)v + sizeof(c));
+	e->result = (enum spf_result)c.result;
+	e->queries = c.queries;
+	e->voids = c.voids;
+	set_problem(e, "%.*s", (int)(vlen - sizeof(c)),
+	    (const char *)v + sizeof(c));
 	return 1;
 }
 
@@ -351,19 +395,20 @@ cache_store(struct spfpool_eval *e)
 	unsigned char key[CACHE_KEY_LEN], val[sizeof(struct cached) +
 	    SPF_TEXT_MAX];
 	struct cached c;
-	size_t	klen, plen = strlen(e->out.problem);
+	size_t	klen, plen = e->problem != NULL ? strlen(e->problem) : 0;
 	time_t	now = time(NULL);
 
-	if (e->uncacheable || e->cb == NULL || e->out.worker_died ||
-	    e->out.result == SPF_RES_TEMPERROR || e->ttl == 0)
+	if (e->uncacheable || e->cb == NULL || e->worker_died ||
+	    e->result == SPF_RES_TEMPERROR || e->ttl == 0)
 		return;
 	memset(&c, 0, sizeof(c));
-	c.result = e->out.result;
-	c.queries = e->out.queries;
-	c.voids = e->out.voids;
-	c.macros = e->macros;
+	c.result = (uint8_t)e->result;
+	c.queries = e->queries > UINT16_MAX ? UINT16_MAX : (uint16_t)e->queries;
+	c.voids = e->voids > UINT16_MAX ? UINT16_MAX : (uint16_t)e->voids;
+	c.macros = e->macros != 0;
 	memcpy(val, &c, sizeof(c));
-	memcpy(val + sizeof(c), e->out.problem, plen);
+	if (plen > 0)
+		memcpy(val + sizeof(c), e->problem, plen);
 	klen = cache_key(e, 0, key);
 	rcache_put(e->pool->cache, key, klen, val, sizeof(c) + plen, now,
 	    now + (time_t)e->ttl);
@@ -376,6 +421,33 @@ cache_store(struct spfpool_eval *e)
 
 /* ---- evaluations ------------------------------------------------------ */
 
+/* Forget the names of the last MX or PTR answer. */
+static void
+pending_clear(struct spfpool_eval *e)
+{
+	int	i;
+
+	for (i = 0; i < e->npending; i++) {
+		free(e->pending[i]);
+		e->pending[i] = NULL;
+	}
+	e->npending = 0;
+}
+
+/* The strings of e's outcome and query (spfpool_cached() has them on
+ * the stack). */
+static void
+eval_strings_free(struct spfpool_eval *e)
+{
+	pending_clear(e);
+	free(e->pending);
+	free(e->qname);
+	free(e->problem);
+	free(e->ids);
+	e->pending = NULL;
+	e->qname = e->problem = e->ids = NULL;
+}
+
 static void
 eval_free(struct spfpool_eval *e)
 {
@@ -383,8 +455,26 @@ eval_free(struct spfpool_eval *e)
 		dns_cancel(e->dreq);
 	if (e->timer != NULL)
 		event_free(e->timer);
-	free(e->pending);
+	eval_strings_free(e);
 	free(e);
+}
+
+/* The outcome as the API gives it. */
+static void
+outcome_fill(const struct spfpool_eval *e, struct spf_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->result = e->result;
+	out->identity = e->identity;
+	snprintf(out->checked, sizeof(out->checked), "%s",
+	    e->checked != NULL ? e->checked : "");
+	snprintf(out->domain, sizeof(out->domain), "%s",
+	    e->domain != NULL ? e->domain : "");
+	snprintf(out->problem, sizeof(out->problem), "%s",
+	    e->problem != NULL ? e->problem : "");
+	out->queries = e->queries;
+	out->voids = e->voids;
+	out->worker_died = e->worker_died;
 }
 
 static void
@@ -392,8 +482,9 @@ deliver(struct spfpool_eval *e)
 {
 	spfpool_cb cb = e->cb;
 	void	*arg = e->arg;
-	struct spf_outcome out = e->out;
+	struct spf_outcome out;
 
+	outcome_fill(e, &out);
 	eval_free(e);
 	if (cb != NULL)
 		cb(arg, &out);
@@ -411,13 +502,13 @@ force(struct spfpool_eval *e, enum spf_result r, const char *fmt, ...)
 	if (e->forced)
 		return;
 	e->forced = 1;
-	e->out.result = r;
+	e->result = r;
 	va_start(ap, fmt);
-	vsnprintf(e->out.problem, sizeof(e->out.problem), fmt, ap);
+	vset_problem(e, fmt, ap);
 	va_end(ap);
 	if (r == SPF_RES_PERMERROR && e->pool != NULL)
-		e->pool->stats.limit_violations += strstr(e->out.problem,
-		    "limit") != NULL;
+		e->pool->stats.limit_violations += e->problem != NULL &&
+		    strstr(e->problem, "limit") != NULL;
 }
 
 static void
@@ -563,16 +654,15 @@ worker_died(struct worker *w, const char *why)
 			dns_cancel(e->dreq);
 			e->dreq = NULL;
 		}
-		e->out.result = SPF_RES_TEMPERROR;
-		e->out.worker_died = 1;
-		snprintf(e->out.problem, sizeof(e->out.problem),
-		    "SPF evaluation %s", strcmp(why, "timed out") == 0 ?
-		    "timed out" : "failed (worker died)");
+		e->result = SPF_RES_TEMPERROR;
+		e->worker_died = 1;
+		set_problem(e, "SPF evaluation %s", strcmp(why,
+		    "timed out") == 0 ? "timed out" : "failed (worker died)");
 		if (lost++ == 0)
 			log_warn("spf: worker %s%s while checking domain %s "
 			    "(queries=%u); answering temperror", why, how,
-			    log_escape(e->out.domain, LOG_ESCAPE_MAX, dom,
-			    sizeof(dom)), e->out.queries);
+			    log_escape(e->domain, LOG_ESCAPE_MAX, dom,
+			    sizeof(dom)), e->queries);
 		/* Deliver from the loop, never from here: worker_died()
 		 * also runs inside spfpool_eval() (start() on a worker that
 		 * died unnoticed), spfpool_cancel() and the lookup
@@ -602,6 +692,19 @@ name_copy(char *dst, size_t dlen, const char *src)
 		n = dlen - 1;
 	memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+/* name_copy() into an allocation of the name's own length. */
+static char *
+name_dup(const char *src)
+{
+	size_t	n = strlen(src);
+
+	if (n > 0 && src[n - 1] == '.')
+		n--;
+	if (n >= SPFPOOL_NAME_LEN)
+		n = SPFPOOL_NAME_LEN - 1;
+	return xstrndup(src, n);
 }
 
 static void
@@ -677,8 +780,8 @@ void_status(const struct dns_answer *a)
 static void
 count_void(struct spfpool_eval *e)
 {
-	e->out.voids++;
-	if ((int)e->out.voids > e->pool->opts.void_limit)
+	e->voids++;
+	if ((int)e->voids > e->pool->opts.void_limit)
 		force(e, SPF_RES_PERMERROR, "void lookup limit of %d exceeded",
 		    e->pool->opts.void_limit);
 }
@@ -735,6 +838,7 @@ answer_spf(struct spfpool_eval *e, const struct dns_answer *a)
 static void
 pending_alloc(struct spfpool_eval *e)
 {
+	pending_clear(e);
 	if (e->pending == NULL)
 		e->pending = xcalloc(SPFPOOL_MX_MAX, sizeof(*e->pending));
 }
@@ -775,13 +879,11 @@ process_answer(struct spfpool_eval *e, const struct dns_answer *a)
 				reply_status(e, SPFW_ST_NORECOVERY);
 				return;
 			}
-			e->npending = 0;
-			e->pending_kind = K_MXADDR;
 			pending_alloc(e);
+			e->pending_kind = K_MXADDR;
 			for (i = 0; i < a->nrr; i++)
-				name_copy(e->pending[e->npending++],
-				    sizeof(e->pending[0]),
-				    (const char *)a->rr[i].data);
+				e->pending[e->npending++] =
+				    name_dup((const char *)a->rr[i].data);
 		}
 		answer_records(e, a, SPFW_RR_MAX);
 		return;
@@ -796,13 +898,11 @@ process_answer(struct spfpool_eval *e, const struct dns_answer *a)
 	case K_PTR:
 		if (a->status == DNS_OK && a->nrr > 0) {
 			/* RFC 7208 4.6.4: names beyond 10 are ignored */
-			e->npending = 0;
-			e->pending_kind = K_PTRADDR;
 			pending_alloc(e);
+			e->pending_kind = K_PTRADDR;
 			for (i = 0; i < a->nrr && i < SPFPOOL_PTR_MAX; i++)
-				name_copy(e->pending[e->npending++],
-				    sizeof(e->pending[0]),
-				    (const char *)a->rr[i].data);
+				e->pending[e->npending++] =
+				    name_dup((const char *)a->rr[i].data);
 			answer_records(e, a, SPFPOOL_PTR_MAX);
 			return;
 		}
@@ -845,10 +945,9 @@ take_pending(struct spfpool_eval *e, const char *name)
 	for (i = 0; i < e->npending; i++) {
 		if (strcasecmp(e->pending[i], name) == 0) {
 			/* Move the last one into the hole. */
-			if (i != e->npending - 1)
-				memmove(e->pending[i], e->pending[e->npending - 1],
-				    sizeof(e->pending[0]));
-			e->npending--;
+			free(e->pending[i]);
+			e->pending[i] = e->pending[e->npending - 1];
+			e->pending[--e->npending] = NULL;
 			return 1;
 		}
 	}
@@ -888,17 +987,17 @@ handle_lookup(struct spfpool_eval *e, int type, const char *rawname)
 		e->kind = e->txt_seen ? K_INCLUDE : K_TOP;
 		term = e->txt_seen;
 		e->txt_seen = 1;
-		e->npending = 0;
+		pending_clear(e);
 		break;
 	case DNS_T_MX:
 		e->kind = K_MX;
 		term = 1;
-		e->npending = 0;
+		pending_clear(e);
 		break;
 	case DNS_T_PTR:
 		e->kind = K_PTR;
 		term = 1;
-		e->npending = 0;
+		pending_clear(e);
 		break;
 	case DNS_T_A:
 	case DNS_T_AAAA:
@@ -907,14 +1006,15 @@ handle_lookup(struct spfpool_eval *e, int type, const char *rawname)
 		else {
 			e->kind = K_A;
 			term = 1;
-			e->npending = 0;
+			pending_clear(e);
 		}
 		break;
 	default:
 		reply_status(e, SPFW_ST_NORECOVERY);
 		return;
 	}
-	name_copy(e->qname, sizeof(e->qname), name);
+	free(e->qname);
+	e->qname = name_dup(name);
 	if (term && ++e->terms > (unsigned)p->opts.lookup_limit) {
 		force(e, SPF_RES_PERMERROR, "more than %d DNS-querying terms "
 		    "(limit)", p->opts.lookup_limit);
@@ -930,12 +1030,12 @@ handle_lookup(struct spfpool_eval *e, int type, const char *rawname)
 		process_answer(e, &nx);
 		return;
 	}
-	if (e->out.queries >= SPFPOOL_QUERIES_MAX((unsigned)p->opts.lookup_limit)) {
+	if (e->queries >= SPFPOOL_QUERIES_MAX((unsigned)p->opts.lookup_limit)) {
 		force(e, SPF_RES_PERMERROR, "DNS query limit reached");
 		reply_status(e, SPFW_ST_NORECOVERY);
 		return;
 	}
-	e->out.queries++;
+	e->queries++;
 	e->dreq = dns_query(p->dns, name, (enum dns_type)type, dns_done, e);
 	if (e->dreq == NULL) {
 		force(e, SPF_RES_TEMPERROR, "DNS unavailable");
@@ -994,13 +1094,13 @@ worker_read(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if (!e->forced) {
-			e->out.result = spf_result_map(res, err);
-			if (e->out.result == SPF_RES_PERMERROR)
-				snprintf(e->out.problem, sizeof(e->out.problem),
-				    "SPF record error (libspf2 code %d)", err);
-			else if (e->out.result == SPF_RES_TEMPERROR)
-				snprintf(e->out.problem, sizeof(e->out.problem),
-				    "DNS error (libspf2 code %d)", err);
+			e->result = spf_result_map(res, err);
+			if (e->result == SPF_RES_PERMERROR)
+				set_problem(e, "SPF record error (libspf2 "
+				    "code %d)", err);
+			else if (e->result == SPF_RES_TEMPERROR)
+				set_problem(e, "DNS error (libspf2 code %d)",
+				    err);
 		}
 		w->pool->fails = 0;
 		cache_store(e);
@@ -1048,7 +1148,7 @@ spfpool_new(struct event_base *base, struct dns *dns,
 	    opts->receiver != NULL ? opts->receiver : "");
 	p->opts.receiver = p->receiver;
 	TAILQ_INIT(&p->queue);
-	p->cache = rcache_new(SPFPOOL_CACHE_MAX);
+	p->cache = rcache_new_hashed(SPFPOOL_CACHE_MAX);
 	for (i = 0; i < SPFPOOL_WORKERS_MAX; i++) {
 		p->w[i].pool = p;
 		p->w[i].fd = -1;
@@ -1063,25 +1163,44 @@ spfpool_new(struct event_base *base, struct dns *dns,
 	return p;
 }
 
-/* RFC 7208 4.3 and 2.4: the domain and the sender libspf2 gets. */
+/* e's identity strings in one allocation of their real length. */
+static void
+ids_keep(struct spfpool_eval *e, const char *checked, const char *domain,
+    const char *sender, const char *helo)
+{
+	size_t	cl = strlen(checked) + 1, dl = strlen(domain) + 1;
+	size_t	sl = strlen(sender) + 1, hl = strlen(helo) + 1;
+	char	*p;
+
+	free(e->ids);
+	p = e->ids = xmalloc(cl + dl + sl + hl);
+	e->checked = memcpy(p, checked, cl);
+	e->domain = memcpy(p += cl, domain, dl);
+	e->sender = memcpy(p += dl, sender, sl);
+	e->helo = memcpy(p + sl, helo, hl);
+}
+
+/* RFC 7208 4.3 and 2.4: the domain and the sender libspf2 gets. On
+ * -1 (no usable identity) only the outcome's strings are set. */
 static int
 identity(struct spfpool_eval *e, const struct spf_query *q)
 {
 	const char *helo = q->helo != NULL ? q->helo : "";
 	const char *sender = q->sender != NULL ? q->sender : "";
 	const char *at, *local = "postmaster", *dom;
+	char	checked[SPFPOOL_CHECKED_LEN], domain[SPFPOOL_DOMAIN_LEN];
+	char	snd[SPFPOOL_SENDER_LEN], h[SPFPOOL_HELO_LEN];
 	size_t	llen = 10, i;
 
 	if (q->identity == SPF_ID_HELO || sender[0] == '\0') {
 		dom = helo;
 		if (q->identity == SPF_ID_HELO)
-			snprintf(e->out.checked, sizeof(e->out.checked), "%s",
-			    helo);
+			snprintf(checked, sizeof(checked), "%s", helo);
 		else
-			snprintf(e->out.checked, sizeof(e->out.checked),
-			    "postmaster@%s", helo);
+			snprintf(checked, sizeof(checked), "postmaster@%s",
+			    helo);
 	} else {
-		snprintf(e->out.checked, sizeof(e->out.checked), "%s", sender);
+		snprintf(checked, sizeof(checked), "%s", sender);
 		if ((at = strrchr(sender, '@')) != NULL) {
 			dom = at + 1;
 			if (at > sender) {
@@ -1091,29 +1210,30 @@ identity(struct spfpool_eval *e, const struct spf_query *q)
 		} else
 			dom = sender;
 	}
-	snprintf(e->out.domain, sizeof(e->out.domain), "%s", dom);
-	if (!spf_domain_ok(dom))
-		return -1;
+	snprintf(domain, sizeof(domain), "%s", dom);
+	snd[0] = h[0] = '\0';
 	/* R10: the local part feeds %{l} and %{s} */
-	if (llen > SPF_LOCAL_MAX)
-		return -1;
+	if (!spf_domain_ok(dom) || llen > SPF_LOCAL_MAX)
+		goto bad;
 	for (i = 0; i < llen; i++)
 		if ((unsigned char)local[i] < 0x20 ||
 		    (unsigned char)local[i] > 0x7e)
-			return -1;
-	snprintf(e->sender, sizeof(e->sender), "%.*s@%s", (int)llen, local,
-	    dom);
+			goto bad;
+	snprintf(snd, sizeof(snd), "%.*s@%s", (int)llen, local, dom);
 	/* The HELO name only feeds %{h}: pass it when it is printable. */
-	e->helo[0] = '\0';
 	if (strlen(helo) <= SPF_DOMAIN_MAX) {
 		for (i = 0; helo[i] != '\0'; i++)
 			if ((unsigned char)helo[i] < 0x20 ||
 			    (unsigned char)helo[i] > 0x7e)
 				break;
 		if (helo[i] == '\0')
-			snprintf(e->helo, sizeof(e->helo), "%s", helo);
+			snprintf(h, sizeof(h), "%s", helo);
 	}
+	ids_keep(e, checked, domain, snd, h);
 	return 0;
+bad:
+	ids_keep(e, checked, domain, "", "");
+	return -1;
 }
 
 /* RFC 7208 5.6 / research cause 8: ::ffff:a.b.c.d is IPv4 */
@@ -1135,17 +1255,20 @@ spfpool_cached(struct spfpool *p, const struct spf_query *q,
     struct spf_outcome *out)
 {
 	struct spfpool_eval e;
+	int	hit;
 
 	memset(&e, 0, sizeof(e));
 	e.pool = p;
 	e.ip = q->ip;
 	unmap(&e.ip);
-	e.out.identity = q->identity;
-	if (identity(&e, q) < 0 || !cache_lookup(&e))
-		return 0;
-	p->stats.cache_hits++;
-	*out = e.out;
-	return 1;
+	e.identity = q->identity;
+	hit = identity(&e, q) == 0 && cache_lookup(&e);
+	if (hit) {
+		p->stats.cache_hits++;
+		outcome_fill(&e, out);
+	}
+	eval_strings_free(&e);
+	return hit;
 }
 
 struct spfpool_eval *
@@ -1159,16 +1282,15 @@ spfpool_eval(struct spfpool *p, const struct spf_query *q, spfpool_cb cb,
 	e->arg = arg;
 	e->ip = q->ip;
 	unmap(&e->ip);
-	e->out.identity = q->identity;
-	e->out.result = SPF_RES_TEMPERROR;
+	e->identity = q->identity;
+	e->result = SPF_RES_TEMPERROR;
 	e->ttl = SPFPOOL_CACHE_TTL_MAX;
 	e->timer = evtimer_new(p->base, timer_cb, e);
 	if (identity(e, q) < 0) {
 		/* RFC 7208 4.3: a malformed domain gives none (the layer
 		 * decides; libspf2 would try DNS) */
-		e->out.result = SPF_RES_NONE;
-		snprintf(e->out.problem, sizeof(e->out.problem),
-		    "malformed identity");
+		e->result = SPF_RES_NONE;
+		set_problem(e, "malformed identity");
 		e->state = ST_DONE;
 		evtimer_add(e->timer, &tv_zero);
 		return e;

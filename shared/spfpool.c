@@ -334,6 +334,10 @@ cache_key(const struct spfpool_eval *e, int full, unsigned char *k)
 
 static void
 vset_problem(struct spfpool_eval *e, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+vset_problem(struct spfpool_eval *e, const char *fmt, va_list ap)
 {
 	char	buf[SPF_TEXT_MAX];
 

@@ -122,7 +122,7 @@ struct rcache {
 	struct rcache_stats stats;
 };
 
-/* ---- SipHash-2-4 (Aumasson and Bernstein), 64-bit output ---------- */
+/* ---- SipHash-2-4 (Aumasson and Bernstein), 64- and 128-bit output -- */
 
 #define ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 #define SIPROUND do { \
@@ -264,6 +264,19 @@ hash(const struct rcache *c, const void *key, size_t klen)
 	return siphash(c->k0, c->k1, key, klen);
 }
 
+/* The key as the cache keeps it: key itself, or its digest in dg (and
+ * *klen set to its length) for a hashed cache. */
+static const void *
+stored_key(const struct rcache *c, const void *key, size_t *klen,
+    unsigned char dg[RCACHE_DIGEST_LEN])
+{
+	if (!c->hashed)
+		return key;
+	digest(c, key, *klen, dg);
+	*klen = RCACHE_DIGEST_LEN;
+	return dg;
+}
+
 /* Seconds from c->base to t; out of the window: more than UINT32_MAX. */
 static uint64_t
 offset(const struct rcache *c, time_t t)
@@ -336,11 +349,7 @@ rcache_get(struct rcache *c, const void *key, size_t klen, time_t now,
 		c->stats.misses++;
 		return NULL;
 	}
-	if (c->hashed) {
-		digest(c, key, klen, dg);
-		key = dg;
-		klen = sizeof(dg);
-	}
+	key = stored_key(c, key, &klen, dg);
 	h = hash(c, key, klen);
 	e = find(c, h, key, klen);
 	if (e != NULL && offset(c, now) >= e->expires) {
@@ -368,11 +377,7 @@ rcache_put(struct rcache *c, const void *key, size_t klen, const void *val,
 
 	if (klen > RCACHE_KEY_MAX || vlen > RCACHE_VALUE_MAX || expires <= now)
 		return;
-	if (c->hashed) {
-		digest(c, key, klen, dg);
-		key = dg;
-		klen = sizeof(dg);
-	}
+	key = stored_key(c, key, &klen, dg);
 	if (c->count == 0)
 		c->base = (uint64_t)now - WINDOW_HALF;
 	if ((off = offset(c, now)) > UINT32_MAX)

@@ -685,15 +685,23 @@ worker_died(struct worker *w, const char *why)
 
 /* ---- the DNS proxy ------------------------------------------------- */
 
-static void
-name_copy(char *dst, size_t dlen, const char *src)
+/* The length of name src without its trailing dot, cut to fit room
+ * bytes with a NUL. */
+static size_t
+name_len(const char *src, size_t room)
 {
 	size_t	n = strlen(src);
 
 	if (n > 0 && src[n - 1] == '.')
 		n--;
-	if (n >= dlen)
-		n = dlen - 1;
+	return n < room ? n : room - 1;
+}
+
+static void
+name_copy(char *dst, size_t dlen, const char *src)
+{
+	size_t	n = name_len(src, dlen);
+
 	memcpy(dst, src, n);
 	dst[n] = '\0';
 }
@@ -702,13 +710,7 @@ name_copy(char *dst, size_t dlen, const char *src)
 static char *
 name_dup(const char *src)
 {
-	size_t	n = strlen(src);
-
-	if (n > 0 && src[n - 1] == '.')
-		n--;
-	if (n >= SPFPOOL_NAME_LEN)
-		n = SPFPOOL_NAME_LEN - 1;
-	return xstrndup(src, n);
+	return xstrndup(src, name_len(src, SPFPOOL_NAME_LEN));
 }
 
 static void

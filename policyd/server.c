@@ -23,16 +23,20 @@
  *	access to it is what its directory allows: put it in a directory
  *	only Postfix can enter (e.g. the queue directory's private/).
  *
- *	Each connection is a bufferevent with its own check session. The
- *	input is framed here, where the bytes arrive: lines are scanned in
- *	place and their lengths checked before anything is copied. A
- *	complete request goes to proto_parse() and check_start(); while it
- *	is in flight the connection reads (to notice a disconnect) but
- *	starts no other request, and pipelined requests wait in the input
- *	buffer, bounded by its read watermark. The reply is the only thing
- *	ever written. A request without client_address, or whose request
- *	attribute is not smtpd_access_policy, is answered DUNNO without
- *	checks.
+ *	Each connection is a socket with its own check session, read and
+ *	written directly (no buffering layer). A read goes into one scratch
+ *	buffer of the server, and the input is framed there, where the
+ *	bytes arrive: lines are scanned in place and their lengths checked
+ *	before anything is copied, and only the bytes of an unfinished or a
+ *	pipelined request are kept with the connection (none while it is
+ *	idle). A complete request goes to proto_parse() and check_start();
+ *	while it is in flight the connection reads (to notice a
+ *	disconnect) but starts no other request, and pipelined requests
+ *	wait, up to SERVER_INPUT_MAX bytes, where reading pauses. The
+ *	reply is the only thing ever written: at once, and what the socket
+ *	does not take waits for it to become writable. A request without
+ *	client_address, or whose request attribute is not
+ *	smtpd_access_policy, is answered DUNNO without checks.
  *
  *	Under --stdio, server_stdio() serves fds 0 and 1 (one socket when
  *	spawn(8) passes one; two pipes otherwise); end of input still lets
@@ -47,9 +51,11 @@
  *	and the limit, and that connection is closed. Connections over
  *	max_connections are closed at once with a warning. Warnings of one
  *	kind are rate-limited to one per SERVER_RL_INTERVAL seconds.
- *	Idle connections are closed after idle_timeout with an info line.
+ *	Idle connections are closed after idle_timeout with an info line;
+ *	a client that does not read its answers for idle_timeout, with a
+ *	warning.
  * LIMITS
- *	PROTO_LINE_MAX, PROTO_REQ_MAX, SERVER_LISTENERS_MAX,
+ *	PROTO_LINE_MAX, PROTO_REQ_MAX, SERVER_INPUT_MAX, SERVER_LISTENERS_MAX,
  *	SERVER_OUTPUT_MAX, max_connections, idle_timeout.
  *--*/
 #include <sys/epoll.h>
@@ -67,10 +73,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -86,6 +91,9 @@
 #define SERVER_PEER_MAX		128
 #define SERVER_DRAIN_GRACE	5	/* seconds past request_timeout */
 #define SERVER_TRIM_CONNS	256	/* a burst over this many returns memory after */
+/* Input a connection holds at most: a whole request and a line more
+ * (reading pauses there; the limits are broken before). */
+#define SERVER_INPUT_MAX	(PROTO_REQ_MAX + PROTO_LINE_MAX)
 
 struct server;
 
@@ -99,18 +107,24 @@ struct listener {
 
 struct conn {
 	struct server *srv;
-	struct bufferevent *in;		/* reads (and writes, for sockets) */
-	struct bufferevent *out;	/* == in, except stdio with pipes */
+	int	rfd, wfd;		/* the same socket, or stdio's two */
+	struct event *rev;		/* readable; NULL: rfd is a file */
+	struct event *wev;		/* writable; NULL: wfd is a file */
+	struct event *timer;		/* idle time */
+	struct event *kick;		/* starts reading a file on stdin */
 	struct check_session *sess;
-	char	peer[SERVER_PEER_MAX];
+	char   *in;			/* input not yet framed; NULL if none */
+	size_t	inlen, incap;
 	size_t	scanned;		/* bytes of whole lines of this request */
+	char   *out;			/* answers the socket did not take */
+	size_t	outlen;
+	time_t	active;			/* last read or answer (mono_now) */
+	int	reading;		/* rev is added */
 	int	busy;			/* a check is in flight */
 	int	closing;		/* close once the output is written */
 	int	eof;			/* stdio: input ended */
 	int	stdio;
-	int	sync_rfd;		/* stdio fd epoll cannot watch (a file) */
-	int	sync_wfd;		/* read/written directly; -1 if unused */
-	struct event *kick;		/* starts reading a sync_rfd */
+	char	peer[SERVER_PEER_MAX];
 	LIST_ENTRY(conn) entry;
 };
 
@@ -131,6 +145,7 @@ struct server {
 	struct event *resume_ev;	/* re-enable accepting after EMFILE */
 	void	(*stdio_done)(void *);
 	void   *stdio_arg;
+	char	scratch[SERVER_INPUT_MAX];	/* the bytes of one read */
 };
 
 static void conn_process(struct conn *);
@@ -296,6 +311,17 @@ schedule_done(struct server *srv)
 		event_add(srv->done_ev, &zero);
 }
 
+/* Seconds on a clock that never jumps (for idle times; vDSO, no
+ * system call). */
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -307,10 +333,18 @@ conn_free(struct conn *c)
 	stats_connections(-1);
 	if (c->kick != NULL)
 		event_free(c->kick);
+	if (c->rev != NULL)
+		event_free(c->rev);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	event_free(c->timer);
 	check_session_free(c->sess);
-	if (c->out != c->in)
-		bufferevent_free(c->out);
-	bufferevent_free(c->in);
+	if (c->rfd >= 0)
+		close(c->rfd);
+	if (c->wfd >= 0 && c->wfd != c->rfd)
+		close(c->wfd);
+	free(c->in);
+	free(c->out);
 	free(c);
 	/* After a burst of thousands of connections glibc keeps the pages;
 	 * give them back once the burst is over. */
@@ -323,24 +357,38 @@ conn_free(struct conn *c)
 	schedule_done(srv);
 }
 
+static void
+reading(struct conn *c, int on)
+{
+	if (c->rev == NULL || c->reading == on)
+		return;
+	c->reading = on;
+	if (on)
+		event_add(c->rev, NULL);
+	else
+		event_del(c->rev);
+}
+
 /* Close after the output is on its way; free now if nothing is left. */
 static void
 conn_close_soon(struct conn *c)
 {
 	c->closing = 1;
-	bufferevent_disable(c->in, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->out)) == 0)
+	reading(c, 0);
+	if (c->outlen == 0)
 		conn_free(c);
 }
 
+/* The peer went away or the socket failed (err 0: end of input). */
 static void
-set_idle_timeout(struct conn *c, int on)
+conn_lost(struct conn *c, int err)
 {
-	struct timeval tv = {c->srv->cfg->idle_timeout, 0};
-
-	bufferevent_set_timeouts(c->in, on ? &tv : NULL, on ? &tv : NULL);
-	if (c->out != c->in)
-		bufferevent_set_timeouts(c->out, NULL, on ? &tv : NULL);
+	if (c->busy)
+		log_info("%s: client closed the connection during a request%s%s",
+		    c->peer, err ? ": " : "", err ? strerror(err) : "");
+	else if (err)
+		log_info("%s: connection error: %s", c->peer, strerror(err));
+	conn_free(c);
 }
 
 /* stdout that epoll cannot watch (a regular file): plain writes. */
@@ -350,7 +398,7 @@ write_sync(struct conn *c, const char *buf, size_t len)
 	ssize_t	n;
 
 	while (len > 0) {
-		if ((n = write(c->sync_wfd, buf, len)) < 0) {
+		if ((n = write(c->wfd, buf, len)) < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
@@ -371,26 +419,35 @@ write_sync(struct conn *c, const char *buf, size_t len)
 
 /*
  * An answer goes straight to the socket when nothing is queued before it
- * (the usual case: one request at a time), saving the bufferevent's
- * write-event round trip; whatever does not fit is queued as usual, and
- * errors are left for the bufferevent to find and report.
+ * (the usual case: one request at a time); what the socket does not take
+ * waits in c->out for the write event (the idle timer drops a client
+ * that stops reading). Returns -1 when c was closed.
  */
-static void
-write_now(struct conn *c, const char *buf, size_t len)
+static int
+conn_write(struct conn *c, const char *buf, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(c->out);
-	evutil_socket_t fd = bufferevent_getfd(c->out);
 	ssize_t	n = 0;
 
-	if (fd >= 0 && evbuffer_get_length(out) == 0) {
+	if (c->wev == NULL)
+		return write_sync(c, buf, len);
+	if (c->outlen == 0) {
 		do
-			n = write(fd, buf, len);
+			n = write(c->wfd, buf, len);
 		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			conn_lost(c, errno);
+			return -1;
+		}
 		if (n < 0)
 			n = 0;
 	}
-	if ((size_t)n < len)
-		bufferevent_write(c->out, buf + n, len - (size_t)n);
+	if ((size_t)n < len) {
+		c->out = xrealloc(c->out, c->outlen + len - (size_t)n);
+		memcpy(c->out + c->outlen, buf + n, len - (size_t)n);
+		c->outlen += len - (size_t)n;
+		event_add(c->wev, NULL);
+	}
+	return 0;
 }
 
 /* Returns 0, or -1 when c was closed and freed. */
@@ -412,10 +469,7 @@ reply(struct conn *c, const char *action)
 		return -1;
 	}
 	stats_reply(action);
-	if (c->sync_wfd >= 0)
-		return write_sync(c, buf, (size_t)n);
-	write_now(c, buf, (size_t)n);
-	return 0;
+	return conn_write(c, buf, (size_t)n);
 }
 
 static void
@@ -424,7 +478,7 @@ on_action(void *arg, const char *action)
 	struct conn *c = arg;
 
 	c->busy = 0;
-	set_idle_timeout(c, 1);
+	c->active = mono_now();
 	if (reply(c, action) < 0 || c->closing)
 		return;
 	if (c->srv->draining) {
@@ -434,39 +488,34 @@ on_action(void *arg, const char *action)
 	conn_process(c);
 }
 
-/* Returns 1 when the request started a check (or closed c). */
+/* The request is req[0, reqlen). Returns 0, or -1 when c was closed. */
 static int
-handle_request(struct conn *c, size_t reqlen)
+handle_request(struct conn *c, const char *p, size_t reqlen)
 {
-	struct evbuffer *in = bufferevent_get_input(c->in);
 	struct policy_req *req;
 	char	err[128], esc[LOG_ESCAPE_MAX * 4 + 8];
-	const char *p = "";
 
-	if (reqlen > 0)
-		p = (const char *)evbuffer_pullup(in, (ssize_t)reqlen);
 	req = proto_parse(p, reqlen, err, sizeof(err));
 	if (req == NULL) {
 		log_warn_rl("proto", SERVER_RL_INTERVAL, "%s: malformed request: "
 		    "%s; closing the connection", c->peer, err);
 		conn_free(c);
-		return 1;
+		return -1;
 	}
 	if (strcmp(req->request, "smtpd_access_policy") != 0) {
 		log_warn_rl("request", SERVER_RL_INTERVAL, "%s: request=\"%s\" "
 		    "is not smtpd_access_policy; answering DUNNO", c->peer,
 		    log_escape(req->request, LOG_ESCAPE_MAX, esc, sizeof(esc)));
 		proto_req_free(req);
-		return reply(c, "DUNNO") < 0;
+		return reply(c, "DUNNO");
 	}
 	if (req->client_address[0] == '\0') {
 		log_warn_rl("client_address", SERVER_RL_INTERVAL, "%s: request "
 		    "without client_address; answering DUNNO", c->peer);
 		proto_req_free(req);
-		return reply(c, "DUNNO") < 0;
+		return reply(c, "DUNNO");
 	}
 	c->busy = 1;
-	set_idle_timeout(c, 0);
 	check_start(c->sess, req, on_action, c);
 	return 0;
 }
@@ -480,152 +529,260 @@ conn_abort(struct conn *c, const char *key, const char *what)
 }
 
 /*
- * Frame the buffered input: scan whole lines, check the limits, and hand
- * each complete request on, one at a time.
+ * Frame data[0, len), the connection's unconsumed input: scan whole
+ * lines (c->scanned bytes of them are known), check the limits, and hand
+ * each complete request on, one at a time. Returns the bytes consumed,
+ * or -1 when c was closed and freed.
  */
-static void
-conn_process(struct conn *c)
+static ssize_t
+frame(struct conn *c, const char *data, size_t len)
 {
-	struct evbuffer *in = bufferevent_get_input(c->in);
-	const char *data, *eol;
-	size_t	len, off, linelen;
+	const char *p, *eol;
+	size_t	done = 0, rest, off, linelen;
 	char	what[128];
 
 	for (;;) {
-		if (c->busy || c->closing)
-			return;
-		if (evbuffer_get_length(bufferevent_get_output(c->out)) >
-		    SERVER_OUTPUT_MAX)
-			return;		/* the write callback resumes */
-		/* The input is bounded by the read watermark, so one
-		 * contiguous view of it is cheap (usually no copy). */
-		len = evbuffer_get_length(in);
+		if (c->busy || c->closing || c->outlen > SERVER_OUTPUT_MAX)
+			return (ssize_t)done;
+		p = data + done;
+		rest = len - done;
 		off = c->scanned;
-		data = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
-		eol = off < len ? memchr(data + off, '\n', len - off) : NULL;
+		eol = off < rest ? memchr(p + off, '\n', rest - off) : NULL;
 		if (eol == NULL) {
-			if (off < len && memchr(data + off, '\0', len - off)) {
+			if (off < rest && memchr(p + off, '\0', rest - off)) {
 				conn_abort(c, "nul", "NUL byte in request");
-				return;
+				return -1;
 			}
-			if (len - off > PROTO_LINE_MAX) {
+			if (rest - off > PROTO_LINE_MAX) {
 				snprintf(what, sizeof(what), "line over %d "
 				    "bytes (PROTO_LINE_MAX)", PROTO_LINE_MAX);
 				conn_abort(c, "line", what);
-				return;
+				return -1;
 			}
-			if (len > PROTO_REQ_MAX + 2) {
+			if (rest > PROTO_REQ_MAX + 2) {
 				snprintf(what, sizeof(what), "request over %d "
 				    "bytes (PROTO_REQ_MAX)", PROTO_REQ_MAX);
 				conn_abort(c, "req", what);
-				return;
+				return -1;
 			}
-			if (c->sync_rfd >= 0 && !c->eof) {
-				char	chunk[16384];
-				ssize_t	n = read(c->sync_rfd, chunk,
-				    sizeof(chunk));
-
-				if (n > 0)
-					evbuffer_add(in, chunk, (size_t)n);
-				else if (n == 0 || errno != EINTR)
-					c->eof = 1;
-				continue;
-			}
-			if (c->eof) {
-				if (len > 0)
-					log_info("%s: input ended inside a "
-					    "request", c->peer);
-				conn_close_soon(c);
-			}
-			return;
+			return (ssize_t)done;
 		}
-		linelen = (size_t)(eol - data) - off;
+		linelen = (size_t)(eol - p) - off;
 		if (linelen > PROTO_LINE_MAX) {
 			snprintf(what, sizeof(what), "line over %d bytes "
 			    "(PROTO_LINE_MAX)", PROTO_LINE_MAX);
 			conn_abort(c, "line", what);
-			return;
+			return -1;
 		}
-		if (memchr(data + off, '\0', linelen) != NULL) {
+		if (memchr(p + off, '\0', linelen) != NULL) {
 			conn_abort(c, "nul", "NUL byte in request");
-			return;
+			return -1;
 		}
-		if (linelen == 0 || (linelen == 1 && data[off] == '\r')) {
-			/* The empty line: request is [0, off). */
+		if (linelen == 0 || (linelen == 1 && p[off] == '\r')) {
+			/* The empty line: the request is p[0, off). */
 			c->scanned = 0;
-			if (handle_request(c, off))
-				return;
-			evbuffer_drain(in, off + linelen + 1);
+			done += off + linelen + 1;
+			if (handle_request(c, p, off) < 0)
+				return -1;
 			continue;
 		}
-		c->scanned = (size_t)(eol - data) + 1;
+		c->scanned = (size_t)(eol - p) + 1;
 		if (c->scanned > PROTO_REQ_MAX) {
 			snprintf(what, sizeof(what), "request over %d bytes "
 			    "(PROTO_REQ_MAX)", PROTO_REQ_MAX);
 			conn_abort(c, "req", what);
-			return;
+			return -1;
 		}
 	}
 }
 
+/* Keep data[0, len) after what c->in holds (bounded by SERVER_INPUT_MAX:
+ * reading stops there). */
 static void
-readcb(struct bufferevent *bev, void *arg)
+in_append(struct conn *c, const char *data, size_t len)
 {
-	(void)bev;
-	conn_process(arg);
+	if (len == 0)
+		return;
+	if (c->inlen + len > c->incap) {
+		c->incap = c->inlen + len;
+		c->in = xrealloc(c->in, c->incap);
+	}
+	memcpy(c->in + c->inlen, data, len);
+	c->inlen += len;
 }
 
+/* Drop the first n bytes of c->in; an empty buffer is given back. */
 static void
-writecb(struct bufferevent *bev, void *arg)
+in_consume(struct conn *c, size_t n)
 {
-	struct conn *c = arg;
-
-	(void)bev;
-	if (c->closing) {
-		if (evbuffer_get_length(bufferevent_get_output(c->out)) == 0)
-			conn_free(c);
+	if (n == 0)
 		return;
-	}
-	conn_process(c);
+	c->inlen -= n;
+	if (c->inlen == 0) {
+		free(c->in);
+		c->in = NULL;
+		c->incap = 0;
+	} else
+		memmove(c->in, c->in + n, c->inlen);
 }
 
+/* One read(2) into the server's scratch buffer. Returns the bytes read,
+ * 0 at the end of input, -1 for nothing now (EAGAIN) and -2 when c was
+ * closed and freed (an error). */
+static ssize_t
+conn_read(struct conn *c)
+{
+	size_t	room = SERVER_INPUT_MAX - c->inlen;
+	ssize_t	n;
+
+	do
+		n = read(c->rfd, c->srv->scratch, room);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -1;
+	if (n < 0) {
+		conn_lost(c, errno);
+		return -2;
+	}
+	return n;
+}
+
+/*
+ * Frame the kept input; read a file on stdin on when no request is left;
+ * close at the end of input once everything is answered.
+ */
 static void
-eventcb(struct bufferevent *bev, short what, void *arg)
+conn_process(struct conn *c)
+{
+	ssize_t	n;
+
+	for (;;) {
+		if ((n = frame(c, c->in, c->inlen)) < 0)
+			return;
+		in_consume(c, (size_t)n);
+		if (c->busy || c->closing || c->outlen > SERVER_OUTPUT_MAX)
+			break;
+		if (c->rev == NULL && !c->eof) {
+			/* stdin epoll cannot watch: a blocking read */
+			if ((n = conn_read(c)) == -2)
+				return;
+			if (n > 0)
+				in_append(c, c->srv->scratch, (size_t)n);
+			else
+				c->eof = 1;
+			continue;
+		}
+		if (c->eof) {
+			if (c->inlen > 0)
+				log_info("%s: input ended inside a request",
+				    c->peer);
+			conn_close_soon(c);
+			return;
+		}
+		break;
+	}
+	if (!c->eof && !c->closing)
+		reading(c, c->inlen < SERVER_INPUT_MAX);
+}
+
+/*
+ * Readable: the bytes go to the scratch buffer, and when nothing was
+ * kept before them they are framed there, so that a whole request costs
+ * no copy and no allocation; only a remainder is kept.
+ */
+static void
+readcb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	int	err = EVUTIL_SOCKET_ERROR();
+	char   *scratch = c->srv->scratch;
+	ssize_t	n, used;
 
-	if (what & BEV_EVENT_TIMEOUT) {
-		if ((what & BEV_EVENT_READING) && !c->busy) {
-			log_info("%s: idle for %d s, closing the connection",
-			    c->peer, c->srv->cfg->idle_timeout);
-			conn_free(c);
-		} else if (what & BEV_EVENT_WRITING) {
-			log_warn_rl("write", SERVER_RL_INTERVAL, "%s: client "
-			    "does not read its answers; closing the "
-			    "connection", c->peer);
-			conn_free(c);
-		} else
-			bufferevent_enable(bev, EV_READ);
+	(void)fd;
+	(void)what;
+	if ((n = conn_read(c)) == -1 || n == -2)
 		return;
-	}
-	if ((what & BEV_EVENT_EOF) && c->stdio && bev == c->in && !c->closing) {
+	if (n == 0) {
+		if (!c->stdio) {
+			conn_lost(c, 0);
+			return;
+		}
 		/* Answer what was asked before the input ended. */
 		c->eof = 1;
-		bufferevent_disable(c->in, EV_READ);
+		reading(c, 0);
 		if (!c->busy)
 			conn_process(c);
 		return;
 	}
-	if (c->busy)
-		log_info("%s: client closed the connection during a request%s%s",
-		    c->peer, what & BEV_EVENT_ERROR ? ": " : "",
-		    what & BEV_EVENT_ERROR ?
-		    evutil_socket_error_to_string(err) : "");
-	else if (what & BEV_EVENT_ERROR)
-		log_info("%s: connection error: %s", c->peer,
-		    evutil_socket_error_to_string(err));
-	conn_free(c);
+	c->active = mono_now();
+	if (c->inlen == 0) {
+		if ((used = frame(c, scratch, (size_t)n)) < 0)
+			return;
+		in_append(c, scratch + used, (size_t)(n - used));
+	} else
+		in_append(c, scratch, (size_t)n);
+	conn_process(c);
+}
+
+static void
+writecb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	ssize_t	n;
+
+	(void)fd;
+	(void)what;
+	do
+		n = write(c->wfd, c->out, c->outlen);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		conn_lost(c, errno);
+		return;
+	}
+	if (n > 0) {
+		c->outlen -= (size_t)n;
+		memmove(c->out, c->out + n, c->outlen);
+		c->active = mono_now();
+	}
+	if (c->outlen > 0) {
+		event_add(c->wev, NULL);
+		return;
+	}
+	free(c->out);
+	c->out = NULL;
+	if (c->closing)
+		conn_free(c);
+	else
+		conn_process(c);
+}
+
+/* Idle: nothing read, answered or written for idle_timeout while no
+ * request is in flight (check(3) answers every request within
+ * request_timeout); a client whose answers wait that long does not read
+ * them. */
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int	idle = c->srv->cfg->idle_timeout;
+	time_t	quiet = mono_now() - c->active;
+	struct timeval tv = {idle, 0};
+
+	(void)fd;
+	(void)what;
+	if (!c->busy && quiet >= idle) {
+		if (c->outlen > 0)
+			log_warn_rl("write", SERVER_RL_INTERVAL, "%s: client "
+			    "does not read its answers; closing the "
+			    "connection", c->peer);
+		else
+			log_info("%s: idle for %d s, closing the connection",
+			    c->peer, idle);
+		conn_free(c);
+		return;
+	}
+	if (!c->busy && quiet > 0)
+		tv.tv_sec = idle - quiet;
+	evtimer_add(c->timer, &tv);
 }
 
 /* Can the event loop watch fd? Regular files and /dev/null it cannot. */
@@ -652,64 +809,55 @@ kick_cb(evutil_socket_t fd, short what, void *arg)
 	conn_process(arg);
 }
 
+/* On success the connection owns rfd and wfd (closed with it). */
 static struct conn *
 conn_new(struct server *srv, int rfd, int wfd, const char *peer, int stdio)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
+	struct timeval tv = {srv->cfg->idle_timeout, 0};
 
 	c->srv = srv;
 	c->stdio = stdio;
-	c->sync_rfd = c->sync_wfd = -1;
+	c->rfd = rfd;
+	c->wfd = wfd;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
-	if (stdio && !pollable(rfd, EPOLLIN)) {
-		c->sync_rfd = rfd;
-		rfd = -1;		/* the bufferevent only holds bytes */
-	}
-	if (stdio && !pollable(wfd, EPOLLOUT))
-		c->sync_wfd = wfd;
-	c->in = bufferevent_socket_new(srv->base, rfd, rfd >= 0 ?
-	    BEV_OPT_CLOSE_ON_FREE : 0);
-	c->out = c->in;
-	if (c->in == NULL)
+	c->timer = evtimer_new(srv->base, timer_cb, c);
+	if (c->timer == NULL)
 		goto fail;
-	if (c->sync_rfd >= 0) {
-		/* A socket bufferevent freezes the end of its input for
-		 * everyone but itself; this one never reads, we add. */
-		evbuffer_unfreeze(bufferevent_get_input(c->in), 0);
+	if (!stdio || pollable(rfd, EPOLLIN)) {
+		c->rev = event_new(srv->base, rfd, EV_READ | EV_PERSIST,
+		    readcb, c);
+		if (c->rev == NULL)
+			goto fail;
+	} else {
 		c->kick = event_new(srv->base, -1, 0, kick_cb, c);
+		if (c->kick == NULL)
+			goto fail;
 		event_active(c->kick, 0, 0);
 	}
-	if (c->sync_wfd < 0 && (wfd != rfd || rfd < 0)) {
-		c->out = bufferevent_socket_new(srv->base, wfd,
-		    BEV_OPT_CLOSE_ON_FREE);
-		if (c->out == NULL) {
-			bufferevent_free(c->in);
+	if (!stdio || pollable(wfd, EPOLLOUT)) {
+		c->wev = event_new(srv->base, wfd, EV_WRITE, writecb, c);
+		if (c->wev == NULL)
 			goto fail;
-		}
-		bufferevent_setcb(c->out, NULL, writecb, eventcb, c);
-		bufferevent_enable(c->out, EV_WRITE);
-		bufferevent_setcb(c->in, readcb, NULL, eventcb, c);
-	} else
-		bufferevent_setcb(c->in, readcb, writecb, eventcb, c);
-	/* Reading pauses when a whole request and then some are buffered;
-	 * conn_process() closes the connection before that if the bytes
-	 * break a limit. */
-	bufferevent_setwatermark(c->in, EV_READ, 0,
-	    PROTO_REQ_MAX + PROTO_LINE_MAX);
+	}
 	c->sess = check_session_new(srv->checker);
 	LIST_INSERT_HEAD(&srv->conns, c, entry);
 	srv->nconn++;
 	if (srv->nconn > SERVER_TRIM_CONNS)
 		srv->trim_due = 1;
 	stats_connections(1);
-	set_idle_timeout(c, 1);
-	if (c->sync_rfd < 0)
-		bufferevent_enable(c->in, EV_READ);
-	if (c->sync_wfd < 0 && c->out == c->in)
-		bufferevent_enable(c->in, EV_WRITE);
+	c->active = mono_now();
+	evtimer_add(c->timer, &tv);
+	reading(c, 1);
 	return c;
 fail:
 	log_err("%s: cannot set up the connection", peer);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->rev != NULL)
+		event_free(c->rev);
+	if (c->kick != NULL)
+		event_free(c->kick);
 	free(c);
 	return NULL;
 }

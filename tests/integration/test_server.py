@@ -569,3 +569,62 @@ def test_stdio_regular_files(tmp_path, dns):
     assert p.returncode == 0 and p.stderr == b""
     replies = out.read_bytes().split(b"\n\n")
     assert len(replies) == 3 and replies[1] == b"action=DUNNO", replies
+
+
+def stdio_flood(path, n):
+    """Start --stdio on pipes and write n pipelined requests from a
+    thread (the pipe blocks while the daemon pauses reading)."""
+    proc = subprocess.Popen([POLICYD, "--stdio", "-c", path], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    one = encode_request(policy_request(**LOCAL))
+
+    def feed():
+        try:
+            for _ in range(n):
+                proc.stdin.write(one)
+            proc.stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
+    t = threading.Thread(target=feed, daemon=True)
+    t.start()
+    return proc, t
+
+
+def test_stdio_slow_reader_gets_every_answer_in_order(tmp_path, dns):
+    """Answers beyond what the pipe takes wait in the daemon, reading
+    pauses while they wait, and nothing is lost or reordered."""
+    path = stdio_config(tmp_path, dns.port)
+    n = 20000
+    proc, t = stdio_flood(path, n)
+    try:
+        time.sleep(1.5)             # the reader is slow: the pipe fills
+        out = proc.stdout.read()
+        t.join(30)
+        assert proc.wait(timeout=30) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    replies = out.split(b"\n\n")
+    assert replies[-1] == b"", out[-200:]
+    replies = replies[:-1]
+    assert len(replies) == n, "got %d answers, want %d" % (len(replies), n)
+    bad = [r for r in replies if not is_answer(r.decode()[len("action="):])]
+    assert not bad, bad[:3]
+
+
+def test_stdio_reader_that_never_reads_is_dropped(tmp_path, dns):
+    """A client that does not read its answers for idle_timeout is
+    dropped; the daemon does not wait for it forever."""
+    path = write(tmp_path, "stdio.conf",
+                 make_config(dict(SKIP, idle_timeout=1), free_port(), dns.port))
+    proc, t = stdio_flood(path, 20000)
+    try:
+        # stdout is never read; the daemon must give up and exit.
+        rc = proc.wait(timeout=60)
+        assert rc == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()

@@ -16,7 +16,8 @@
  *	-c FILE	configuration (default RT_SYSCONFDIR/policyd.conf).
  *	-f	stay in the foreground and log to stderr. Without -f the
  *		daemon detaches (fork, setsid, chdir /, stdio on /dev/null)
- *		and logs to syslog, facility mail.
+ *		and logs to syslog, facility mail. With -f the lines of
+ *		one event-loop pass are written together (log_buffer(3)).
  *	-t	load the configuration; print "FILE:LINE: error" on stderr
  *		and exit 1, or "FILE: configuration OK" on stdout and exit 0.
  *	--stdio	serve one connection on stdin/stdout (spawn(8)) and exit
@@ -113,6 +114,24 @@ version(void)
 	    SPF_LIB_VERSION_MINOR, SPF_LIB_VERSION_PATCH);
 	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
 	printf("libconfuse %s\n", confuse_version);
+}
+
+/* With -f the log lines of one event-loop pass go out in one write:
+ * the first line of a pass activates log_ev, which libevent runs after
+ * the callbacks already queued in that pass. */
+static void
+log_pending(void *arg)
+{
+	event_active(arg, EV_TIMEOUT, 0);
+}
+
+static void
+log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_flush();
 }
 
 static void
@@ -306,6 +325,7 @@ main(int argc, char **argv)
 	struct daemon d;
 	struct spfpool_opts po;
 	struct event *sigs[3] = {NULL, NULL, NULL};
+	struct event *log_ev = NULL;
 	static const int signums[3] = {SIGHUP, SIGTERM, SIGINT};
 	const char *file = RT_SYSCONFDIR "/policyd.conf";
 	char	err[MAIN_ERR_MAX], ready[MAIN_READY_MAX];
@@ -416,6 +436,9 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (foreground &&
+	    (log_ev = event_new(d.base, -1, 0, log_flush_cb, NULL)) != NULL)
+		log_buffer(log_pending, log_ev);
 	snprintf(libspf2, sizeof(libspf2), "%d.%d.%d", SPF_LIB_VERSION_MAJOR,
 	    SPF_LIB_VERSION_MINOR, SPF_LIB_VERSION_PATCH);
 	stats_set_build(RT_VERSION, libspf2, ub_version(),
@@ -485,6 +508,10 @@ out:
 	for (i = 0; i < 3; i++)
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
+	/* Unbuffered from here: nothing may activate log_ev once freed. */
+	log_buffer(NULL, NULL);
+	if (log_ev != NULL)
+		event_free(log_ev);
 	if (d.base != NULL)
 		event_base_free(d.base);
 	if (rc == 0)

@@ -7,6 +7,8 @@
  *	#include "shared/log.h"
  *
  *	void log_open(const char *ident, enum log_dest dest);
+ *	void log_buffer(void (*pending)(void *), void *arg);
+ *	void log_flush(void);
  *	void log_info(fmt, ...); log_warn(...); log_err(...); log_debug(...);
  *	void log_warn_rl(const char *key, int interval, fmt, ...);
  *	void log_plain(int warning, fmt, ...);
@@ -18,6 +20,20 @@
  *	destination is syslog and nothing ever reaches stderr, because
  *	spawn(8) joins stderr to the policy socket.
  *
+ *	On stderr each line is one write(2) unless the thread that runs
+ *	the event loop calls log_buffer(): then its lines are formatted
+ *	once, straight into one buffer, and written together by
+ *	log_flush(), one write(2) per event-loop pass instead of one per
+ *	request.  pending(arg) is called whenever the buffer stops being
+ *	empty, so the caller can schedule that flush (policyd activates
+ *	an event, which libevent runs at the end of the same pass).  A
+ *	line that might not fit flushes the buffer first.  Lines of other
+ *	threads are written at once, as before.  log_flush() is also run
+ *	at exit(), so lines logged just before it are not lost; a child
+ *	forked without exec drops the parent's buffered lines (they are
+ *	the parent's to write) and logs unbuffered.  log_buffer(NULL,
+ *	NULL) flushes and turns buffering off.  Syslog is never buffered.
+ *
  *	log_warn_rl() rate-limits a repeating warning per key.
  *
  *	log_plain() logs without the "warning: " tag, for the JSON
@@ -26,14 +42,25 @@
  *	log_escape() makes peer-supplied text safe to log; log_json() makes
  *	it safe inside a JSON string.
  * DIAGNOSTICS
- *	None; logging never fails the caller.
+ *	None; logging never fails the caller.  log_flush() never blocks
+ *	for long: when stderr is a full non-blocking pipe it waits at most
+ *	LOG_STALL_MS for the reader, then drops the rest of the buffer;
+ *	after such a drop it does not wait again until a flush gets
+ *	everything out.  Other write errors drop the buffer at once.
+ *	A process killed by a signal or abort() loses its buffered lines
+ *	(at most one event-loop pass).
  * LIMITS
- *	LOG_LINE_MAX bytes per line (longer lines are cut); LOG_RL_KEYS
- *	distinct rate-limit keys.
+ *	LOG_LINE_MAX bytes per line (longer lines are cut, the same way
+ *	buffered or not); LOG_RL_KEYS distinct rate-limit keys;
+ *	LOG_BUFFER_MAX bytes of buffered lines; a "time ident[pid]: "
+ *	prefix over LOG_PREFIX_MAX bytes is written unbuffered.
  *--*/
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -43,6 +70,8 @@
 
 #define LOG_LINE_MAX	2048
 #define LOG_RL_KEYS	64
+#define LOG_PREFIX_MAX	256	/* "time ident[pid]: " of a buffered line */
+#define LOG_STALL_MS	100	/* longest wait for a full stderr pipe */
 
 static enum log_dest dest = LOG_TO_STDERR;
 static const char *ident = "relaytrust";
@@ -51,6 +80,24 @@ static _Thread_local pid_t my_pid;	/* 0: ask getpid() */
 static int atfork_set;
 static _Thread_local char stamp[32];	/* of stamp_time */
 static _Thread_local time_t stamp_time = -1;
+
+/*
+ * The buffered lines belong to the thread that called log_buffer() (the
+ * event loop's); only it sees obuf_mine set, so other threads never touch
+ * the buffer and need no lock.
+ */
+static char obuf[LOG_BUFFER_MAX];
+static size_t obuf_len;
+static void (*obuf_pending)(void *);
+static void *obuf_arg;
+static int obuf_stalled;		/* last flush gave up on a full pipe */
+static int atexit_set;
+static _Thread_local int obuf_mine;
+static char prefix[LOG_PREFIX_MAX];	/* of the owner: of prefix_time, */
+static size_t prefix_len;		/* prefix_pid and prefix_ident */
+static time_t prefix_time = -1;
+static pid_t prefix_pid;
+static const char *prefix_ident;
 
 static struct {
 	const char *key;
@@ -62,6 +109,21 @@ static void
 forget_pid(void)
 {
 	my_pid = 0;
+	/* The parent writes its buffered lines; a child that exits without
+	 * exec must not write them a second time. */
+	obuf_len = 0;
+	obuf_mine = 0;
+	obuf_pending = NULL;
+	obuf_arg = NULL;
+}
+
+static void
+atfork_once(void)
+{
+	if (!atfork_set) {
+		pthread_atfork(NULL, NULL, forget_pid);
+		atfork_set = 1;
+	}
 }
 
 void
@@ -69,10 +131,7 @@ log_open(const char *name, enum log_dest d)
 {
 	ident = name;
 	dest = d;
-	if (!atfork_set) {
-		pthread_atfork(NULL, NULL, forget_pid);
-		atfork_set = 1;
-	}
+	atfork_once();
 	if (dest == LOG_TO_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -88,31 +147,166 @@ static void vlog_tag(int, int, const char *, va_list)
 static void vlog(int, const char *, va_list)
     __attribute__((format(printf, 2, 0)));
 
+/* One line per request: the stamp is formatted once a second and the
+ * pid asked once per process. Returns the time of the stamp. */
+static time_t
+stamp_now(void)
+{
+	struct tm tm;
+	time_t	now = time(NULL);
+
+	if (now != stamp_time) {
+		localtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+		stamp_time = now;
+	}
+	if (my_pid == 0)
+		my_pid = getpid();
+	return now;
+}
+
+/* Write all of p to stderr, or give up: see DIAGNOSTICS. */
+static void
+write_all(const char *p, size_t len)
+{
+	struct pollfd pfd;
+	struct timespec t0, t;
+	ssize_t	n;
+	long	ms;
+	int	waiting = 0;
+
+	while (len > 0) {
+		if ((n = write(STDERR_FILENO, p, len)) > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) ||
+		    obuf_stalled)
+			break;
+		/* A full non-blocking pipe: wait a little for its reader,
+		 * LOG_STALL_MS in all, however often it makes room. */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (!waiting) {
+			t0 = t;
+			waiting = 1;
+		}
+		ms = LOG_STALL_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (ms <= 0) {
+			obuf_stalled = 1;
+			break;
+		}
+		pfd.fd = STDERR_FILENO;
+		pfd.events = POLLOUT;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)ms) < 0 && errno != EINTR)
+			break;
+		if (pfd.revents & (POLLERR | POLLNVAL))
+			break;
+	}
+	if (len == 0)
+		obuf_stalled = 0;
+}
+
+void
+log_flush(void)
+{
+	size_t	len = obuf_len;
+
+	if (!obuf_mine || len == 0)
+		return;
+	obuf_len = 0;
+	write_all(obuf, len);
+}
+
+void
+log_buffer(void (*pending)(void *), void *arg)
+{
+	if (pending == NULL) {
+		log_flush();
+		obuf_mine = 0;
+		obuf_pending = NULL;
+		obuf_arg = NULL;
+		return;
+	}
+	atfork_once();
+	if (!atexit_set && atexit(log_flush) == 0)
+		atexit_set = 1;
+	obuf_pending = pending;
+	obuf_arg = arg;
+	obuf_mine = 1;
+}
+
+static int buffer_line(const char *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
+/*
+ * Format the line once, straight into the buffer. Returns -1, with the
+ * buffer flushed and ap untouched, when even an empty buffer could not
+ * hold it; the caller then writes it unbuffered.
+ */
+static int
+buffer_line(const char *tag, const char *fmt, va_list ap)
+{
+	size_t	tlen = strlen(tag);
+	char   *p;
+	time_t	now;
+	int	n, was_empty;
+
+	now = stamp_now();
+	if (now != prefix_time || my_pid != prefix_pid ||
+	    ident != prefix_ident) {
+		n = snprintf(prefix, sizeof(prefix), "%s %s[%ld]: ", stamp,
+		    ident, (long)my_pid);
+		prefix_len = n > 0 && (size_t)n < sizeof(prefix) ? (size_t)n : 0;
+		prefix_time = now;
+		prefix_pid = my_pid;
+		prefix_ident = ident;
+	}
+	/* The room a line may need: the message is cut as in vlog_tag(). */
+	if (prefix_len == 0 || prefix_len + tlen + LOG_LINE_MAX > sizeof(obuf)) {
+		log_flush();
+		return -1;
+	}
+	if (sizeof(obuf) - obuf_len < prefix_len + tlen + LOG_LINE_MAX)
+		log_flush();
+	was_empty = obuf_len == 0;
+	p = obuf + obuf_len;
+	memcpy(p, prefix, prefix_len);
+	memcpy(p + prefix_len, tag, tlen);
+	p += prefix_len + tlen;
+	n = vsnprintf(p, LOG_LINE_MAX, fmt, ap);
+	if (n < 0)
+		n = 0;
+	else if (n >= LOG_LINE_MAX)
+		n = LOG_LINE_MAX - 1;
+	p[n] = '\n';
+	obuf_len += prefix_len + tlen + (size_t)n + 1;
+	if (was_empty && obuf_pending != NULL)
+		obuf_pending(obuf_arg);
+	return 0;
+}
+
 static void
 vlog_tag(int prio, int tagged, const char *fmt, va_list ap)
 {
 	char	line[LOG_LINE_MAX];
-	struct tm tm;
-	time_t	now;
 	const char *tag = !tagged ? "" : prio == LOG_ERR ? "error: " :
 	    prio == LOG_WARNING ? "warning: " : "";
 
+	if (dest == LOG_TO_STDERR && obuf_mine &&
+	    buffer_line(tag, fmt, ap) == 0)
+		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	switch (dest) {
 	case LOG_TO_SYSLOG:
 		syslog(prio, "%s%s", tag, line);
 		break;
 	case LOG_TO_STDERR:
-		/* One line per request: the stamp is formatted once a
-		 * second and the pid asked once per process. */
-		now = time(NULL);
-		if (now != stamp_time) {
-			localtime_r(&now, &tm);
-			strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-			stamp_time = now;
-		}
-		if (my_pid == 0)
-			my_pid = getpid();
+		stamp_now();
 		fprintf(stderr, "%s %s[%ld]: %s%s\n", stamp, ident,
 		    (long)my_pid, tag, line);
 		break;

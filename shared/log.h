@@ -8,6 +8,15 @@ enum log_dest { LOG_TO_SYSLOG, LOG_TO_STDERR, LOG_TO_NOWHERE };
 /* Start logging as "ident[pid]: ...". LOG_TO_NOWHERE also stays silent on stderr. */
 void	log_open(const char *ident, enum log_dest dest);
 void	log_set_debug(int on);
+/* Buffer stderr lines of the calling thread (LOG_TO_STDERR only) until
+ * log_flush(); pending(arg) is called each time the buffer stops being
+ * empty, so the caller can schedule the flush. log_buffer(NULL, NULL)
+ * flushes and returns to one write per line. Other threads are never
+ * buffered. Also flushed at exit(); a forked child drops the buffer. */
+#define LOG_BUFFER_MAX	32768
+void	log_buffer(void (*pending)(void *), void *arg);
+/* Write the buffered lines to fd 2; gives up on them rather than block. */
+void	log_flush(void);
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -366,7 +366,8 @@ render(struct evbuffer *b)
 	    st.reload_ok, st.reload_error);
 
 	counter(b, "relaytrust_spf_evaluations_total",
-	    "SPF evaluations handed to the worker pool.", ps.evals);
+	    "SPF evaluations run in a worker (not when the domain's record alone "
+	    "decides: none, permerror).", ps.evals);
 	counter(b, "relaytrust_spf_cache_hits_total",
 	    "SPF checks answered from the result cache, without a worker.",
 	    ps.cache_hits);

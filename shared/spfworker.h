@@ -10,7 +10,9 @@
  * switching to another whenever one waits for a DNS answer; every
  * message about an evaluation carries its slot.
  *   EVAL    parent->worker  u8 family, 16 bytes address, str helo,
- *                           str sender (local@domain)
+ *                           str sender (local@domain), and optionally
+ *                           str record: the checked domain's SPF record,
+ *                           the answer to the first TXT lookup of it
  *   LOOKUP  worker->parent  u16 rr type, str name
  *   ANSWER  parent->worker  u32 status (SPFW_ST_*), u16 count, count x str
  *                           (A: 4 bytes, AAAA: 16, else text)

@@ -18,6 +18,9 @@ ZONE = {
     "slow.example": ["TIMEOUT"],
     "mail.example.net": [{"A": "192.0.2.1"}, {"TXT": "v=spf1 a -all"}],
     "1.2.0.192.in-addr.arpa": [{"PTR": "mail.example.net"}],
+    "norecord.example": [{"A": "192.0.2.9"}, {"TXT": "not spf"}],
+    "two.example": [{"TXT": "v=spf1 -all"}, {"TXT": "v=spf1 +all"}],
+    "syntax.example": [{"TXT": "v=spf1 ip4:192.0.2.300 -all"}],
 }
 
 LINE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
@@ -155,6 +158,39 @@ def test_counters_add_up(policyd, dns):
     info = [dict(k) for (nm, k), v in m.items() if nm == "relaytrust_build_info" and v == 1]
     assert len(info) == 1 and re.match(r"^\d+\.\d+", info[0]["version"])
     assert info[0]["libspf2"] and info[0]["libunbound"]
+
+
+@pytest.mark.parametrize("sender,result,cached", [
+    ("u@norecord.example", "none", True),      # TXT, but no v=spf1 record
+    # No such domain: the test server's negative answers carry no SOA,
+    # so they have no TTL and the result is not kept.
+    ("u@nxdomain.example", "none", False),
+    ("u@two.example", "permerror", True),      # two SPF records
+    ("u@syntax.example", "permerror", True),   # a record that does not parse
+])
+def test_record_settles_result_without_worker(policyd, dns, sender, result, cached):
+    """The pool looks the domain's record up before any worker: when the
+    record alone decides the result, no worker evaluation runs; a usable
+    record goes to a worker with the EVAL."""
+    d = start(policyd, dns)
+    assert action_word(d.request(sender="first@pass.example")) == "prepend"
+    m0 = scrape(d.stats_port)
+    # HELO name and pass.example: two evaluations in a worker.
+    assert get(m0, "relaytrust_spf_evaluations_total") == 2
+    d.request(sender=sender)
+    m = scrape(d.stats_port)
+    assert get(m, "relaytrust_check_results_total", check="spf_mailfrom",
+               result=result) == 1, by_label(m, "relaytrust_check_results_total", "result")
+    assert get(m, "relaytrust_spf_evaluations_total") == 2, "row %s: a worker ran" % sender
+    # Asked again: the same result, from the cache when it has a TTL
+    # (the HELO name's result is a hit both times), never from a worker.
+    d.request(sender=sender, instance="again.1")
+    m = scrape(d.stats_port)
+    assert get(m, "relaytrust_check_results_total", check="spf_mailfrom",
+               result=result) == 2
+    hits = get(m, "relaytrust_spf_cache_hits_total") - get(m0, "relaytrust_spf_cache_hits_total")
+    assert hits == 2 + cached, "row %s: %d cache hits" % (sender, hits)
+    assert get(m, "relaytrust_spf_evaluations_total") == 2
 
 
 def test_deadline_and_reload_counters(policyd, dns):

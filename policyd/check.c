@@ -249,8 +249,7 @@ iprev_kept_fill(const struct iprev_kept *k, struct iprev_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->result = k->result;
-	snprintf(out->name, sizeof(out->name), "%s",
-	    k->name != NULL ? k->name : "");
+	strlcpy(out->name, k->name != NULL ? k->name : "", sizeof(out->name));
 }
 
 static void
@@ -297,9 +296,9 @@ spf_kept_fill(const struct spf_kept *k, struct spf_outcome *out)
 	memset(out, 0, sizeof(*out));
 	out->result = k->result;
 	out->identity = k->identity;
-	snprintf(out->checked, sizeof(out->checked), "%s", c);
-	snprintf(out->domain, sizeof(out->domain), "%s", d);
-	snprintf(out->problem, sizeof(out->problem), "%s", pr);
+	strlcpy(out->checked, c, sizeof(out->checked));
+	strlcpy(out->domain, d, sizeof(out->domain));
+	strlcpy(out->problem, pr, sizeof(out->problem));
 	out->queries = k->queries;
 	out->voids = k->voids;
 	out->worker_died = k->worker_died;

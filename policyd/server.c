@@ -635,6 +635,8 @@ conn_read(struct conn *c)
 	size_t	room = SERVER_INPUT_MAX - c->inlen;
 	ssize_t	n;
 
+	if (room == 0)			/* reading pauses before this */
+		return -1;
 	do
 		n = read(c->rfd, c->srv->scratch, room);
 	while (n < 0 && errno == EINTR);

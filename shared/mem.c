@@ -11,9 +11,13 @@
  *	void *xrealloc(void *p, size_t n);
  *	char *xstrdup(const char *s);
  *	char *xstrndup(const char *s, size_t n);
+ *	size_t strlcpy(char *dst, const char *src, size_t size);
  * DESCRIPTION
  *	These succeed or do not return at all, so no caller carries a NULL
  *	path for allocation failure (Postfix mymalloc(3)).
+ *
+ *	strlcpy() is OpenBSD's, for a C library without it (glibc before
+ *	2.38): the bounded copy that costs less than snprintf("%s").
  * DIAGNOSTICS
  *	Out of memory: a message on stderr and abort().
  * LIMITS
@@ -78,3 +82,19 @@ xstrndup(const char *s, size_t n)
 	p[len] = '\0';
 	return p;
 }
+
+#if defined(__GLIBC__) && !__GLIBC_PREREQ(2, 38)
+size_t
+strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t	n = strlen(src);
+
+	if (size > 0) {
+		size_t	k = n < size - 1 ? n : size - 1;
+
+		memcpy(dst, src, k);
+		dst[k] = '\0';
+	}
+	return n;
+}
+#endif

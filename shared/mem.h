@@ -9,4 +9,11 @@ void	*xrealloc(void *p, size_t n);	/* never NULL */
 char	*xstrdup(const char *s);	/* never NULL; xstrdup(NULL) returns NULL */
 char	*xstrndup(const char *s, size_t n);	/* copies at most n bytes, NUL-terminates */
 
+#include <string.h>
+#if defined(__GLIBC__) && !__GLIBC_PREREQ(2, 38)
+/* OpenBSD's strlcpy(3), which glibc has from 2.38: copies at most size - 1
+ * bytes of src, terminates dst when size > 0, returns strlen(src). */
+size_t	strlcpy(char *dst, const char *src, size_t size);
+#endif
+
 #endif

@@ -403,8 +403,10 @@ cache_lookup(struct spfpool_eval *e)
 	e->result = (enum spf_result)c.result;
 	e->queries = c.queries;
 	e->voids = c.voids;
-	set_problem(e, "%.*s", (int)(vlen - sizeof(c)),
-	    (const char *)v + sizeof(c));
+	vlen -= sizeof(c);		/* the problem text, cut as set_problem() */
+	free(e->problem);
+	e->problem = vlen == 0 ? NULL : xstrndup((const char *)v + sizeof(c),
+	    vlen < SPF_TEXT_MAX ? vlen : SPF_TEXT_MAX - 1);
 	return 1;
 }
 
@@ -512,12 +514,12 @@ outcome_fill(const struct spfpool_eval *e, struct spf_outcome *out)
 	memset(out, 0, sizeof(*out));
 	out->result = e->result;
 	out->identity = e->identity;
-	snprintf(out->checked, sizeof(out->checked), "%s",
-	    e->checked != NULL ? e->checked : "");
-	snprintf(out->domain, sizeof(out->domain), "%s",
-	    e->domain != NULL ? e->domain : "");
-	snprintf(out->problem, sizeof(out->problem), "%s",
-	    e->problem != NULL ? e->problem : "");
+	strlcpy(out->checked, e->checked != NULL ? e->checked : "",
+	    sizeof(out->checked));
+	strlcpy(out->domain, e->domain != NULL ? e->domain : "",
+	    sizeof(out->domain));
+	strlcpy(out->problem, e->problem != NULL ? e->problem : "",
+	    sizeof(out->problem));
 	out->queries = e->queries;
 	out->voids = e->voids;
 	out->worker_died = e->worker_died;
@@ -1049,7 +1051,7 @@ handle_lookup(struct spfpool_eval *e, int type, const char *rawname)
 		reply_status(e, SPFW_ST_NODATA);
 		return;
 	}
-	snprintf(name, sizeof(name), "%s", rawname);
+	strlcpy(name, rawname, sizeof(name));
 	n = strlen(name);
 	if (n > 0 && name[n - 1] == '.')
 		name[--n] = '\0';
@@ -1275,12 +1277,12 @@ identity(struct spfpool_eval *e, const struct spf_query *q)
 	if (q->identity == SPF_ID_HELO || sender[0] == '\0') {
 		dom = helo;
 		if (q->identity == SPF_ID_HELO)
-			snprintf(checked, sizeof(checked), "%s", helo);
+			strlcpy(checked, helo, sizeof(checked));
 		else
 			snprintf(checked, sizeof(checked), "postmaster@%s",
 			    helo);
 	} else {
-		snprintf(checked, sizeof(checked), "%s", sender);
+		strlcpy(checked, sender, sizeof(checked));
 		if ((at = strrchr(sender, '@')) != NULL) {
 			dom = at + 1;
 			if (at > sender) {
@@ -1290,7 +1292,7 @@ identity(struct spfpool_eval *e, const struct spf_query *q)
 		} else
 			dom = sender;
 	}
-	snprintf(domain, sizeof(domain), "%s", dom);
+	strlcpy(domain, dom, sizeof(domain));
 	snd[0] = h[0] = '\0';
 	/* R10: the local part feeds %{l} and %{s} */
 	if (!spf_domain_ok(dom) || llen > SPF_LOCAL_MAX)
@@ -1307,7 +1309,7 @@ identity(struct spfpool_eval *e, const struct spf_query *q)
 			    (unsigned char)helo[i] > 0x7e)
 				break;
 		if (helo[i] == '\0')
-			snprintf(h, sizeof(h), "%s", helo);
+			strlcpy(h, helo, sizeof(h));
 	}
 	ids_keep(e, checked, domain, snd, h);
 	return 0;

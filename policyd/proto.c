@@ -66,7 +66,7 @@ struct policy_req *
 proto_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
 	struct policy_req *req;
-	char   *copy, *line, *nl, *eq, *empty;
+	char   *copy, *line, *nl, *eq, *empty, *end;
 	size_t	i, k, n, nlines = 0, hint = 0;
 
 	if (len > PROTO_REQ_MAX) {
@@ -89,10 +89,14 @@ proto_parse(const char *buf, size_t len, char *err, size_t errlen)
 	/* A final newline ends the last line; it does not start another. */
 	if (len > 0 && copy[len - 1] == '\n')
 		copy[--len] = '\0';
+	end = copy + len;
 	for (line = copy; len > 0 && line != NULL; line = nl) {
-		if ((nl = strchr(line, '\n')) != NULL)
+		/* One scan per line: its end, then its '='. */
+		if ((nl = memchr(line, '\n', (size_t)(end - line))) != NULL) {
+			n = (size_t)(nl - line);
 			*nl++ = '\0';
-		n = strlen(line);
+		} else
+			n = (size_t)(end - line);
 		if (n > PROTO_LINE_MAX) {
 			snprintf(err, errlen, "line %zu over %d bytes",
 			    nlines + 1, PROTO_LINE_MAX);
@@ -110,7 +114,7 @@ proto_parse(const char *buf, size_t len, char *err, size_t errlen)
 			    nlines);
 			goto bad;
 		}
-		if ((eq = strchr(line, '=')) == NULL) {
+		if ((eq = memchr(line, '=', n)) == NULL) {
 			snprintf(err, errlen, "line %zu has no '='", nlines);
 			goto bad;
 		}

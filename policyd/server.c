@@ -323,6 +323,19 @@ mono_now(void)
 }
 
 static void
+conn_events_free(struct conn *c)
+{
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->rev != NULL)
+		event_free(c->rev);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	if (c->kick != NULL)
+		event_free(c->kick);
+}
+
+static void
 conn_free(struct conn *c)
 {
 	struct server *srv = c->srv;
@@ -331,13 +344,7 @@ conn_free(struct conn *c)
 	LIST_REMOVE(c, entry);
 	srv->nconn--;
 	stats_connections(-1);
-	if (c->kick != NULL)
-		event_free(c->kick);
-	if (c->rev != NULL)
-		event_free(c->rev);
-	if (c->wev != NULL)
-		event_free(c->wev);
-	event_free(c->timer);
+	conn_events_free(c);
 	check_session_free(c->sess);
 	if (c->rfd >= 0)
 		close(c->rfd);
@@ -854,12 +861,7 @@ conn_new(struct server *srv, int rfd, int wfd, const char *peer, int stdio)
 	return c;
 fail:
 	log_err("%s: cannot set up the connection", peer);
-	if (c->timer != NULL)
-		event_free(c->timer);
-	if (c->rev != NULL)
-		event_free(c->rev);
-	if (c->kick != NULL)
-		event_free(c->kick);
+	conn_events_free(c);
 	free(c);
 	return NULL;
 }

@@ -287,9 +287,6 @@ struct proxy {
 static struct spfw_msg qmsg, amsg;	/* one lookup at a time */
 static char strbuf[STR_MAX];
 
-/* Worker mode: one coroutine per evaluation in flight (see
- * spfworker_main()). A coroutine sends its LOOKUP and yields; the loop
- * resumes it when the ANSWER with its id arrives. */
 /* The record an EVAL brought: the answer to the evaluation's first TXT
  * lookup, when that is of the checked domain. */
 struct preload {
@@ -297,6 +294,9 @@ struct preload {
 	const char *record;
 };
 
+/* Worker mode: one coroutine per evaluation in flight (see
+ * spfworker_main()). A coroutine sends its LOOKUP and yields; the loop
+ * resumes it when the ANSWER with its id arrives. */
 struct coro {
 	struct preload pre;
 	ucontext_t ctx;
@@ -522,7 +522,10 @@ evaluate(SPF_server_t *srv, const struct spfw_msg *in, struct spfw_msg *out)
 	struct spfw_rd rd;
 	unsigned char addr[16];
 	char	helo[SPF_DOMAIN_MAX + 3], sender[SPF_LOCAL_MAX +
-	    SPF_DOMAIN_MAX + 3], record[SPF_REWRITE_MAX + 1];
+	    SPF_DOMAIN_MAX + 3], *record = NULL;
+	/* Read before the first yield; the copy lives on the heap, not on
+	 * each of SPFW_EVALS_MAX stacks. */
+	static char rbuf[SPF_REWRITE_MAX + 1];
 	struct preload *pre = running != NULL ? &running->pre : &local_pre;
 	uint8_t	family;
 	SPF_request_t *req;
@@ -536,13 +539,16 @@ evaluate(SPF_server_t *srv, const struct spfw_msg *in, struct spfw_msg *out)
 	spfw_get_bytes(&rd, addr, sizeof(addr));
 	spfw_get_str(&rd, helo, sizeof(helo));
 	spfw_get_str(&rd, sender, sizeof(sender));
-	record[0] = '\0';
-	if (rd.left > 0)		/* optional: the domain's SPF record */
-		spfw_get_str(&rd, record, sizeof(record));
+	/* optional: the domain's SPF record */
+	if (rd.left > 0 && spfw_get_str(&rd, rbuf, sizeof(rbuf)) == 0 &&
+	    rbuf[0] != '\0' && (record = strdup(rbuf)) == NULL)
+		fatal(4);
 	pre->domain = NULL;
 	pre->record = record;
-	if (spfw_rd_end(&rd) < 0 || (family != 4 && family != 6))
+	if (spfw_rd_end(&rd) < 0 || (family != 4 && family != 6)) {
+		free(record);
 		return -1;
+	}
 	if ((req = SPF_request_new(srv)) == NULL)
 		fatal(4);
 	if (family == 4) {
@@ -568,7 +574,7 @@ evaluate(SPF_server_t *srv, const struct spfw_msg *in, struct spfw_msg *out)
 		if ((resp = SPF_response_new(req)) == NULL)
 			fatal(4);
 		req->cur_dom = req->use_helo ? req->helo_dom : req->env_from_dp;
-		if (record[0] != '\0' && req->cur_dom != NULL)
+		if (record != NULL && req->cur_dom != NULL)
 			pre->domain = req->cur_dom;
 		err = SPF_server_get_record(srv, req, resp, &rec);
 		if (err != SPF_E_SUCCESS) {
@@ -583,6 +589,8 @@ evaluate(SPF_server_t *srv, const struct spfw_msg *in, struct spfw_msg *out)
 		}
 	}
 	pre->domain = NULL;
+	pre->record = NULL;
+	free(record);
 	result = resp != NULL ? (int)SPF_response_result(resp) : 0;
 	if (err == SPF_E_SUCCESS && resp != NULL)
 		err = SPF_response_errcode(resp);

@@ -4,6 +4,9 @@
  * (spfworker_eval_local), with a zone made from the fuzz input: every TXT
  * lookup gets the input record (split at '\n' into successive records),
  * A/AAAA/MX/PTR lookups get fixed answers chosen by the input's first byte.
+ * With bit 8 of that byte, the first record goes with the EVAL instead, as
+ * the pool sends it (rewritten; an input whose first record the pool would
+ * settle itself is not evaluated), and lookups get the records after it.
  * FUZZ-SOURCES: shared/spf.c shared/spfworker.c
  * FUZZ-LIBS: -lspf2 */
 #include <stddef.h>
@@ -122,6 +125,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	spfw_put_bytes(&eval, addr, 16);
 	spfw_put_str(&eval, "mail.fuzz.example", 17);
 	spfw_put_str(&eval, "user@fuzz.example", 17);
+	if (z.mode & 8) {
+		char	out[SPF_REWRITE_MAX], why[128];
+		const char *nl = memchr(z.data, '\n', z.size);
+		size_t	n = nl ? (size_t)(nl - z.data) : z.size;
+
+		if (!spf_record_is_v1(z.data, n) || spf_record_rewrite(z.data,
+		    n, AF_INET, out, sizeof(out), why, sizeof(why)) < 0)
+			return 0;
+		z.pos = nl ? n + 1 : 0;
+		spfw_put_str(&eval, out, strlen(out));
+	}
 	if (spfw_finish(&eval) < 0)
 		abort();
 	if (spfworker_eval_local(&eval, "receiver.example", ask, &z, &res) < 0)

@@ -119,7 +119,6 @@ struct conn {
 	char   *out;			/* answers the socket did not take */
 	size_t	outlen;
 	time_t	active;			/* last read or answer (mono_now) */
-	int	reading;		/* rev is added */
 	int	busy;			/* a check is in flight */
 	int	closing;		/* close once the output is written */
 	int	eof;			/* stdio: input ended */
@@ -367,9 +366,8 @@ conn_free(struct conn *c)
 static void
 reading(struct conn *c, int on)
 {
-	if (c->rev == NULL || c->reading == on)
+	if (c->rev == NULL || (event_pending(c->rev, EV_READ, NULL) != 0) == on)
 		return;
-	c->reading = on;
 	if (on)
 		event_add(c->rev, NULL);
 	else

@@ -353,14 +353,23 @@ static void
 vset_problem(struct spfpool_eval *e, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/* Keep text[0, len) as e's problem, cut to SPF_TEXT_MAX - 1 bytes; none
+ * when empty. */
+static void
+keep_problem(struct spfpool_eval *e, const char *text, size_t len)
+{
+	free(e->problem);
+	e->problem = len == 0 ? NULL : xstrndup(text,
+	    len < SPF_TEXT_MAX ? len : SPF_TEXT_MAX - 1);
+}
+
 static void
 vset_problem(struct spfpool_eval *e, const char *fmt, va_list ap)
 {
 	char	buf[SPF_TEXT_MAX];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	free(e->problem);
-	e->problem = buf[0] != '\0' ? xstrdup(buf) : NULL;
+	keep_problem(e, buf, strlen(buf));
 }
 
 /* The problem text of the outcome, cut to SPF_TEXT_MAX - 1 bytes. */
@@ -403,10 +412,7 @@ cache_lookup(struct spfpool_eval *e)
 	e->result = (enum spf_result)c.result;
 	e->queries = c.queries;
 	e->voids = c.voids;
-	vlen -= sizeof(c);		/* the problem text, cut as set_problem() */
-	free(e->problem);
-	e->problem = vlen == 0 ? NULL : xstrndup((const char *)v + sizeof(c),
-	    vlen < SPF_TEXT_MAX ? vlen : SPF_TEXT_MAX - 1);
+	keep_problem(e, (const char *)v + sizeof(c), vlen - sizeof(c));
 	return 1;
 }
 
@@ -610,9 +616,8 @@ reply_status(struct spfpool_eval *e, enum spfw_status st)
 	struct spfw_msg m;
 
 	if (e->state == ST_RECORD) {
-		/* The record decided the result: no worker needed. */
-		if (!e->forced)
-			force(e, SPF_RES_TEMPERROR, "SPF record lookup failed");
+		/* The record decided the result (every caller forced it
+		 * first): no worker needed. */
 		cache_store(e);
 		finish_later(e);
 		return;

@@ -51,6 +51,7 @@
  *	DECIDE_TEXT_MAX; text from the peer or from DNS is reduced to
  *	printable ASCII, escaped, and cut before it is used.
  *--*/
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -208,12 +209,14 @@ reply_text(const char *in, char *out, size_t outlen)
 	return out;
 }
 
-/* One check's wish: what its result asks for under the configuration. */
+/* One check's wish: what its result asks for under the configuration.
+ * Its reply text is made only for the wish that is answered. */
 struct wish {
 	enum cfg_action act;
 	const char *check;		/* log name */
 	int	dsn;			/* 23, 24 or 25 */
-	char	text[DECIDE_TEXT_MAX];
+	const struct spf_outcome *spf;	/* an SPF wish's outcome, or NULL */
+	enum iprev_result iprev;	/* an iprev wish's result */
 };
 
 static enum cfg_action
@@ -240,12 +243,65 @@ spf_action(const struct cfg *cfg, enum spf_result r, int helo_identity)
 
 static void
 spf_wish(const struct cfg *cfg, const struct spf_outcome *o, int helo_check,
-    const char *ip, struct wish *w)
+    struct wish *w)
 {
-	char	who[PEER_TEXT_MAX + 1], dom[PEER_TEXT_MAX + 1];
-
 	w->check = helo_check ? "spf_helo" : "spf_mailfrom";
 	w->act = spf_action(cfg, o->result, helo_check);
+	w->dsn = o->result == SPF_RES_PERMERROR ||
+	    o->result == SPF_RES_TEMPERROR ? 24 : 23;
+	w->spf = o;
+}
+
+static void
+iprev_wish(const struct cfg *cfg, enum iprev_result r, struct wish *w)
+{
+	w->check = "iprev";
+	w->dsn = 25;
+	w->spf = NULL;
+	w->iprev = r;
+	switch (r) {
+	case IPREV_FAIL:
+	case IPREV_PERMERROR:
+		w->act = cfg->ptr.on_fail;
+		break;
+	case IPREV_TEMPERROR:
+		w->act = cfg->ptr.on_temperror;
+		break;
+	case IPREV_PASS:
+	case IPREV_NOTCHECKED:
+		w->act = CFG_ACCEPT;
+		break;
+	}
+}
+
+/* The reply text of wish w for client ip. */
+static void
+wish_text(const struct wish *w, const char *ip, char *out, size_t outlen)
+{
+	const struct spf_outcome *o = w->spf;
+	char	who[PEER_TEXT_MAX + 1], dom[PEER_TEXT_MAX + 1];
+
+	out[0] = '\0';
+	if (o == NULL) {
+		switch (w->iprev) {
+		case IPREV_FAIL:
+			snprintf(out, outlen, "Reverse DNS validation failed: "
+			    "no PTR name of %s resolves back to it", ip);
+			break;
+		case IPREV_PERMERROR:
+			snprintf(out, outlen, "Reverse DNS validation failed: "
+			    "%s has no PTR record", ip);
+			break;
+		case IPREV_TEMPERROR:
+			snprintf(out, outlen, "Reverse DNS validation error: "
+			    "temporary DNS failure for %s, try again later", ip);
+			break;
+		case IPREV_PASS:
+		case IPREV_NOTCHECKED:
+			break;
+		}
+		return;
+	}
 	reply_text(o->checked[0] ? o->checked : o->domain, who, sizeof(who));
 	reply_text(o->domain[0] ? o->domain : who, dom, sizeof(dom));
 	switch (o->result) {
@@ -253,54 +309,19 @@ spf_wish(const struct cfg *cfg, const struct spf_outcome *o, int helo_check,
 	case SPF_RES_SOFTFAIL:
 	case SPF_RES_NEUTRAL:
 	case SPF_RES_NONE:
-		w->dsn = 23;
-		snprintf(w->text, sizeof(w->text), "SPF %s: %s%s does not "
-		    "designate %s as permitted sender", spf_result_str(o->result),
+		snprintf(out, outlen, "SPF %s: %s%s does not designate %s as "
+		    "permitted sender", spf_result_str(o->result),
 		    o->identity == SPF_ID_HELO ? "HELO " : "", who, ip);
 		break;
 	case SPF_RES_PERMERROR:
-		w->dsn = 24;
-		snprintf(w->text, sizeof(w->text), "SPF permerror: the SPF "
-		    "record of %s is invalid", dom);
+		snprintf(out, outlen, "SPF permerror: the SPF record of %s is "
+		    "invalid", dom);
 		break;
 	case SPF_RES_TEMPERROR:
-		w->dsn = 24;
-		snprintf(w->text, sizeof(w->text), "SPF temperror: temporary "
-		    "DNS failure checking %s, try again later", who);
+		snprintf(out, outlen, "SPF temperror: temporary DNS failure "
+		    "checking %s, try again later", who);
 		break;
 	case SPF_RES_PASS:
-		w->dsn = 23;
-		w->text[0] = '\0';
-		break;
-	}
-}
-
-static void
-iprev_wish(const struct cfg *cfg, enum iprev_result r, const char *ip,
-    struct wish *w)
-{
-	w->check = "iprev";
-	w->dsn = 25;
-	w->act = CFG_ACCEPT;
-	switch (r) {
-	case IPREV_FAIL:
-		w->act = cfg->ptr.on_fail;
-		snprintf(w->text, sizeof(w->text), "Reverse DNS validation "
-		    "failed: no PTR name of %s resolves back to it", ip);
-		break;
-	case IPREV_PERMERROR:
-		w->act = cfg->ptr.on_fail;
-		snprintf(w->text, sizeof(w->text), "Reverse DNS validation "
-		    "failed: %s has no PTR record", ip);
-		break;
-	case IPREV_TEMPERROR:
-		w->act = cfg->ptr.on_temperror;
-		snprintf(w->text, sizeof(w->text), "Reverse DNS validation "
-		    "error: temporary DNS failure for %s, try again later", ip);
-		break;
-	case IPREV_PASS:
-	case IPREV_NOTCHECKED:
-		w->text[0] = '\0';
 		break;
 	}
 }
@@ -454,10 +475,11 @@ headers(const struct cfg *cfg, const struct decide_in *in, const char *ip,
 }
 
 static void
-answer(const struct cfg *cfg, const struct wish *w, int relax,
-    struct decision *out)
+answer(const struct cfg *cfg, const struct wish *w, const char *ip,
+    int relax, struct decision *out)
 {
 	enum cfg_action act = w->act;
+	char	text[DECIDE_TEXT_MAX];
 
 	out->check = w->check;
 	out->would = act == CFG_REJECT ? DECIDE_REJECT :
@@ -471,12 +493,13 @@ answer(const struct cfg *cfg, const struct wish *w, int relax,
 		return;
 	}
 	out->verdict = out->would;
+	wish_text(w, ip, text, sizeof(text));
 	if (out->verdict == DECIDE_REJECT)
 		snprintf(out->action, sizeof(out->action), "550 %s %s",
-		    out->code, w->text);
+		    out->code, text);
 	else
 		snprintf(out->action, sizeof(out->action),
-		    "DEFER_IF_PERMIT %s %s", out->code, w->text);
+		    "DEFER_IF_PERMIT %s %s", out->code, text);
 }
 
 void
@@ -486,12 +509,17 @@ decide(const struct cfg *cfg, const struct decide_in *in, struct decision *out)
 	int	nw = 0, i, pick = -1;
 	char	ip[NETADDR_STR_MAX];
 
-	memset(out, 0, sizeof(*out));
-	netaddr_format(in->client, ip, sizeof(ip));
+	/* Not the action and header arrays (5 KB): only what says they
+	 * are empty. */
+	memset(out, 0, offsetof(struct decision, action));
+	out->action[0] = '\0';
+	out->headers[0][0] = out->headers[1][0] = '\0';
+	out->nheaders = 0;
+	ip[0] = '\0';
 
 	if (!in->skip_reason) {
 		if (in->mailfrom) {
-			spf_wish(cfg, in->mailfrom, 0, ip, &wishes[nw]);
+			spf_wish(cfg, in->mailfrom, 0, &wishes[nw]);
 			if (in->forwarder)
 				wishes[nw].act = CFG_ACCEPT;
 			nw++;
@@ -499,15 +527,14 @@ decide(const struct cfg *cfg, const struct decide_in *in, struct decision *out)
 		/* For the null sender the MAIL FROM check already used the
 		 * HELO identity; in->helo is then NULL. */
 		if (in->helo)
-			spf_wish(cfg, in->helo, 1, ip, &wishes[nw++]);
-		iprev_wish(cfg, in->iprev.result, ip, &wishes[nw++]);
+			spf_wish(cfg, in->helo, 1, &wishes[nw++]);
+		iprev_wish(cfg, in->iprev.result, &wishes[nw++]);
 	}
 	for (i = 0; i < nw; i++) {
 		/* A problem of ours or of DNS is never a 5xx. */
-		if (wishes[i].act == CFG_REJECT && (wishes[i].check[0] == 'i' ?
-		    in->iprev.result == IPREV_TEMPERROR :
-		    (strcmp(wishes[i].check, "spf_helo") == 0 ? in->helo :
-		    in->mailfrom)->result == SPF_RES_TEMPERROR))
+		if (wishes[i].act == CFG_REJECT && (wishes[i].spf == NULL ?
+		    wishes[i].iprev == IPREV_TEMPERROR :
+		    wishes[i].spf->result == SPF_RES_TEMPERROR))
 			wishes[i].act = CFG_DEFER;
 		if (wishes[i].act == CFG_WARN && out->check == NULL) {
 			out->check = wishes[i].check;
@@ -521,16 +548,22 @@ decide(const struct cfg *cfg, const struct decide_in *in, struct decision *out)
 	for (i = 0; i < nw && pick < 0; i++)
 		if (wishes[i].act == CFG_DEFER)
 			pick = i;
+	/* The address is text only where a reply or header shows it. */
+	if (pick >= 0 || in->header_ok)
+		netaddr_format(in->client, ip, sizeof(ip));
 	if (pick >= 0)
-		answer(cfg, &wishes[pick], in->nat != NULL &&
+		answer(cfg, &wishes[pick], ip, in->nat != NULL &&
 		    cfg->private_clients == CFG_PRIVATE_ACCEPT, out);
 	if (pick < 0 && out->check) {
 		/* "warn": the would-be rejection, answered as accept. */
 		out->would = DECIDE_REJECT;
 	}
-	headers(cfg, in, ip, out);
 	if (out->verdict != DECIDE_ACCEPT)
 		return;
+	/* The headers go out with an accept where PREPEND is allowed;
+	 * otherwise nobody reads them. */
+	if (in->header_ok)
+		headers(cfg, in, ip, out);
 	if (in->header_ok && out->nheaders)
 		snprintf(out->action, sizeof(out->action), "PREPEND %s",
 		    out->headers[0]);

@@ -56,7 +56,9 @@ struct decision {
 	const char *check;		/* "iprev", "spf_helo", "spf_mailfrom" or NULL */
 	char	code[8];		/* enhanced status code, "" on accept */
 	char	action[PROTO_ACTION_MAX];	/* the complete action= value */
-	char	headers[2][DECIDE_HEADER_MAX];	/* to prepend, in order */
+	char	headers[2][DECIDE_HEADER_MAX];	/* to prepend, in order; made
+						 * only for an accept with
+						 * header_ok */
 	int	nheaders;
 };
 

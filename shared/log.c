@@ -23,10 +23,10 @@
  *	On stderr each line is one write(2) unless the thread that runs
  *	the event loop calls log_buffer(): then its lines are formatted
  *	once, straight into one buffer, and written together by
- *	log_flush(), one write(2) per event-loop pass instead of one per
+ *	log_flush(), one write(2) for many requests instead of one per
  *	request.  pending(arg) is called whenever the buffer stops being
- *	empty, so the caller can schedule that flush (policyd activates
- *	an event, which libevent runs at the end of the same pass).  A
+ *	empty, so the caller can schedule that flush (policyd arms a timer
+ *	of MAIN_LOG_FLUSH_MS, 10 ms; under load the buffer fills first).  A
  *	line that might not fit flushes the buffer first.  Lines of other
  *	threads are written at once, as before.  log_flush() is also run
  *	at exit(), so lines logged just before it are not lost; a child
@@ -48,7 +48,7 @@
  *	after such a drop it does not wait again until a flush gets
  *	everything out.  Other write errors drop the buffer at once.
  *	A process killed by a signal or abort() loses its buffered lines
- *	(at most one event-loop pass).
+ *	(those of the last flush interval); flush before abort().
  * LIMITS
  *	LOG_LINE_MAX bytes per line (longer lines are cut, the same way
  *	buffered or not); LOG_RL_KEYS distinct rate-limit keys;

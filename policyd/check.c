@@ -95,12 +95,13 @@
 #define CHECK_DEADLINE_MARGIN_MS	250
 #define CHECK_NAT_RL_INTERVAL		60
 #define CHECK_APPLIED_LEN		(2 * DNS_NAME_MAX + 24)
-#define CHECK_LOG_LEN			(LOG_ESCAPE_MAX * 7 + 8)
+#define CHECK_LINE_LEN			4096	/* a decision log line */
 #define CHECK_IPREV_CACHE_MAX		32768	/* iprev results kept */
 #define CHECK_IPREV_TTL_MAX		3600	/* seconds, whatever the TTLs */
 #define CHECK_IPREV_KEY_LEN		18
 #define CHECK_SKIP_TEXT_LEN		128
 #define CHECK_FWD_TEXT_LEN		(DNS_NAME_MAX + 64)
+#define CHECK_SPARES			64	/* finished checks kept */
 
 struct checker {
 	struct event_base *base;
@@ -108,6 +109,9 @@ struct checker {
 	struct spfpool *pool;
 	struct cfg *cfg;
 	struct rcache *iprev_cache;	/* by client address and max_names */
+	struct check *spare;		/* finished checks, with their events,
+					 * for the next requests */
+	int	nspare;
 };
 
 struct check;
@@ -175,8 +179,9 @@ struct check {
 	check_cb cb;
 	void	*arg;
 	struct timespec start;
-	struct event *deadline;
+	struct event *deadline;		/* armed while a check runs */
 	struct event *kick;		/* answers that need no lookup */
+	struct check *next_spare;	/* on ck->spare */
 	char	*ready_action;		/* what the kick answers */
 
 	struct netaddr client;
@@ -218,6 +223,8 @@ struct check {
 };
 
 static void check_finish(struct check *);
+static void kick_cb(evutil_socket_t, short, void *);
+static void deadline_cb(evutil_socket_t, short, void *);
 
 /* ---- kept results ----------------------------------------------------- */
 
@@ -304,13 +311,32 @@ spf_kept_fill(const struct spf_kept *k, struct spf_outcome *out)
 	out->worker_died = k->worker_died;
 }
 
+/* The length of a strs block: three NUL-terminated strings. */
+static size_t
+strs_len(const char *strs)
+{
+	const char *p = strs;
+	int	i;
+
+	for (i = 0; i < 3; i++)
+		p += strlen(p) + 1;
+	return (size_t)(p - strs);
+}
+
 static void
 spf_kept_copy(struct spf_kept *dst, const struct spf_kept *src)
 {
-	struct spf_outcome o;
+	char	*p = NULL;
 
-	spf_kept_fill(src, &o);
-	spf_kept_set(dst, &o);
+	if (src->strs != NULL) {
+		size_t	n = strs_len(src->strs);
+
+		p = xmalloc(n);
+		memcpy(p, src->strs, n);
+	}
+	free(dst->strs);
+	*dst = *src;
+	dst->strs = p;
 }
 
 /* The deadline came first: temperror, with a problem text. */
@@ -352,8 +378,16 @@ checker_set_cfg(struct checker *ck, struct cfg *cfg)
 void
 checker_free(struct checker *ck)
 {
+	struct check *chk;
+
 	if (ck == NULL)
 		return;
+	while ((chk = ck->spare) != NULL) {
+		ck->spare = chk->next_spare;
+		event_free(chk->deadline);
+		event_free(chk->kick);
+		free(chk);
+	}
 	cfg_unref(ck->cfg);
 	rcache_free(ck->iprev_cache);
 	free(ck);
@@ -421,16 +455,44 @@ check_stop_lookups(struct check *chk)
 		}
 }
 
+/* A check for sess: a finished one with its events when one is kept
+ * (the events' argument is the check itself, so they stay valid), else
+ * a new one. */
+static struct check *
+check_new(struct check_session *sess)
+{
+	struct checker *ck = sess->ck;
+	struct check *chk = ck->spare;
+
+	if (chk != NULL) {
+		ck->spare = chk->next_spare;
+		ck->nspare--;
+		chk->next_spare = NULL;
+	} else {
+		chk = xcalloc(1, sizeof(*chk));
+		chk->kick = event_new(ck->base, -1, 0, kick_cb, chk);
+		chk->deadline = evtimer_new(ck->base, deadline_cb, chk);
+		if (chk->kick == NULL || chk->deadline == NULL) {
+			log_err("out of memory for a request's events");
+			log_flush();
+			abort();
+		}
+	}
+	chk->sess = sess;
+	chk->ck = ck;
+	return chk;
+}
+
 static void
 check_free(struct check *chk)
 {
+	struct checker *ck = chk->ck;
+	struct event *kick = chk->kick, *deadline = chk->deadline;
 	int	i;
 
 	check_stop_lookups(chk);
-	if (chk->deadline)
-		event_free(chk->deadline);
-	if (chk->kick)
-		event_free(chk->kick);
+	event_del(kick);
+	event_del(deadline);
 	for (i = 0; i < chk->nnames; i++)
 		free(chk->names[i]);
 	free(chk->names);
@@ -447,8 +509,20 @@ check_free(struct check *chk)
 	free(chk->fwd_spf);
 	proto_req_free(chk->req);
 	cfg_unref(chk->cfg);
-	free(chk);
 	stats_inflight(-1);
+	if (ck->nspare >= CHECK_SPARES) {
+		event_free(kick);
+		event_free(deadline);
+		free(chk);
+		return;
+	}
+	memset(chk, 0, sizeof(*chk));
+	chk->kick = kick;
+	chk->deadline = deadline;
+	chk->ck = ck;
+	chk->next_spare = ck->spare;
+	ck->spare = chk;
+	ck->nspare++;
 }
 
 void
@@ -479,12 +553,55 @@ check_reply(struct check *chk, const char *action)
 {
 	check_cb cb = chk->cb;
 	void	*arg = chk->arg;
-	char	*copy = xstrdup(action);
+	char	copy[PROTO_ACTION_MAX + 1];
 
+	strlcpy(copy, action, sizeof(copy));
 	chk->sess->inflight = NULL;
 	check_free(chk);
 	cb(arg, copy);
-	free(copy);
+}
+
+/* The decision log line as it is built: one buffer, appended to. */
+struct line {
+	char	b[CHECK_LINE_LEN];
+	size_t	n;
+	char	*(*esc)(const char *, size_t, char *, size_t);
+};
+
+/* Append s, cut where the buffer ends. */
+static void
+line_put(struct line *l, const char *s)
+{
+	size_t	k = strnlen(s, sizeof(l->b) - 1 - l->n);
+
+	memcpy(l->b + l->n, s, k);
+	l->n += k;
+	l->b[l->n] = '\0';
+}
+
+/* Append s escaped for the log format (LOG_ESCAPE_MAX bytes of it). */
+static void
+line_esc(struct line *l, const char *s)
+{
+	l->esc(s, LOG_ESCAPE_MAX, l->b + l->n, sizeof(l->b) - l->n);
+	l->n += strlen(l->b + l->n);
+}
+
+/* Append " key=value" (text) or ",\"key\":\"value\"" (JSON); value
+ * is ours (a word), or escaped when esc. */
+static void
+line_kv(struct line *l, int json, const char *key, const char *value,
+    int esc)
+{
+	line_put(l, json ? ",\"" : " ");
+	line_put(l, key);
+	line_put(l, json ? "\":\"" : "=");
+	if (esc)
+		line_esc(l, value);
+	else
+		line_put(l, value);
+	if (json)
+		line_put(l, "\"");
 }
 
 /* The decision log line (SPEC 2.5), key=value or one JSON object. */
@@ -493,11 +610,6 @@ check_log(struct check *chk, const struct decision *d, const char *action_word,
     int cached)
 {
 	const struct policy_req *r = chk->req;
-	char	name[CHECK_LOG_LEN], helo[CHECK_LOG_LEN], from[CHECK_LOG_LEN];
-	char	ip[CHECK_LOG_LEN], applied[CHECK_LOG_LEN], fwd[CHECK_LOG_LEN];
-	char	queue[CHECK_LOG_LEN];
-	char	iprev[32] = "", spf_helo[32] = "", spf_mf[32] = "", extra[64] = "";
-	char	more[CHECK_LOG_LEN + 64] = "";
 	const char *code = d && d->code[0] ? d->code : "";
 	const char *would = d && d->would != d->verdict ?
 	    decide_verdict_str(d->would) : NULL;
@@ -505,91 +617,77 @@ check_log(struct check *chk, const struct decision *d, const char *action_word,
 	    d->verdict == DECIDE_ACCEPT && !chk->cfg->report_only &&
 	    !d->relaxed;
 	int	have_applied = chk->applied != NULL && chk->applied[0];
-	char	*(*esc)(const char *, size_t, char *, size_t) =
-	    chk->cfg->log_format == CFG_LOG_JSON ? log_json : log_escape;
+	int	json = chk->cfg->log_format == CFG_LOG_JSON;
+	char	ms[24];
+	struct line l;
 
-	esc(r->queue_id[0] ? r->queue_id : "NOQUEUE", LOG_ESCAPE_MAX, queue,
-	    sizeof(queue));
-	esc(r->client_name[0] ? r->client_name : "unknown", LOG_ESCAPE_MAX,
-	    name, sizeof(name));
-	esc(r->helo_name, LOG_ESCAPE_MAX, helo, sizeof(helo));
-	esc(r->sender, LOG_ESCAPE_MAX, from, sizeof(from));
-	esc(r->client_address, LOG_ESCAPE_MAX, ip, sizeof(ip));
-	esc(chk->applied ? chk->applied : "", LOG_ESCAPE_MAX, applied,
-	    sizeof(applied));
-	esc(chk->fwd_text ? chk->fwd_text : "", LOG_ESCAPE_MAX, fwd,
-	    sizeof(fwd));
-
-	if (chk->cfg->log_format == CFG_LOG_JSON) {
-		char	line[CHECK_LOG_LEN * 8 + 512];
-		size_t	n;
-
-		n = (size_t)snprintf(line, sizeof(line), "{\"level\":\"%s\","
-		    "\"queue_id\":\"%s\",\"client_name\":\"%s\","
-		    "\"client_address\":\"%s\",\"helo\":\"%s\",\"from\":\"%s\"",
-		    warn ? "warning" : "info", queue, name, ip, helo, from);
-		if (chk->iprev_step != STEP_OFF && n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n,
-			    ",\"iprev\":\"%s\"", iprev_result_str(chk->iprev.result));
-		if (chk->helo_step != STEP_OFF && n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n,
-			    ",\"spf_helo\":\"%s\"", spf_result_str(chk->helo.result));
-		if (chk->mf_step != STEP_OFF && n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n,
-			    ",\"spf_mailfrom\":\"%s\"",
-			    spf_result_str(chk->mailfrom.result));
-		if (n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n,
-			    ",\"action\":\"%s\"", action_word);
-		if (code[0] && n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n,
-			    ",\"code\":\"%s\"", code);
-		if (would && n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n,
-			    ",\"would\":\"%s\"", would);
-		if (chk->skip_reason && n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n,
-			    ",\"skip\":\"%s\"", chk->skip_reason);
-		if (have_applied && n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n,
-			    ",\"policy\":\"%s\"", applied);
-		if (chk->fwd_by && n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n,
-			    ",\"forwarder\":\"%s\",\"forwarder_match\":\"%s\"",
-			    chk->fwd_by, fwd);
-		if (chk->nat && n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n,
-			    ",\"nat\":\"%s\"", chk->nat);
-		if (n < sizeof(line))
-			snprintf(line + n, sizeof(line) - n, ",\"cached\":%s,"
-			    "\"ms\":%ld}", cached ? "true" : "false",
-			    elapsed_ms(&chk->start));
-		log_plain(warn, "%s", line);
-		return;
+	l.n = 0;
+	l.b[0] = '\0';
+	l.esc = json ? log_json : log_escape;
+	snprintf(ms, sizeof(ms), "%ld", elapsed_ms(&chk->start));
+	if (json) {
+		line_put(&l, "{\"level\":\"");
+		line_put(&l, warn ? "warning\"" : "info\"");
+		line_kv(&l, 1, "queue_id", r->queue_id[0] ? r->queue_id :
+		    "NOQUEUE", 1);
+		line_kv(&l, 1, "client_name", r->client_name[0] ?
+		    r->client_name : "unknown", 1);
+		line_kv(&l, 1, "client_address", r->client_address, 1);
+		line_kv(&l, 1, "helo", r->helo_name, 1);
+		line_kv(&l, 1, "from", r->sender, 1);
+	} else {
+		line_esc(&l, r->queue_id[0] ? r->queue_id : "NOQUEUE");
+		line_put(&l, ": client=");
+		line_esc(&l, r->client_name[0] ? r->client_name : "unknown");
+		line_put(&l, "[");
+		line_esc(&l, r->client_address);
+		line_put(&l, "] helo=<");
+		line_esc(&l, r->helo_name);
+		line_put(&l, "> from=<");
+		line_esc(&l, r->sender);
+		line_put(&l, ">");
 	}
 	if (chk->iprev_step != STEP_OFF)
-		snprintf(iprev, sizeof(iprev), " iprev=%s",
-		    iprev_result_str(chk->iprev.result));
+		line_kv(&l, json, "iprev", iprev_result_str(chk->iprev.result),
+		    0);
 	if (chk->helo_step != STEP_OFF)
-		snprintf(spf_helo, sizeof(spf_helo), " spf_helo=%s",
-		    spf_result_str(chk->helo.result));
+		line_kv(&l, json, "spf_helo", spf_result_str(chk->helo.result),
+		    0);
 	if (chk->mf_step != STEP_OFF)
-		snprintf(spf_mf, sizeof(spf_mf), " spf_mailfrom=%s",
-		    spf_result_str(chk->mailfrom.result));
-	if (would)
-		snprintf(extra, sizeof(extra), " would=%s", would);
+		line_kv(&l, json, "spf_mailfrom",
+		    spf_result_str(chk->mailfrom.result), 0);
+	line_kv(&l, json, "action", action_word, 0);
+	if (code[0])
+		line_kv(&l, json, "code", code, 0);
+	/* In text a skip reason stands where "would" does. */
+	if (would && (json || !chk->skip_reason))
+		line_kv(&l, json, "would", would, 0);
 	if (chk->skip_reason)
-		snprintf(extra, sizeof(extra), " skip=%s", chk->skip_reason);
-	snprintf(more, sizeof(more), "%s%s%s%s%s%s", have_applied ?
-	    " policy=" : "", applied, chk->fwd_by ? " forwarder=" : "",
-	    chk->fwd_by ? chk->fwd_by : "", chk->nat ? " nat=" : "",
-	    chk->nat ? chk->nat : "");
-	(warn ? log_warn : log_info)(
-	    "%s: client=%s[%s] helo=<%s> from=<%s>%s%s%s action=%s"
-	    "%s%s%s%s%s ms=%ld", queue, name, ip, helo, from,
-	    iprev, spf_helo, spf_mf, action_word,
-	    code[0] ? " code=" : "", code, extra, more,
-	    cached ? " cached=yes" : "", elapsed_ms(&chk->start));
+		line_kv(&l, json, "skip", chk->skip_reason, 0);
+	if (have_applied)
+		line_kv(&l, json, "policy", chk->applied, 1);
+	if (chk->fwd_by) {
+		line_kv(&l, json, "forwarder", chk->fwd_by, 0);
+		if (json)
+			line_kv(&l, json, "forwarder_match", chk->fwd_text ?
+			    chk->fwd_text : "", 1);
+	}
+	if (chk->nat)
+		line_kv(&l, json, "nat", chk->nat, 0);
+	if (json) {
+		line_put(&l, ",\"cached\":");
+		line_put(&l, cached ? "true" : "false");
+		line_put(&l, ",\"ms\":");
+		line_put(&l, ms);
+		line_put(&l, "}");
+		log_plain(warn, "%s", l.b);
+		return;
+	}
+	if (cached)
+		line_put(&l, " cached=yes");
+	line_put(&l, " ms=");
+	line_put(&l, ms);
+	(warn ? log_warn : log_info)("%s", l.b);
 }
 
 static const char *
@@ -1199,7 +1297,7 @@ check_start(struct check_session *sess, struct policy_req *req, check_cb cb,
 	"END-OF-MESSAGE", NULL};
 	static const char *const prepend_ok[] = {"MAIL", "RCPT", "DATA", NULL};
 	struct checker *ck = sess->ck;
-	struct check *chk = xcalloc(1, sizeof(*chk));
+	struct check *chk = check_new(sess);
 	const struct cfg *cfg, *eff;
 	struct cfg effective;
 	struct timeval tv;
@@ -1209,14 +1307,11 @@ check_start(struct check_session *sess, struct policy_req *req, check_cb cb,
 	int	is_early, is_message, want_iprev, want_helo, want_mf, want_fwd;
 
 	stats_inflight(1);
-	chk->sess = sess;
-	chk->ck = ck;
 	chk->cfg = cfg_ref(ck->cfg);
 	chk->req = req;
 	chk->cb = cb;
 	chk->arg = arg;
 	clock_gettime(CLOCK_MONOTONIC, &chk->start);
-	chk->kick = event_new(ck->base, -1, 0, kick_cb, chk);
 	sess->inflight = chk;
 	cfg = chk->cfg;
 	/* Most requests match no section: they use cfg itself, and only
@@ -1316,16 +1411,17 @@ check_start(struct check_session *sess, struct policy_req *req, check_cb cb,
 			fwd_spf_start(chk);
 	}
 
+	/* Nothing started (all disabled, cached or answered locally):
+	 * decide now, from the loop. */
+	if (chk->iprev_step != STEP_RUNNING && chk->helo_step != STEP_RUNNING &&
+	    chk->mf_step != STEP_RUNNING && chk->fwd_step != STEP_RUNNING) {
+		check_answer_soon(chk, NULL);
+		return;
+	}
 	ms = (long)cfg->request_timeout * 1000 - CHECK_DEADLINE_MARGIN_MS;
 	if (ms < CHECK_DEADLINE_MARGIN_MS)
 		ms = CHECK_DEADLINE_MARGIN_MS;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	chk->deadline = evtimer_new(ck->base, deadline_cb, chk);
 	evtimer_add(chk->deadline, &tv);
-	/* Nothing started (all disabled, cached or answered locally):
-	 * decide now, from the loop. */
-	if (chk->iprev_step != STEP_RUNNING && chk->helo_step != STEP_RUNNING &&
-	    chk->mf_step != STEP_RUNNING && chk->fwd_step != STEP_RUNNING)
-		check_answer_soon(chk, NULL);
 }

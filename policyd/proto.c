@@ -42,9 +42,10 @@
 
 static const struct {
 	const char *name;
+	size_t	len;
 	size_t	off;
 } attrs[] = {
-#define A(n)	{ #n, offsetof(struct policy_req, n) }
+#define A(n)	{ #n, sizeof(#n) - 1, offsetof(struct policy_req, n) }
 	A(request), A(protocol_state), A(protocol_name), A(helo_name),
 	A(queue_id), A(sender), A(recipient), A(recipient_count),
 	A(client_address), A(client_name), A(reverse_client_name),
@@ -128,8 +129,8 @@ proto_parse(const char *buf, size_t len, char *err, size_t errlen)
 		 * the one after the last match first. */
 		for (k = 0; k < NATTRS; k++) {
 			i = (hint + k) % NATTRS;
-			if (attrs[i].name[0] == line[0] &&
-			    strcmp(attrs[i].name, line) == 0) {
+			if (attrs[i].len == (size_t)(eq - line) &&
+			    memcmp(attrs[i].name, line, attrs[i].len) == 0) {
 				*field(req, i) = eq + 1;
 				hint = i + 1;
 				break;

@@ -604,6 +604,24 @@ line_kv(struct line *l, int json, const char *key, const char *value,
 		line_put(l, "\"");
 }
 
+/* ms in decimal (it is never negative: a monotonic clock). */
+static void
+fmt_ms(long ms, char *out, size_t outlen)
+{
+	char	rev[24];
+	size_t	n = 0, i;
+
+	if (ms < 0)
+		ms = 0;
+	do {
+		rev[n++] = (char)('0' + ms % 10);
+		ms /= 10;
+	} while (ms > 0 && n < sizeof(rev));
+	for (i = 0; i < n && i + 1 < outlen; i++)
+		out[i] = rev[n - 1 - i];
+	out[i] = '\0';
+}
+
 /* The decision log line (SPEC 2.5), key=value or one JSON object. */
 static void
 check_log(struct check *chk, const struct decision *d, const char *action_word,
@@ -624,7 +642,7 @@ check_log(struct check *chk, const struct decision *d, const char *action_word,
 	l.n = 0;
 	l.b[0] = '\0';
 	l.esc = json ? log_json : log_escape;
-	snprintf(ms, sizeof(ms), "%ld", elapsed_ms(&chk->start));
+	fmt_ms(elapsed_ms(&chk->start), ms, sizeof(ms));
 	if (json) {
 		line_put(&l, "{\"level\":\"");
 		line_put(&l, warn ? "warning\"" : "info\"");
@@ -1061,14 +1079,14 @@ iprev_start(struct check *chk)
 {
 	char	name[NETADDR_PTR_MAX];
 
-	if (netaddr_ptr_name(&chk->client, name, sizeof(name)) < 0) {
-		chk->iprev.result = IPREV_TEMPERROR;
-		chk->iprev_step = STEP_DONE;
-		return;
-	}
 	if (iprev_cached(chk)) {
 		/* check_start() answers from the loop */
 		stats_iprev_cached();
+		chk->iprev_step = STEP_DONE;
+		return;
+	}
+	if (netaddr_ptr_name(&chk->client, name, sizeof(name)) < 0) {
+		chk->iprev.result = IPREV_TEMPERROR;
 		chk->iprev_step = STEP_DONE;
 		return;
 	}

@@ -116,6 +116,7 @@ struct conn {
 	char   *in;			/* input not yet framed; NULL if none */
 	size_t	inlen, incap;
 	size_t	scanned;		/* bytes of whole lines of this request */
+	size_t	nulfree;		/* bytes of it known to hold no NUL */
 	char   *out;			/* answers the socket did not take */
 	size_t	outlen;
 	time_t	active;			/* last read or answer (mono_now) */
@@ -554,10 +555,14 @@ frame(struct conn *c, const char *data, size_t len)
 		off = c->scanned;
 		eol = off < rest ? memchr(p + off, '\n', rest - off) : NULL;
 		if (eol == NULL) {
-			if (off < rest && memchr(p + off, '\0', rest - off)) {
+			/* A NUL is looked for once per byte: in a complete
+			 * request by proto_parse(), here in what waits. */
+			if (c->nulfree < rest && memchr(p + c->nulfree, '\0',
+			    rest - c->nulfree)) {
 				conn_abort(c, "nul", "NUL byte in request");
 				return -1;
 			}
+			c->nulfree = rest;
 			if (rest - off > PROTO_LINE_MAX) {
 				snprintf(what, sizeof(what), "line over %d "
 				    "bytes (PROTO_LINE_MAX)", PROTO_LINE_MAX);
@@ -579,13 +584,9 @@ frame(struct conn *c, const char *data, size_t len)
 			conn_abort(c, "line", what);
 			return -1;
 		}
-		if (memchr(p + off, '\0', linelen) != NULL) {
-			conn_abort(c, "nul", "NUL byte in request");
-			return -1;
-		}
 		if (linelen == 0 || (linelen == 1 && p[off] == '\r')) {
 			/* The empty line: the request is p[0, off). */
-			c->scanned = 0;
+			c->scanned = c->nulfree = 0;
 			done += off + linelen + 1;
 			if (handle_request(c, p, off) < 0)
 				return -1;

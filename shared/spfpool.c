@@ -1267,6 +1267,28 @@ ids_keep(struct spfpool_eval *e, const char *checked, const char *domain,
 	e->helo = memcpy(p + sl, helo, hl);
 }
 
+/* local[0, llen) "@" dom into out, cut to outlen - 1 bytes as snprintf()
+ * would cut it. */
+static void
+join_at(char *out, size_t outlen, const char *local, size_t llen,
+    const char *dom)
+{
+	size_t	dl = strlen(dom), n = 0;
+
+	if (outlen == 0)
+		return;
+	if (llen > outlen - 1)
+		llen = outlen - 1;
+	memcpy(out, local, llen);
+	n = llen;
+	if (n < outlen - 1)
+		out[n++] = '@';
+	if (dl > outlen - 1 - n)
+		dl = outlen - 1 - n;
+	memcpy(out + n, dom, dl);
+	out[n + dl] = '\0';
+}
+
 /* RFC 7208 4.3 and 2.4: the domain and the sender libspf2 gets. On
  * -1 (no usable identity) only the outcome's strings are set. */
 static int
@@ -1284,7 +1306,7 @@ identity(struct spfpool_eval *e, const struct spf_query *q)
 		if (q->identity == SPF_ID_HELO)
 			strlcpy(checked, helo, sizeof(checked));
 		else
-			snprintf(checked, sizeof(checked), "postmaster@%s",
+			join_at(checked, sizeof(checked), "postmaster", 10,
 			    helo);
 	} else {
 		strlcpy(checked, sender, sizeof(checked));
@@ -1306,7 +1328,7 @@ identity(struct spfpool_eval *e, const struct spf_query *q)
 		if ((unsigned char)local[i] < 0x20 ||
 		    (unsigned char)local[i] > 0x7e)
 			goto bad;
-	snprintf(snd, sizeof(snd), "%.*s@%s", (int)llen, local, dom);
+	join_at(snd, sizeof(snd), local, llen, dom);
 	/* The HELO name only feeds %{h}: pass it when it is printable. */
 	if (strlen(helo) <= SPF_DOMAIN_MAX) {
 		for (i = 0; helo[i] != '\0'; i++)

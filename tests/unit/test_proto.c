@@ -221,6 +221,63 @@ test_format_reply(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* Every attribute lands in its own field, in either order, and a name
+ * of the same length as one of ours (same first letter or not) is
+ * ignored: the by-length lookup must find exactly the names. */
+static void
+test_every_attribute(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t	off;
+	} all[] = {
+#define A(n)	{ #n, offsetof(struct policy_req, n) }
+		A(request), A(protocol_state), A(protocol_name), A(helo_name),
+		A(queue_id), A(sender), A(recipient), A(recipient_count),
+		A(client_address), A(client_name), A(reverse_client_name),
+		A(client_port), A(instance), A(sasl_method), A(sasl_username),
+		A(sasl_sender), A(encryption_protocol), A(policy_context),
+		A(server_address), A(server_port), A(stress),
+#undef A
+	};
+	const size_t n = sizeof(all) / sizeof(all[0]);
+	char	buf[4096], err[128], want[64];
+	size_t	len, i, k;
+	int	failed = 0, pass;
+	struct policy_req *req;
+
+	(void)state;
+	for (pass = 0; pass < 2; pass++) {
+		len = 0;
+		for (k = 0; k < n; k++) {
+			i = pass ? n - 1 - k : k;
+			/* a decoy of the same length before each name */
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+			    "%.*sX=decoy\nX%s=decoy\n%s=v-%s\n",
+			    (int)strlen(all[i].name) - 1, all[i].name,
+			    all[i].name + 1, all[i].name, all[i].name);
+		}
+		req = proto_parse(buf, len, err, sizeof(err));
+		if (req == NULL) {
+			print_error("pass %d: %s\n", pass, err);
+			failed++;
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			const char *got = *(char **)((char *)req + all[i].off);
+
+			snprintf(want, sizeof(want), "v-%s", all[i].name);
+			if (strcmp(got, want) != 0) {
+				print_error("pass %d: %s got \"%s\"\n", pass,
+				    all[i].name, got);
+				failed++;
+			}
+		}
+		proto_req_free(req);
+	}
+	assert_int_equal(failed, 0);
+}
+
 int
 main(void)
 {
@@ -228,6 +285,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_format_reply),
+		cmocka_unit_test(test_every_attribute),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

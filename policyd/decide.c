@@ -274,34 +274,37 @@ iprev_wish(const struct cfg *cfg, enum iprev_result r, struct wish *w)
 	}
 }
 
-/* The reply text of wish w for client ip. */
+/* The reply text of an iprev result for client ip. */
 static void
-wish_text(const struct wish *w, const char *ip, char *out, size_t outlen)
+iprev_text(enum iprev_result r, const char *ip, char *out, size_t outlen)
 {
-	const struct spf_outcome *o = w->spf;
+	switch (r) {
+	case IPREV_FAIL:
+		snprintf(out, outlen, "Reverse DNS validation failed: no PTR "
+		    "name of %s resolves back to it", ip);
+		break;
+	case IPREV_PERMERROR:
+		snprintf(out, outlen, "Reverse DNS validation failed: %s has "
+		    "no PTR record", ip);
+		break;
+	case IPREV_TEMPERROR:
+		snprintf(out, outlen, "Reverse DNS validation error: temporary "
+		    "DNS failure for %s, try again later", ip);
+		break;
+	case IPREV_PASS:
+	case IPREV_NOTCHECKED:
+		out[0] = '\0';
+		break;
+	}
+}
+
+/* The reply text of SPF outcome o for client ip. */
+static void
+spf_text(const struct spf_outcome *o, const char *ip, char *out,
+    size_t outlen)
+{
 	char	who[PEER_TEXT_MAX + 1], dom[PEER_TEXT_MAX + 1];
 
-	out[0] = '\0';
-	if (o == NULL) {
-		switch (w->iprev) {
-		case IPREV_FAIL:
-			snprintf(out, outlen, "Reverse DNS validation failed: "
-			    "no PTR name of %s resolves back to it", ip);
-			break;
-		case IPREV_PERMERROR:
-			snprintf(out, outlen, "Reverse DNS validation failed: "
-			    "%s has no PTR record", ip);
-			break;
-		case IPREV_TEMPERROR:
-			snprintf(out, outlen, "Reverse DNS validation error: "
-			    "temporary DNS failure for %s, try again later", ip);
-			break;
-		case IPREV_PASS:
-		case IPREV_NOTCHECKED:
-			break;
-		}
-		return;
-	}
 	reply_text(o->checked[0] ? o->checked : o->domain, who, sizeof(who));
 	reply_text(o->domain[0] ? o->domain : who, dom, sizeof(dom));
 	switch (o->result) {
@@ -322,6 +325,7 @@ wish_text(const struct wish *w, const char *ip, char *out, size_t outlen)
 		    "checking %s, try again later", who);
 		break;
 	case SPF_RES_PASS:
+		out[0] = '\0';
 		break;
 	}
 }
@@ -493,7 +497,10 @@ answer(const struct cfg *cfg, const struct wish *w, const char *ip,
 		return;
 	}
 	out->verdict = out->would;
-	wish_text(w, ip, text, sizeof(text));
+	if (w->spf != NULL)
+		spf_text(w->spf, ip, text, sizeof(text));
+	else
+		iprev_text(w->iprev, ip, text, sizeof(text));
 	if (out->verdict == DECIDE_REJECT)
 		snprintf(out->action, sizeof(out->action), "550 %s %s",
 		    out->code, text);

@@ -1161,6 +1161,7 @@ spf_start(struct check *chk, int helo_identity)
 		spf_store(chk, helo_identity, &cached);
 		return;
 	}
+	q.cache_checked = 1;
 	if (helo_identity) {
 		chk->helo_step = STEP_RUNNING;
 		chk->helo_eval = spfpool_eval(chk->ck->pool, &q, helo_cb, chk);

@@ -1404,7 +1404,7 @@ spfpool_eval(struct spfpool *p, const struct spf_query *q, spfpool_cb cb,
 		finish_later(e);
 		return e;
 	}
-	if (cache_lookup(e)) {
+	if (!q->cache_checked && cache_lookup(e)) {
 		p->stats.cache_hits++;
 		finish_later(e);
 		return e;

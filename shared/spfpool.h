@@ -31,6 +31,8 @@ struct spf_query {
 	enum spf_identity identity;	/* HELO: evaluate postmaster@helo's domain;
 					 * MAILFROM: the sender (or postmaster@helo
 					 * when the sender is empty) */
+	int	cache_checked;		/* 1: spfpool_cached() just missed it, so
+					 * spfpool_eval() does not look again */
 };
 
 struct spf_outcome {

@@ -18,7 +18,8 @@
  *	reverse DNS is good, bad or absent, 1..5 recipients per message
  *	(one request each, same instance), 5 % null senders, 20 % clients
  *	outside the sender's SPF record.  -R reconnects each connection
- *	after that many requests (0: never).  -m stops after MESSAGES
+ *	after that many requests (0: never; a reopened connection sends
+ *	at least one request, even past -n or -m).  -m stops after MESSAGES
  *	messages (all their recipients) instead of a request count.  -L
  *	sends every request from client 127.0.0.1 (HELO localhost), which
  *	every server under test skips without DNS: it measures the cost of
@@ -160,6 +161,7 @@ struct conn {
 	struct rng rng;
 	unsigned msg;		/* message counter on this connection */
 	unsigned rcpt_left;	/* more requests of the current message */
+	int	reopened;	/* reconnected by -R, no request sent yet */
 	char client[16], ptrname[64], helo[64], sender[64], inst[48];
 	unsigned rcpt_n;
 	char out[POLICYLOAD_REQ_MAX];
@@ -376,9 +378,13 @@ conn_send(struct conn *c)
 static void
 conn_next(struct conn *c)
 {
-	if (stopping || (opt.limit > 0 && n_issued >= opt.limit) ||
+	/* A connection -R reopened sends its request even when the limit
+	 * was reached while it connected: every connection made is used
+	 * (and has a first answer). */
+	if (!c->reopened && (stopping ||
+	    (opt.limit > 0 && n_issued >= opt.limit) ||
 	    (opt.msg_limit > 0 && c->rcpt_left == 0 &&
-	    n_msgs >= opt.msg_limit)) {
+	    n_msgs >= opt.msg_limit))) {
 		conn_close(c);
 		c->state = C_DONE;
 		return;
@@ -386,9 +392,11 @@ conn_next(struct conn *c)
 	if (opt.reconnect_every > 0 && c->answered >= opt.reconnect_every) {
 		conn_close(c);
 		c->rcpt_left = 0;
+		c->reopened = 1;
 		conn_start(c);
 		return;
 	}
+	c->reopened = 0;
 	build_request(c);
 	c->counted = measuring;
 	if (measuring)

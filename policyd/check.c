@@ -6,8 +6,8 @@
  * SYNOPSIS
  *	#include "policyd/check.h"
  *
- *	struct checker *checker_new(struct event_base *base, struct dns *dns,
- *		struct spfpool *pool, struct cfg *cfg);
+ *	struct checker *checker_new(struct event_base *base,
+ *		struct lookup *lk, struct cfg *cfg);
  *	void checker_set_cfg(struct checker *ck, struct cfg *cfg);
  *	void checker_free(struct checker *ck);
  *
@@ -19,7 +19,7 @@
  *	check_start() decides what the request needs from its protocol
  *	state, starts the lookups at once and in parallel (iprev through
  *	dns(3), SPF for the HELO and MAIL FROM identities through
- *	spfpool(3)), and hands the results to decide(3) when the last one
+ *	spfpool(3), both on the lookup thread, lookup(3)), and hands the results to decide(3) when the last one
  *	is in or when the deadline fires, whichever comes first. A check
  *	that did not finish by the deadline counts as temperror.
  *
@@ -89,6 +89,7 @@
 #include "shared/spfpool.h"
 #include "policyd/check.h"
 #include "policyd/decide.h"
+#include "policyd/lookup.h"
 #include "policyd/stats.h"
 
 #define CHECK_PTR_NAMES_MAX		32
@@ -105,8 +106,7 @@
 
 struct checker {
 	struct event_base *base;
-	struct dns *dns;
-	struct spfpool *pool;
+	struct lookup *lk;		/* DNS and SPF, on the lookup thread */
 	struct cfg *cfg;
 	struct rcache *iprev_cache;	/* by client address and max_names */
 	struct check *spare;		/* finished checks, with their events,
@@ -161,13 +161,13 @@ enum step { STEP_OFF, STEP_RUNNING, STEP_DONE };
 
 struct iprev_lookup {
 	struct check *chk;
-	struct dns_req *req;
+	struct lookup_req *req;
 	int	idx;
 };
 
 struct fwd_eval {
 	struct check *chk;
-	struct spfpool_eval *eval;
+	struct lookup_req *eval;
 	int	idx;
 };
 
@@ -202,7 +202,7 @@ struct check {
 	/* iprev */
 	enum step iprev_step;
 	struct iprev_kept iprev;
-	struct dns_req *ptr_req;
+	struct lookup_req *ptr_req;
 	struct iprev_lookup *fwd;	/* nnames of each, from the PTR */
 	char	**names;		/* answer (at most CHECK_PTR_NAMES_MAX) */
 	int	nnames;
@@ -212,7 +212,7 @@ struct check {
 
 	/* SPF */
 	enum step helo_step, mf_step;
-	struct spfpool_eval *helo_eval, *mf_eval;
+	struct lookup_req *helo_eval, *mf_eval;
 	struct spf_kept helo, mailfrom;
 
 	/* Forwarder SPF: postmaster@DOMAIN for each forwarders.spf_domains. */
@@ -353,14 +353,12 @@ spf_kept_deadline(struct spf_kept *k)
 }
 
 struct checker *
-checker_new(struct event_base *base, struct dns *dns, struct spfpool *pool,
-    struct cfg *cfg)
+checker_new(struct event_base *base, struct lookup *lk, struct cfg *cfg)
 {
 	struct checker *ck = xcalloc(1, sizeof(*ck));
 
 	ck->base = base;
-	ck->dns = dns;
-	ck->pool = pool;
+	ck->lk = lk;
 	ck->cfg = cfg_ref(cfg);
 	ck->iprev_cache = rcache_new_hashed(CHECK_IPREV_CACHE_MAX);
 	return ck;
@@ -432,25 +430,25 @@ check_stop_lookups(struct check *chk)
 	int	i;
 
 	if (chk->ptr_req) {
-		dns_cancel(chk->ptr_req);
+		lookup_cancel(chk->ptr_req);
 		chk->ptr_req = NULL;
 	}
 	for (i = 0; i < chk->nnames; i++)
 		if (chk->fwd[i].req) {
-			dns_cancel(chk->fwd[i].req);
+			lookup_cancel(chk->fwd[i].req);
 			chk->fwd[i].req = NULL;
 		}
 	if (chk->helo_eval) {
-		spfpool_cancel(chk->helo_eval);
+		lookup_cancel(chk->helo_eval);
 		chk->helo_eval = NULL;
 	}
 	if (chk->mf_eval) {
-		spfpool_cancel(chk->mf_eval);
+		lookup_cancel(chk->mf_eval);
 		chk->mf_eval = NULL;
 	}
 	for (i = 0; i < chk->nfwd_evals; i++)
 		if (chk->fwd_evals[i].eval) {
-			spfpool_cancel(chk->fwd_evals[i].eval);
+			lookup_cancel(chk->fwd_evals[i].eval);
 			chk->fwd_evals[i].eval = NULL;
 		}
 }
@@ -1012,7 +1010,7 @@ iprev_fwd_cb(void *arg, const struct dns_answer *ans)
 			    IPREV_FAIL;
 		for (i = 0; i < chk->nnames; i++)
 			if (chk->fwd[i].req) {
-				dns_cancel(chk->fwd[i].req);
+				lookup_cancel(chk->fwd[i].req);
 				chk->fwd[i].req = NULL;
 			}
 		iprev_done(chk);
@@ -1063,12 +1061,12 @@ iprev_ptr_cb(void *arg, const struct dns_answer *ans)
 	}
 	iprev_kept_name(&chk->iprev, chk->names[0]);
 	/* Start all before any can answer: callbacks never run inside
-	 * dns_query(), so fwd_pending is complete first. */
+	 * lookup_dns(), so fwd_pending is complete first. */
 	chk->fwd_pending = chk->nnames;
 	for (i = 0; i < chk->nnames; i++) {
 		chk->fwd[i].chk = chk;
 		chk->fwd[i].idx = i;
-		chk->fwd[i].req = dns_query(chk->ck->dns, chk->names[i],
+		chk->fwd[i].req = lookup_dns(chk->ck->lk, chk->names[i],
 		    chk->client.family == AF_INET ? DNS_T_A : DNS_T_AAAA,
 		    iprev_fwd_cb, &chk->fwd[i]);
 	}
@@ -1092,7 +1090,7 @@ iprev_start(struct check *chk)
 	}
 	chk->iprev_ttl = CHECK_IPREV_TTL_MAX;
 	chk->iprev_step = STEP_RUNNING;
-	chk->ptr_req = dns_query(chk->ck->dns, name, DNS_T_PTR, iprev_ptr_cb,
+	chk->ptr_req = lookup_dns(chk->ck->lk, name, DNS_T_PTR, iprev_ptr_cb,
 	    chk);
 }
 
@@ -1156,7 +1154,7 @@ spf_start(struct check *chk, int helo_identity)
 			chk->mf_step = STEP_DONE;
 		return;
 	}
-	if (spfpool_cached(chk->ck->pool, &q, &cached)) {
+	if (lookup_spf_cached(chk->ck->lk, &q, &cached)) {
 		/* check_start() answers from the loop */
 		spf_store(chk, helo_identity, &cached);
 		return;
@@ -1164,10 +1162,10 @@ spf_start(struct check *chk, int helo_identity)
 	q.cache_checked = 1;
 	if (helo_identity) {
 		chk->helo_step = STEP_RUNNING;
-		chk->helo_eval = spfpool_eval(chk->ck->pool, &q, helo_cb, chk);
+		chk->helo_eval = lookup_spf(chk->ck->lk, &q, helo_cb, chk);
 	} else {
 		chk->mf_step = STEP_RUNNING;
-		chk->mf_eval = spfpool_eval(chk->ck->pool, &q, mailfrom_cb, chk);
+		chk->mf_eval = lookup_spf(chk->ck->lk, &q, mailfrom_cb, chk);
 	}
 }
 
@@ -1210,7 +1208,7 @@ fwd_spf_cb(void *arg, const struct spf_outcome *out)
 		chk->fwd_step = STEP_DONE;
 		for (i = 0; i < chk->nfwd_evals; i++)
 			if (chk->fwd_evals[i].eval) {
-				spfpool_cancel(chk->fwd_evals[i].eval);
+				lookup_cancel(chk->fwd_evals[i].eval);
 				chk->fwd_evals[i].eval = NULL;
 			}
 		maybe_finish(chk);
@@ -1242,7 +1240,7 @@ fwd_spf_start(struct check *chk)
 		q.identity = SPF_ID_MAILFROM;
 		chk->fwd_evals[i].chk = chk;
 		chk->fwd_evals[i].idx = i;
-		chk->fwd_evals[i].eval = spfpool_eval(chk->ck->pool, &q,
+		chk->fwd_evals[i].eval = lookup_spf(chk->ck->lk, &q,
 		    fwd_spf_cb, &chk->fwd_evals[i]);
 	}
 }

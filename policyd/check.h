@@ -9,8 +9,7 @@
 #include "policyd/proto.h"
 
 struct event_base;
-struct dns;
-struct spfpool;
+struct lookup;
 struct checker;
 struct check_session;
 
@@ -18,9 +17,9 @@ struct check_session;
  * Valid during the callback only. Never called from inside check_start(). */
 typedef void (*check_cb)(void *arg, const char *action);
 
-/* Never NULL. Takes a reference on cfg. */
-struct checker *checker_new(struct event_base *, struct dns *,
-	    struct spfpool *, struct cfg *);
+/* Never NULL. Takes a reference on cfg. Lookups go through lk. */
+struct checker *checker_new(struct event_base *, struct lookup *,
+	    struct cfg *);
 /* After a reload: new requests use the new configuration. */
 void	checker_set_cfg(struct checker *, struct cfg *);
 void	checker_free(struct checker *);

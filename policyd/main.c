@@ -8,10 +8,12 @@
  * DESCRIPTION
  *	Start-up order: arguments, configuration, logging, listening
  *	sockets (while still root, for low ports and protected socket
- *	directories), daemon(3)-style detach unless -f, the DNS resolver,
- *	privilege drop to `user`, the SPF worker pool (so the workers
- *	inherit the unprivileged uid), the checker, the "ready" log line,
- *	then the event loop.
+ *	directories), daemon(3)-style detach unless -f, the DNS resolver
+ *	(lookup_new(): the lookup thread's base and dns context, no thread
+ *	yet), privilege drop to `user`, the SPF worker pool and the lookup
+ *	thread (lookup_start(): the workers inherit the unprivileged uid),
+ *	the checker, the "ready" log line, then the event loop. At exit the
+ *	lookup thread is stopped after the server has answered.
  *
  *	-c FILE	configuration (default RT_SYSCONFDIR/policyd.conf).
  *	-f	stay in the foreground and log to stderr. Without -f the
@@ -70,6 +72,7 @@
 #include "shared/spfpool.h"
 #include "shared/spfworker.h"
 #include "policyd/check.h"
+#include "policyd/lookup.h"
 #include "policyd/server.h"
 #include "policyd/stats.h"
 
@@ -84,8 +87,7 @@ static const char *progname = "relaytrust-policyd";
 struct daemon {
 	struct event_base *base;
 	struct cfg *cfg;
-	struct dns *dns;
-	struct spfpool *pool;
+	struct lookup *lookup;		/* dns and the SPF pool, their thread */
 	struct checker *checker;
 	struct server *server;
 	struct stats_http *stats;
@@ -449,7 +451,8 @@ main(int argc, char **argv)
 	stats_set_build(RT_VERSION, libspf2, ub_version(),
 	    event_get_version());
 
-	if ((d.dns = dns_new(d.base, &d.cfg->dns, err, sizeof(err))) == NULL) {
+	if ((d.lookup = lookup_new(d.base, &d.cfg->dns, err, sizeof(err))) ==
+	    NULL) {
 		log_err("dns: %s", err);
 		goto out;
 	}
@@ -463,13 +466,12 @@ main(int argc, char **argv)
 	po.void_limit = d.cfg->spf.void_lookup_limit;
 	po.eval_timeout = d.cfg->request_timeout;
 	po.receiver = d.cfg->authserv_id;
-	if ((d.pool = spfpool_new(d.base, d.dns, &po, err, sizeof(err))) ==
-	    NULL) {
+	if (lookup_start(d.lookup, &po, err, sizeof(err)) != 0) {
 		log_err("spf workers: %s", err);
 		goto out;
 	}
-	d.checker = checker_new(d.base, d.dns, d.pool, d.cfg);
-	stats_set_sources(d.dns, d.pool);
+	d.checker = checker_new(d.base, d.lookup, d.cfg);
+	stats_set_sources(d.lookup);
 
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], signal_cb, &d);
@@ -503,13 +505,11 @@ main(int argc, char **argv)
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
-	stats_set_sources(NULL, NULL);
+	stats_set_sources(NULL);
 	stats_http_free(d.stats);
 	server_free(d.server);
 	checker_free(d.checker);
-	if (d.pool != NULL)
-		spfpool_free(d.pool);
-	dns_free(d.dns);
+	lookup_free(d.lookup);
 	for (i = 0; i < 3; i++)
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);

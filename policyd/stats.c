@@ -6,7 +6,7 @@
  * SYNOPSIS
  *	#include "policyd/stats.h"
  *
- *	void stats_set_sources(struct dns *dns, struct spfpool *pool);
+ *	void stats_set_sources(struct lookup *lk);
  *	void stats_set_build(const char *version, const char *libspf2,
  *		const char *libunbound, const char *libevent);
  *	void stats_reply(const char *action);
@@ -27,7 +27,8 @@
  *	The counters live in one static registry. Every update comes from
  *	the event loop of the one daemon process, so they are plain
  *	integers. DNS counters and SPF worker restarts are read from
- *	dns(3) and spfpool(3) when the metrics are rendered.
+ *	dns(3) and spfpool(3), which run on the lookup thread, through
+ *	lookup_get_stats() (lookup(3)) when the metrics are rendered.
  *
  *	stats_reply() is called once for every answer the server sends:
  *	relaytrust_requests_total{action} is keyed by the action word of
@@ -71,6 +72,7 @@
 #include "shared/mem.h"
 #include "shared/netaddr.h"
 #include "shared/spfpool.h"
+#include "policyd/lookup.h"
 #include "policyd/stats.h"
 
 #define STATS_CODE_LEN	16
@@ -83,8 +85,7 @@ static const char *const action_words[STATS_NACTIONS] = {
 };
 
 static struct {
-	struct dns *dns;
-	struct spfpool *pool;
+	struct lookup *lk;
 	const char *version, *libspf2, *libunbound, *libevent;
 	unsigned long requests[STATS_NACTIONS];
 	struct {
@@ -100,10 +101,9 @@ static struct {
 } st;
 
 void
-stats_set_sources(struct dns *dns, struct spfpool *pool)
+stats_set_sources(struct lookup *lk)
 {
-	st.dns = dns;
-	st.pool = pool;
+	st.lk = lk;
 }
 
 void
@@ -286,10 +286,8 @@ render(struct evbuffer *b)
 
 	memset(&ds, 0, sizeof(ds));
 	memset(&ps, 0, sizeof(ps));
-	if (st.dns != NULL)
-		dns_get_stats(st.dns, &ds);
-	if (st.pool != NULL)
-		spfpool_get_stats(st.pool, &ps);
+	if (st.lk != NULL)
+		lookup_get_stats(st.lk, &ds, &ps);
 
 	head(b, "relaytrust_build_info", "gauge",
 	    "Version of relaytrust-policyd and of its libraries.");

@@ -11,8 +11,7 @@
 #include "policyd/decide.h"
 
 struct event_base;
-struct dns;
-struct spfpool;
+struct lookup;
 struct stats_http;
 
 #define STATS_HTTP_REQ_MAX	4096	/* bytes of one HTTP request head */
@@ -23,7 +22,7 @@ struct stats_http;
 enum stats_fwd { STATS_FWD_NETWORK, STATS_FWD_NAME, STATS_FWD_SPF };
 
 /* Where the DNS and SPF worker counters come from (NULL: none). */
-void	stats_set_sources(struct dns *, struct spfpool *);
+void	stats_set_sources(struct lookup *);
 /* Versions for relaytrust_build_info; the strings must outlive the
  * process's use of stats (string literals or static buffers). */
 void	stats_set_build(const char *version, const char *libspf2,

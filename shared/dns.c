@@ -101,13 +101,17 @@
  *	already running, and go as answers come back.  Class IN
  *	only.  dns_cancel() must not be given a request whose callback
  *	has returned (the request is freed then); inside the callback it
- *	is a no-op.  dns_query_sync() on a dns made with a caller's base
+ *	is a no-op.  Everything but dns_get_stats() runs on the thread of
+ *	the dns's event base; dns_get_stats() may run on another one at the
+ *	same time (a mutex guards the counters).  dns_query_sync() on a dns
+ *	made with a caller's base
  *	runs that loop, so it must not be called from one of its callbacks
  *	(it then answers DNS_TEMPFAIL "event loop").
  *--*/
 #include <arpa/nameser.h>
 #include <ctype.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,8 +157,17 @@ struct dns {
 	int	live;			/* queries unbound is working on */
 	TAILQ_HEAD(, dns_req) waiting;	/* queries over DNS_INFLIGHT_MAX */
 	struct event *pump;		/* starts waiting queries */
+	pthread_mutex_t stats_lock;	/* dns_get_stats() may run on another
+					 * thread */
 	struct dns_stats stats;
 };
+
+/* One more in a counter of dns->stats. */
+#define COUNT(dns, field) do {					\
+	pthread_mutex_lock(&(dns)->stats_lock);			\
+	(dns)->stats.field++;					\
+	pthread_mutex_unlock(&(dns)->stats_lock);		\
+} while (0)
 
 struct dns_req {
 	struct dns *dns;
@@ -193,6 +206,21 @@ count_latency(struct dns *dns, const struct timespec *started)
 			break;
 	dns->stats.latency[i]++;
 	dns->stats.latency_sum += ms / 1000.0;
+}
+
+/* The counters of one answer delivered. */
+static void
+count_answer(struct dns_req *req)
+{
+	struct dns *dns = req->dns;
+
+	pthread_mutex_lock(&dns->stats_lock);
+	dns->stats.answers++;
+	if (req->sent)
+		count_latency(dns, &req->started);
+	if (req->ans->status == DNS_TEMPFAIL)
+		dns->stats.tempfails++;
+	pthread_mutex_unlock(&dns->stats_lock);
 }
 
 static struct dns_answer *
@@ -286,7 +314,11 @@ dns_type_str(enum dns_type t)
 void
 dns_get_stats(const struct dns *dns, struct dns_stats *out)
 {
+	struct dns *md = (struct dns *)dns;	/* its lock only */
+
+	pthread_mutex_lock(&md->stats_lock);
 	*out = dns->stats;
+	pthread_mutex_unlock(&md->stats_lock);
 }
 
 /*
@@ -553,14 +585,8 @@ req_free(struct dns_req *req)
 static void
 req_deliver(struct dns_req *req)
 {
-	struct dns *dns = req->dns;
-
 	req_unlink(req);
-	dns->stats.answers++;
-	if (req->sent)
-		count_latency(dns, &req->started);
-	if (req->ans->status == DNS_TEMPFAIL)
-		dns->stats.tempfails++;
+	count_answer(req);
 	req->in_cb = 1;
 	req->cb(req->arg, req->ans);
 	req->in_cb = 0;
@@ -581,7 +607,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 			(void)ub_cancel(req->dns->ub, req->ub_id);
 			req_unlive(req);
 		}
-		req->dns->stats.timeouts++;
+		COUNT(req->dns, timeouts);
 		req->ans = answer_new(DNS_TEMPFAIL, "timeout");
 	}
 	req_deliver(req);
@@ -637,7 +663,7 @@ on_unbound(void *arg, int rcode, void *packet, int len, int sec,
 	}
 	req->ans = a;
 	if (req->starting)
-		req->dns->stats.cache_hits_guess++;
+		COUNT(req->dns, cache_hits_guess);
 	req_finish_soon(req);
 }
 
@@ -674,7 +700,7 @@ req_start(struct dns *dns, const char *name, enum dns_type type, dns_cb cb,
 		return req;
 	}
 	evtimer_add(req->ev, &dns->timeout);	/* waiting counts too */
-	dns->stats.queries++;
+	COUNT(dns, queries);
 	if (dns->live >= DNS_INFLIGHT_MAX) {
 		req->qname = xstrdup(escaped);
 		TAILQ_INSERT_TAIL(&dns->waiting, req, wq);
@@ -840,6 +866,7 @@ dns_new(struct event_base *base, const struct dns_opts *opts, char *err,
 	} else
 		dns->base = base;
 	TAILQ_INIT(&dns->waiting);
+	pthread_mutex_init(&dns->stats_lock, NULL);
 	dns->pump = event_new(dns->base, -1, 0, pump_cb, dns);
 	timeout = opts != NULL && opts->query_timeout > 0 ?
 	    opts->query_timeout : DNS_TIMEOUT_DEFAULT;
@@ -897,6 +924,7 @@ fail:
 		ub_ctx_delete(dns->ub);
 	if (dns->own_base)
 		event_base_free(dns->base);
+	pthread_mutex_destroy(&dns->stats_lock);
 	free(dns);
 	return NULL;
 }
@@ -917,5 +945,6 @@ dns_free(struct dns *dns)
 	ub_ctx_delete(dns->ub);
 	if (dns->own_base)
 		event_base_free(dns->base);
+	pthread_mutex_destroy(&dns->stats_lock);
 	free(dns);
 }

@@ -11,6 +11,8 @@
  *	struct spfpool_eval *spfpool_eval(struct spfpool *pool,
  *		const struct spf_query *q, spfpool_cb cb, void *arg);
  *	void spfpool_cancel(struct spfpool_eval *e);
+ *	int spfpool_cached(struct spfpool *pool, const struct spf_query *q,
+ *		struct spf_outcome *out);
  *	void spfpool_free(struct spfpool *pool);
  *	void spfpool_get_stats(const struct spfpool *pool,
  *		struct spfpool_stats *out);
@@ -77,6 +79,11 @@
  *	the worker is replaced, with an
  *	exponential back-off while workers keep dying. Workers are also
  *	replaced after SPFPOOL_EVALS_PER_WORKER evaluations.
+ *
+ *	Threads: the pool belongs to the thread that runs its event base,
+ *	except spfpool_cached() and spfpool_get_stats(), which may be
+ *	called from another thread at the same time: one mutex guards the
+ *	result cache and the counters, and nothing else.
  * DIAGNOSTICS
  *	spfpool_new() fails on socketpair/spawn errors. Everything else is an
  *	outcome: temperror or permerror with a short problem text.
@@ -92,6 +99,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -211,9 +219,19 @@ struct spfpool {
 	unsigned fails;			/* consecutive worker deaths */
 	int	own_copy;		/* SPFW_PROGRAM refused to serve: spawn
 					 * copies of the running program */
+	/* lock guards cache and stats: spfpool_cached() and
+	 * spfpool_get_stats() may run on another thread. */
+	pthread_mutex_t lock;
 	struct rcache *cache;		/* results by client, domain, limits */
 	struct spfpool_stats stats;
 };
+
+/* One more in a counter of p->stats. */
+#define COUNT(p, field, n) do {					\
+	pthread_mutex_lock(&(p)->lock);				\
+	(p)->stats.field += (n);				\
+	pthread_mutex_unlock(&(p)->lock);			\
+} while (0)
 
 static void dispatch(struct spfpool *);
 static void worker_died(struct worker *, const char *);
@@ -387,7 +405,8 @@ set_problem(struct spfpool_eval *e, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A result the cache holds for e's query: fills e's outcome, returns 1. */
+/* A result the cache holds for e's query: fills e's outcome, counts the
+ * hit, returns 1. */
 static int
 cache_lookup(struct spfpool_eval *e)
 {
@@ -396,24 +415,30 @@ cache_lookup(struct spfpool_eval *e)
 	struct cached c;
 	size_t	klen, vlen;
 	time_t	now = time(NULL);
+	int	hit = 0;
 
 	klen = cache_key(e, 0, key);
+	pthread_mutex_lock(&e->pool->lock);
 	v = rcache_get(e->pool->cache, key, klen, now, &vlen);
 	if (v == NULL || vlen < sizeof(c))
-		return 0;
+		goto out;
 	memcpy(&c, v, sizeof(c));
 	if (c.macros) {
 		klen = cache_key(e, 1, key);
 		v = rcache_get(e->pool->cache, key, klen, now, &vlen);
 		if (v == NULL || vlen < sizeof(c))
-			return 0;
+			goto out;
 		memcpy(&c, v, sizeof(c));
 	}
 	e->result = (enum spf_result)c.result;
 	e->queries = c.queries;
 	e->voids = c.voids;
 	keep_problem(e, (const char *)v + sizeof(c), vlen - sizeof(c));
-	return 1;
+	e->pool->stats.cache_hits++;
+	hit = 1;
+out:
+	pthread_mutex_unlock(&e->pool->lock);
+	return hit;
 }
 
 /* Keep e's result while every DNS answer it used may be reused; never a
@@ -439,6 +464,7 @@ cache_store(struct spfpool_eval *e)
 	if (plen > 0)
 		memcpy(val + sizeof(c), e->problem, plen);
 	klen = cache_key(e, 0, key);
+	pthread_mutex_lock(&e->pool->lock);
 	rcache_put(e->pool->cache, key, klen, val, sizeof(c) + plen, now,
 	    now + (time_t)e->ttl);
 	if (e->macros) {
@@ -446,6 +472,7 @@ cache_store(struct spfpool_eval *e)
 		rcache_put(e->pool->cache, key, klen, val, sizeof(c) + plen,
 		    now, now + (time_t)e->ttl);
 	}
+	pthread_mutex_unlock(&e->pool->lock);
 }
 
 /* ---- evaluations ------------------------------------------------------ */
@@ -560,9 +587,9 @@ force(struct spfpool_eval *e, enum spf_result r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vset_problem(e, fmt, ap);
 	va_end(ap);
-	if (r == SPF_RES_PERMERROR && e->pool != NULL)
-		e->pool->stats.limit_violations += e->problem != NULL &&
-		    strstr(e->problem, "limit") != NULL;
+	if (r == SPF_RES_PERMERROR && e->pool != NULL &&
+	    e->problem != NULL && strstr(e->problem, "limit") != NULL)
+		COUNT(e->pool, limit_violations, 1);
 }
 
 static void
@@ -643,7 +670,7 @@ start(struct worker *w, struct spfpool_eval *e)
 	w->slot[i] = e;
 	w->nbusy++;
 	w->evals++;
-	e->pool->stats.evals++;
+	COUNT(e->pool, evals, 1);
 	spfw_begin(&m, SPFW_EVAL);
 	spfw_put_u8(&m, e->ip.family == AF_INET ? 4 : 6);
 	spfw_put_bytes(&m, e->ip.a, 16);
@@ -719,7 +746,7 @@ worker_died(struct worker *w, const char *why)
 		snprintf(how, sizeof(how), ", exit status %d", WEXITSTATUS(st));
 	else
 		how[0] = '\0';
-	p->stats.worker_restarts++;
+	COUNT(p, worker_restarts, 1);
 	p->fails++;
 	schedule_respawn(w);
 	for (i = 0; i < SPFW_EVALS_MAX; i++) {
@@ -837,7 +864,7 @@ answer_txt(struct spfpool_eval *e, const char *rec)
 		e->record = xstrdup(rec);
 		e->state = ST_QUEUED;
 		listed(e, &e->pool->queue);
-		e->pool->stats.queued++;
+		COUNT(e->pool, queued, 1);
 		dispatch(e->pool);
 		return;
 	}
@@ -1236,6 +1263,7 @@ spfpool_new(struct event_base *base, struct dns *dns,
 	TAILQ_INIT(&p->queue);
 	TAILQ_INIT(&p->side);
 	p->cache = rcache_new_hashed(SPFPOOL_CACHE_MAX);
+	pthread_mutex_init(&p->lock, NULL);
 	for (i = 0; i < SPFPOOL_WORKERS_MAX; i++) {
 		p->w[i].pool = p;
 		p->w[i].fd = -1;
@@ -1372,10 +1400,8 @@ spfpool_cached(struct spfpool *p, const struct spf_query *q,
 	unmap(&e.ip);
 	e.identity = q->identity;
 	hit = identity(&e, q) == 0 && cache_lookup(&e);
-	if (hit) {
-		p->stats.cache_hits++;
+	if (hit)
 		outcome_fill(&e, out);
-	}
 	eval_strings_free(&e);
 	return hit;
 }
@@ -1405,7 +1431,6 @@ spfpool_eval(struct spfpool *p, const struct spf_query *q, spfpool_cb cb,
 		return e;
 	}
 	if (!q->cache_checked && cache_lookup(e)) {
-		p->stats.cache_hits++;
 		finish_later(e);
 		return e;
 	}
@@ -1465,11 +1490,16 @@ spfpool_free(struct spfpool *p)
 			event_free(w->respawn);
 	}
 	rcache_free(p->cache);
+	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
 void
 spfpool_get_stats(const struct spfpool *p, struct spfpool_stats *out)
 {
+	struct spfpool *mp = (struct spfpool *)p;	/* its lock only */
+
+	pthread_mutex_lock(&mp->lock);
 	*out = p->stats;
+	pthread_mutex_unlock(&mp->lock);
 }

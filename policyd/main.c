@@ -52,6 +52,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -407,6 +408,11 @@ main(int argc, char **argv)
 		raise_fd_limit(d.cfg->max_connections);
 	event_set_log_callback(event_log);
 	signal(SIGPIPE, SIG_IGN);
+	/* One malloc arena for both threads: a second one, the lookup
+	 * thread's, kept its own free memory (RSS 31.0 MB at 1000
+	 * connections against 29.1 MB with one; the threads rarely
+	 * allocate at the same moment). */
+	mallopt(M_ARENA_MAX, 1);
 	if ((d.base = event_base_new()) == NULL) {
 		log_err("libevent: cannot create the event base");
 		goto out;

@@ -251,6 +251,30 @@ struct got {
 	char	problem[SPF_TEXT_MAX];
 };
 
+/* Cancel req as the row says, run the loop until its callback came (or,
+ * for a cancelled one, long enough that a wrong one would), and check
+ * the count. */
+static void
+settle(struct event_base *base, struct lookup_req *req, enum when cancel,
+    const struct got *g, int want_calls, const char *name)
+{
+	if (cancel == AT_ONCE)
+		lookup_cancel(req);
+	if (cancel == AFTER) {
+		/* Let the answer reach this thread's queue, then cancel
+		 * before the loop runs its callback. */
+		usleep(300000);
+		lookup_cancel(req);
+	}
+	if (want_calls)
+		run_until(base, &g->calls, &want_calls, 20000);
+	else
+		run_until(base, NULL, NULL, 500);
+	if (g->calls != want_calls)
+		fail_msg("row %s: got %d callbacks, want %d", name, g->calls,
+		    want_calls);
+}
+
 static void
 got_dns(void *arg, const struct dns_answer *a)
 {
@@ -307,21 +331,7 @@ test_dns_rows(void **state)
 
 		memset(&g, 0, sizeof(g));
 		req = lookup_dns(e->lk, r->qname, r->type, got_dns, &g);
-		if (r->cancel == AT_ONCE)
-			lookup_cancel(req);
-		if (r->cancel == AFTER) {
-			/* Let the answer reach this thread's queue, then
-			 * cancel before the loop runs its callback. */
-			usleep(300000);
-			lookup_cancel(req);
-		}
-		if (r->want_calls)
-			run_until(e->base, &g.calls, &r->want_calls, 20000);
-		else
-			run_until(e->base, NULL, NULL, 500);
-		if (g.calls != r->want_calls)
-			fail_msg("row %s: got %d callbacks, want %d", r->name,
-			    g.calls, r->want_calls);
+		settle(e->base, req, r->cancel, &g, r->want_calls, r->name);
 		if (r->want_calls && (g.status != r->want || g.nrr != r->want_nrr))
 			fail_msg("row %s: got %s with %d records, want %s "
 			    "with %d", r->name, dns_status_str(g.status), g.nrr,
@@ -375,19 +385,7 @@ test_spf_rows(void **state)
 		memset(&g, 0, sizeof(g));
 		query_set(&q, r->ip, r->sender);
 		req = lookup_spf(e->lk, &q, got_spf, &g);
-		if (r->cancel == AT_ONCE)
-			lookup_cancel(req);
-		if (r->cancel == AFTER) {
-			usleep(300000);
-			lookup_cancel(req);
-		}
-		if (r->want_calls)
-			run_until(e->base, &g.calls, &r->want_calls, 20000);
-		else
-			run_until(e->base, NULL, NULL, 500);
-		if (g.calls != r->want_calls)
-			fail_msg("row %s: got %d callbacks, want %d", r->name,
-			    g.calls, r->want_calls);
+		settle(e->base, req, r->cancel, &g, r->want_calls, r->name);
 		if (r->want_calls && g.result != r->want)
 			fail_msg("row %s: got %s (%s), want %s", r->name,
 			    spf_result_str(g.result), g.problem,

@@ -71,7 +71,8 @@
  *	ends as temperror (its lookup is answered with an error, so libspf2
  *	finishes); one that outlives it while the worker computes means the
  *	worker is stuck, and the worker is killed.
- *	A worker that dies (EOF, a bad message, SIGCHLD) or is killed
+ *	A worker that dies (EOF or a failed send on its socket, a bad
+ *	message; then waitpid() on its pid) or is killed
  *	ends every evaluation on it as temperror with
  *	worker_died set and a log line (the callback runs from the event
  *	loop, as every callback does: never inside spfpool_eval() or

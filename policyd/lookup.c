@@ -48,7 +48,8 @@
  *	- MT only: cb, arg, cancelled, in_cb, the live list;
  *	- written by MT before the start message, read-only afterwards:
  *	  lk, spf, type, name, q and its strings;
- *	- LT only: dreq, eval, lt_done;
+ *	- LT only: dreq, eval (NULL once the result is sent or the query
+ *	  cancelled);
  *	- written by LT before the result message, read by MT after it:
  *	  ans (a dns_answer_dup() copy MT frees), out.
  *	Every hand-over passes a queue's mutex. For each request LT sends
@@ -136,7 +137,6 @@ struct lookup_req {
 	/* LT only. */
 	struct dns_req *dreq;
 	struct spfpool_eval *eval;
-	int	lt_done;		/* result sent or query cancelled */
 	/* Written by LT before M_RESULT, read by MT after it. */
 	struct dns_answer *ans;		/* DNS: MT frees it */
 	struct spf_outcome out;		/* SPF */
@@ -233,7 +233,6 @@ lt_dns_cb(void *arg, const struct dns_answer *ans)
 	struct lookup_req *req = arg;
 
 	req->dreq = NULL;
-	req->lt_done = 1;
 	req->ans = dns_answer_dup(ans);
 	/* MT may free req from here on. */
 	post(&req->lk->to_mt, &req->m_result, req, M_RESULT);
@@ -245,7 +244,6 @@ lt_spf_cb(void *arg, const struct spf_outcome *out)
 	struct lookup_req *req = arg;
 
 	req->eval = NULL;
-	req->lt_done = 1;
 	req->out = *out;
 	post(&req->lk->to_mt, &req->m_result, req, M_RESULT);
 }
@@ -282,15 +280,13 @@ lt_read(evutil_socket_t fd, short what, void *arg)
 			    req);
 			break;
 		case M_CANCEL:
-			if (!req->lt_done) {
-				if (req->spf)
-					spfpool_cancel(req->eval);
-				else
-					dns_cancel(req->dreq);
-				req->eval = NULL;
-				req->dreq = NULL;
-				req->lt_done = 1;
-			}
+			/* Still running unless its result went out. */
+			if (req->eval != NULL)
+				spfpool_cancel(req->eval);
+			if (req->dreq != NULL)
+				dns_cancel(req->dreq);
+			req->eval = NULL;
+			req->dreq = NULL;
 			post(&lk->to_mt, &req->m_ack, req, M_ACK);
 			break;
 		case M_STOP:

@@ -228,9 +228,9 @@ struct spfpool {
 };
 
 /* One more in a counter of p->stats. */
-#define COUNT(p, field, n) do {					\
+#define COUNT(p, field) do {					\
 	pthread_mutex_lock(&(p)->lock);				\
-	(p)->stats.field += (n);				\
+	(p)->stats.field++;					\
 	pthread_mutex_unlock(&(p)->lock);			\
 } while (0)
 
@@ -590,7 +590,7 @@ force(struct spfpool_eval *e, enum spf_result r, const char *fmt, ...)
 	va_end(ap);
 	if (r == SPF_RES_PERMERROR && e->pool != NULL &&
 	    e->problem != NULL && strstr(e->problem, "limit") != NULL)
-		COUNT(e->pool, limit_violations, 1);
+		COUNT(e->pool, limit_violations);
 }
 
 static void
@@ -671,7 +671,7 @@ start(struct worker *w, struct spfpool_eval *e)
 	w->slot[i] = e;
 	w->nbusy++;
 	w->evals++;
-	COUNT(e->pool, evals, 1);
+	COUNT(e->pool, evals);
 	spfw_begin(&m, SPFW_EVAL);
 	spfw_put_u8(&m, e->ip.family == AF_INET ? 4 : 6);
 	spfw_put_bytes(&m, e->ip.a, 16);
@@ -747,7 +747,7 @@ worker_died(struct worker *w, const char *why)
 		snprintf(how, sizeof(how), ", exit status %d", WEXITSTATUS(st));
 	else
 		how[0] = '\0';
-	COUNT(p, worker_restarts, 1);
+	COUNT(p, worker_restarts);
 	p->fails++;
 	schedule_respawn(w);
 	for (i = 0; i < SPFW_EVALS_MAX; i++) {
@@ -865,7 +865,7 @@ answer_txt(struct spfpool_eval *e, const char *rec)
 		e->record = xstrdup(rec);
 		e->state = ST_QUEUED;
 		listed(e, &e->pool->queue);
-		COUNT(e->pool, queued, 1);
+		COUNT(e->pool, queued);
 		dispatch(e->pool);
 		return;
 	}

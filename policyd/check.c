@@ -117,13 +117,22 @@ struct checker {
 struct check;
 
 /* Results as a request and a session keep them: the strings at their
- * real length, in memory the holder owns (iprev_kept_*() and
- * spf_kept_*() copy, never share). decide(3) gets struct iprev_outcome
- * and struct spf_outcome filled from them on the stack: a request in
- * flight or a connection between messages holds no worst-case arrays. */
+ * real length, in an immutable block (struct kept_str) that the request
+ * and its session share by count, so passing a result between them costs
+ * no copy. decide(3) gets struct iprev_outcome and struct spf_outcome
+ * filled from them on the stack: a request in flight or a connection
+ * between messages holds no worst-case arrays. Everything here runs on
+ * the main thread. */
+struct kept_str {
+	unsigned refs;
+	char	s[];			/* iprev: the name; SPF: checked,
+					 * domain, problem, each
+					 * NUL-terminated */
+};
+
 struct iprev_kept {
 	enum iprev_result result;
-	char	*name;			/* NULL: none; at most DNS_NAME_MAX */
+	struct kept_str *name;		/* NULL: none; at most DNS_NAME_MAX */
 };
 
 struct spf_kept {
@@ -131,17 +140,16 @@ struct spf_kept {
 	enum spf_identity identity;
 	unsigned queries, voids;
 	int	worker_died;
-	char	*strs;			/* checked, domain, problem, each
-					 * NUL-terminated, one allocation;
-					 * NULL: all three empty */
+	struct kept_str *strs;		/* NULL: all three empty */
 };
 
 struct check_session {
 	struct checker *ck;
 	struct check *inflight;
-	/* The results of the current instance, and what they were for. */
+	/* The results of the current instance, and what they were for:
+	 * one allocation at instance, the other three point into it. */
 	char	*instance;
-	char	*client, *helo_name, *sender;
+	const char *client, *helo_name, *sender;
 	int	have_iprev, have_helo, have_mf, have_fwd_spf;
 	struct sess_results *res;	/* NULL until a result is kept: an
 					 * idle connection holds no room */
@@ -228,27 +236,74 @@ static void deadline_cb(evutil_socket_t, short, void *);
 
 /* ---- kept results ----------------------------------------------------- */
 
+static struct kept_str *
+kept_new(size_t len)
+{
+	struct kept_str *k = xmalloc(sizeof(*k) + len);
+
+	k->refs = 1;
+	return k;
+}
+
+/* Another holder of k (NULL stays NULL). */
+static struct kept_str *
+kept_hold(struct kept_str *k)
+{
+	if (k != NULL)
+		k->refs++;
+	return k;
+}
+
+static void
+kept_drop(struct kept_str *k)
+{
+	if (k != NULL && --k->refs == 0)
+		free(k);
+}
+
+/* *dst holds what src holds (dst == src is fine). */
+static void
+kept_share(struct kept_str **dst, struct kept_str *src)
+{
+	kept_hold(src);
+	kept_drop(*dst);
+	*dst = src;
+}
+
 static void
 iprev_kept_clear(struct iprev_kept *k)
 {
-	free(k->name);
+	kept_drop(k->name);
 	k->name = NULL;
 	k->result = IPREV_NOTCHECKED;
+}
+
+static const char *
+iprev_kept_str(const struct iprev_kept *k)
+{
+	return k->name != NULL ? k->name->s : "";
 }
 
 /* The name, cut to DNS_NAME_MAX bytes as struct iprev_outcome cuts it. */
 static void
 iprev_kept_name(struct iprev_kept *k, const char *name)
 {
-	free(k->name);
-	k->name = name[0] != '\0' ? xstrndup(name, DNS_NAME_MAX) : NULL;
+	size_t	n = strnlen(name, DNS_NAME_MAX);
+
+	kept_drop(k->name);
+	k->name = NULL;
+	if (n > 0) {
+		k->name = kept_new(n + 1);
+		memcpy(k->name->s, name, n);
+		k->name->s[n] = '\0';
+	}
 }
 
 static void
 iprev_kept_copy(struct iprev_kept *dst, const struct iprev_kept *src)
 {
 	dst->result = src->result;
-	iprev_kept_name(dst, src->name != NULL ? src->name : "");
+	kept_share(&dst->name, src->name);
 }
 
 static void
@@ -256,13 +311,13 @@ iprev_kept_fill(const struct iprev_kept *k, struct iprev_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->result = k->result;
-	strlcpy(out->name, k->name != NULL ? k->name : "", sizeof(out->name));
+	strlcpy(out->name, iprev_kept_str(k), sizeof(out->name));
 }
 
 static void
 spf_kept_clear(struct spf_kept *k)
 {
-	free(k->strs);
+	kept_drop(k->strs);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -273,10 +328,12 @@ spf_kept_set(struct spf_kept *k, const struct spf_outcome *o)
 	size_t	cl = strnlen(o->checked, sizeof(o->checked) - 1);
 	size_t	dl = strnlen(o->domain, sizeof(o->domain) - 1);
 	size_t	pl = strnlen(o->problem, sizeof(o->problem) - 1);
-	char	*p = NULL;
+	struct kept_str *ks = NULL;
+	char	*p;
 
 	if (cl + dl + pl > 0) {
-		p = xmalloc(cl + dl + pl + 3);
+		ks = kept_new(cl + dl + pl + 3);
+		p = ks->s;
 		memcpy(p, o->checked, cl);
 		p[cl] = '\0';
 		memcpy(p + cl + 1, o->domain, dl);
@@ -284,8 +341,8 @@ spf_kept_set(struct spf_kept *k, const struct spf_outcome *o)
 		memcpy(p + cl + dl + 2, o->problem, pl);
 		p[cl + dl + 2 + pl] = '\0';
 	}
-	free(k->strs);
-	k->strs = p;
+	kept_drop(k->strs);
+	k->strs = ks;
 	k->result = o->result;
 	k->identity = o->identity;
 	k->queries = o->queries;
@@ -296,7 +353,7 @@ spf_kept_set(struct spf_kept *k, const struct spf_outcome *o)
 static void
 spf_kept_fill(const struct spf_kept *k, struct spf_outcome *out)
 {
-	const char *c = k->strs != NULL ? k->strs : "";
+	const char *c = k->strs != NULL ? k->strs->s : "";
 	const char *d = k->strs != NULL ? c + strlen(c) + 1 : "";
 	const char *pr = k->strs != NULL ? d + strlen(d) + 1 : "";
 
@@ -311,32 +368,14 @@ spf_kept_fill(const struct spf_kept *k, struct spf_outcome *out)
 	out->worker_died = k->worker_died;
 }
 
-/* The length of a strs block: three NUL-terminated strings. */
-static size_t
-strs_len(const char *strs)
-{
-	const char *p = strs;
-	int	i;
-
-	for (i = 0; i < 3; i++)
-		p += strlen(p) + 1;
-	return (size_t)(p - strs);
-}
-
 static void
 spf_kept_copy(struct spf_kept *dst, const struct spf_kept *src)
 {
-	char	*p = NULL;
+	struct kept_str *strs = dst->strs;
 
-	if (src->strs != NULL) {
-		size_t	n = strs_len(src->strs);
-
-		p = xmalloc(n);
-		memcpy(p, src->strs, n);
-	}
-	free(dst->strs);
 	*dst = *src;
-	dst->strs = p;
+	dst->strs = strs;
+	kept_share(&dst->strs, src->strs);
 }
 
 /* The deadline came first: temperror, with a problem text. */
@@ -404,11 +443,9 @@ static void
 session_forget(struct check_session *sess)
 {
 	free(sess->instance);
-	free(sess->client);
-	free(sess->helo_name);
-	free(sess->sender);
 	free(sess->pending);
-	sess->instance = sess->client = sess->helo_name = sess->sender = NULL;
+	sess->instance = NULL;
+	sess->client = sess->helo_name = sess->sender = NULL;
 	sess->pending = NULL;
 	if (sess->res != NULL) {
 		iprev_kept_clear(&sess->res->iprev);
@@ -723,7 +760,7 @@ static void
 check_forwarder(struct check *chk)
 {
 	const struct cfg *cfg = chk->cfg;
-	const char *name = chk->iprev.name != NULL ? chk->iprev.name : "";
+	const char *name = iprev_kept_str(&chk->iprev);
 	char	ip[NETADDR_STR_MAX], text[CHECK_FWD_TEXT_LEN];
 	int	i;
 
@@ -752,6 +789,29 @@ check_forwarder(struct check *chk)
 	}
 }
 
+/* Note which message the kept results are for, in one allocation. */
+static void
+session_ids(struct check_session *sess, const struct policy_req *r)
+{
+	const char *from[4] = { r->instance, r->client_address, r->helo_name,
+	    r->sender };
+	const char **to[4] = { NULL, &sess->client, &sess->helo_name,
+	    &sess->sender };
+	size_t	len[4], total = 0;
+	char	*p;
+	int	i;
+
+	for (i = 0; i < 4; i++)
+		total += (len[i] = strlen(from[i])) + 1;
+	p = sess->instance = xmalloc(total);
+	for (i = 0; i < 4; i++) {
+		memcpy(p, from[i], len[i] + 1);
+		if (to[i] != NULL)
+			*to[i] = p;
+		p += len[i] + 1;
+	}
+}
+
 /* Keep what this request computed for the next requests of the message. */
 static void
 session_store(struct check *chk)
@@ -761,12 +821,8 @@ session_store(struct check *chk)
 
 	if (!r->instance[0])
 		return;
-	if (sess->instance == NULL) {
-		sess->instance = xstrdup(r->instance);
-		sess->client = xstrdup(r->client_address);
-		sess->helo_name = xstrdup(r->helo_name);
-		sess->sender = xstrdup(r->sender);
-	}
+	if (sess->instance == NULL)
+		session_ids(sess, r);
 	if (sess->res == NULL)
 		sess->res = xcalloc(1, sizeof(*sess->res));
 	if (chk->iprev_step == STEP_DONE && !chk->iprev_cached) {

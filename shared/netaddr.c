@@ -98,12 +98,38 @@ netaddr_parse(const char *text, struct netaddr *out)
 	return 0;
 }
 
+/* Dotted quad, without inet_ntop()'s sprintf: every request prints one. */
+static int
+format4(const unsigned char *b, char *buf, size_t len)
+{
+	char	tmp[sizeof("255.255.255.255")], *p = tmp;
+	int	i;
+
+	for (i = 0; i < 4; i++) {
+		if (b[i] >= 100)
+			*p++ = (char)('0' + b[i] / 100);
+		if (b[i] >= 10)
+			*p++ = (char)('0' + b[i] / 10 % 10);
+		*p++ = (char)('0' + b[i] % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+	if ((size_t)(p - tmp) > len)
+		return -1;
+	memcpy(buf, tmp, (size_t)(p - tmp));
+	return 0;
+}
+
 char *
 netaddr_format(const struct netaddr *a, char *buf, size_t len)
 {
 	if (len == 0)
 		return buf;
-	if ((a->family != AF_INET && a->family != AF_INET6) ||
+	if (a->family == AF_INET) {
+		if (format4(a->a, buf, len) != 0)
+			snprintf(buf, len, "?");
+		return buf;
+	}
+	if (a->family != AF_INET6 ||
 	    inet_ntop(a->family, a->a, buf, (socklen_t)len) == NULL)
 		snprintf(buf, len, "?");
 	return buf;

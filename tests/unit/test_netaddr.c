@@ -6,6 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
@@ -293,12 +294,47 @@ test_listen_spec(void **state)
 	}
 }
 
+/* IPv4 is formatted by hand: it must print what inet_ntop() prints, for
+ * every byte value in every position, and refuse a buffer too small. */
+static void
+test_format4_like_inet_ntop(void **state)
+{
+	char	got[NETADDR_STR_MAX], want[INET_ADDRSTRLEN];
+	struct netaddr a;
+	int	pos, v;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.family = AF_INET;
+	for (pos = 0; pos < 4; pos++) {
+		for (v = 0; v < 256; v++) {
+			a.a[0] = 7, a.a[1] = 80, a.a[2] = 200, a.a[3] = 3;
+			a.a[pos] = (unsigned char)v;
+			netaddr_format(&a, got, sizeof(got));
+			assert_non_null(inet_ntop(AF_INET, a.a, want,
+			    sizeof(want)));
+			if (strcmp(got, want) != 0)
+				fail_msg("byte %d = %d: got %s, want %s", pos, v,
+				    got, want);
+		}
+	}
+	a.a[0] = 255, a.a[1] = 255, a.a[2] = 255, a.a[3] = 255;
+	netaddr_format(&a, got, sizeof("255.255.255.255"));
+	assert_string_equal(got, "255.255.255.255");
+	netaddr_format(&a, got, sizeof("255.255.255.255") - 1);
+	assert_string_equal(got, "?");
+	a.a[0] = 1, a.a[1] = 2, a.a[2] = 3, a.a[3] = 4;
+	netaddr_format(&a, got, sizeof("1.2.3.4"));
+	assert_string_equal(got, "1.2.3.4");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_format),
 		cmocka_unit_test(test_ptr_small_buffer),
+		cmocka_unit_test(test_format4_like_inet_ntop),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_cidr_parse),
 		cmocka_unit_test(test_list),

@@ -278,8 +278,17 @@ buffer_line(const char *tag, const char *fmt, va_list ap)
 	memcpy(p, prefix, prefix_len);
 	memcpy(p + prefix_len, tag, tlen);
 	p += prefix_len + tlen;
-	n = vsnprintf(p, LOG_LINE_MAX, fmt, ap);
-	if (n < 0)
+	if (strcmp(fmt, "%s") == 0) {
+		/* A line made by the caller (the decision log): copied. */
+		va_list	cp;
+		const char *s;
+
+		va_copy(cp, ap);
+		s = va_arg(cp, const char *);
+		va_end(cp);
+		n = (int)strnlen(s, LOG_LINE_MAX - 1);
+		memcpy(p, s, (size_t)n);
+	} else if ((n = vsnprintf(p, LOG_LINE_MAX, fmt, ap)) < 0)
 		n = 0;
 	else if (n >= LOG_LINE_MAX)
 		n = LOG_LINE_MAX - 1;

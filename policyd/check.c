@@ -368,10 +368,11 @@ spf_kept_fill(const struct spf_kept *k, struct spf_outcome *out)
 	out->worker_died = k->worker_died;
 }
 
+/* *dst as *src, sharing its strings (dst == src is fine). */
 static void
 spf_kept_copy(struct spf_kept *dst, const struct spf_kept *src)
 {
-	struct kept_str *strs = dst->strs;
+	struct kept_str *strs = dst->strs;	/* to drop after the copy */
 
 	*dst = *src;
 	dst->strs = strs;

@@ -27,8 +27,9 @@
  *	request.  pending(arg) is called whenever the buffer stops being
  *	empty, so the caller can schedule that flush (policyd arms a timer
  *	of MAIN_LOG_FLUSH_MS, 10 ms; under load the buffer fills first).  A
- *	line that might not fit flushes the buffer first.  Lines of other
- *	threads are written at once, as before.  log_flush() is also run
+ *	line that might not fit flushes the buffer first.  A line of another
+ *	thread is written at once, after the buffered lines, so the log keeps
+ *	the order in which lines were logged.  log_flush() is also run
  *	at exit(), so lines logged just before it are not lost; a child
  *	forked without exec drops the parent's buffered lines (they are
  *	the parent's to write) and logs unbuffered.  log_buffer(NULL,
@@ -83,9 +84,11 @@ static _Thread_local time_t stamp_time = -1;
 
 /*
  * The buffered lines belong to the thread that called log_buffer() (the
- * event loop's); only it sees obuf_mine set, so other threads never touch
- * the buffer and need no lock.
+ * event loop's); only it sees obuf_mine set and adds to the buffer.
+ * obuf_lock guards the buffer and the writes to stderr: another thread
+ * writes the buffered lines out before its own line.
  */
+static pthread_mutex_t obuf_lock = PTHREAD_MUTEX_INITIALIZER;
 static char obuf[LOG_BUFFER_MAX];
 static size_t obuf_len;
 static void (*obuf_pending)(void *);
@@ -105,8 +108,21 @@ static struct {
 	unsigned long suppressed;
 } rl[LOG_RL_KEYS];
 
+/* No thread holds obuf_lock across fork(): the child's copy is usable. */
 static void
-forget_pid(void)
+fork_prepare(void)
+{
+	pthread_mutex_lock(&obuf_lock);
+}
+
+static void
+fork_parent(void)
+{
+	pthread_mutex_unlock(&obuf_lock);
+}
+
+static void
+fork_child(void)
 {
 	my_pid = 0;
 	/* The parent writes its buffered lines; a child that exits without
@@ -115,13 +131,14 @@ forget_pid(void)
 	obuf_mine = 0;
 	obuf_pending = NULL;
 	obuf_arg = NULL;
+	pthread_mutex_unlock(&obuf_lock);
 }
 
 static void
 atfork_once(void)
 {
 	if (!atfork_set) {
-		pthread_atfork(NULL, NULL, forget_pid);
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		atfork_set = 1;
 	}
 }
@@ -211,15 +228,26 @@ write_all(const char *p, size_t len)
 		obuf_stalled = 0;
 }
 
-void
-log_flush(void)
+/* Write the buffered lines out; obuf_lock held. */
+static void
+flush_locked(void)
 {
 	size_t	len = obuf_len;
 
-	if (!obuf_mine || len == 0)
+	if (len == 0)
 		return;
 	obuf_len = 0;
 	write_all(obuf, len);
+}
+
+void
+log_flush(void)
+{
+	if (!obuf_mine)
+		return;
+	pthread_mutex_lock(&obuf_lock);
+	flush_locked();
+	pthread_mutex_unlock(&obuf_lock);
 }
 
 void
@@ -244,9 +272,11 @@ static int buffer_line(const char *, const char *, va_list)
     __attribute__((format(printf, 2, 0)));
 
 /*
- * Format the line once, straight into the buffer. Returns -1, with the
- * buffer flushed and ap untouched, when even an empty buffer could not
- * hold it; the caller then writes it unbuffered.
+ * Format the line once, straight into the buffer; obuf_lock held. Returns
+ * 1 when the buffer was empty before (the caller tells obuf_pending, with
+ * the lock released), 0 when not, or -1, with the buffer flushed and ap
+ * untouched, when even an empty buffer could not hold it; the caller then
+ * writes the line unbuffered.
  */
 static int
 buffer_line(const char *tag, const char *fmt, va_list ap)
@@ -268,11 +298,11 @@ buffer_line(const char *tag, const char *fmt, va_list ap)
 	}
 	/* The room a line may need: the message is cut as in vlog_tag(). */
 	if (prefix_len == 0 || prefix_len + tlen + LOG_LINE_MAX > sizeof(obuf)) {
-		log_flush();
+		flush_locked();
 		return -1;
 	}
 	if (sizeof(obuf) - obuf_len < prefix_len + tlen + LOG_LINE_MAX)
-		log_flush();
+		flush_locked();
 	was_empty = obuf_len == 0;
 	p = obuf + obuf_len;
 	memcpy(p, prefix, prefix_len);
@@ -294,9 +324,7 @@ buffer_line(const char *tag, const char *fmt, va_list ap)
 		n = LOG_LINE_MAX - 1;
 	p[n] = '\n';
 	obuf_len += prefix_len + tlen + (size_t)n + 1;
-	if (was_empty && obuf_pending != NULL)
-		obuf_pending(obuf_arg);
-	return 0;
+	return was_empty;
 }
 
 static void
@@ -306,9 +334,17 @@ vlog_tag(int prio, int tagged, const char *fmt, va_list ap)
 	const char *tag = !tagged ? "" : prio == LOG_ERR ? "error: " :
 	    prio == LOG_WARNING ? "warning: " : "";
 
-	if (dest == LOG_TO_STDERR && obuf_mine &&
-	    buffer_line(tag, fmt, ap) == 0)
-		return;
+	if (dest == LOG_TO_STDERR && obuf_mine) {
+		int	r;
+
+		pthread_mutex_lock(&obuf_lock);
+		r = buffer_line(tag, fmt, ap);
+		pthread_mutex_unlock(&obuf_lock);
+		if (r == 1 && obuf_pending != NULL)
+			obuf_pending(obuf_arg);
+		if (r >= 0)
+			return;
+	}
 	vsnprintf(line, sizeof(line), fmt, ap);
 	switch (dest) {
 	case LOG_TO_SYSLOG:
@@ -316,8 +352,11 @@ vlog_tag(int prio, int tagged, const char *fmt, va_list ap)
 		break;
 	case LOG_TO_STDERR:
 		stamp_now();
+		pthread_mutex_lock(&obuf_lock);
+		flush_locked();		/* lines logged before this one */
 		fprintf(stderr, "%s %s[%ld]: %s%s\n", stamp, ident,
 		    (long)my_pid, tag, line);
+		pthread_mutex_unlock(&obuf_lock);
 		break;
 	case LOG_TO_NOWHERE:
 		break;

@@ -472,32 +472,40 @@ test_pending(void **state)
 static void *
 thread_main(void *arg)
 {
-	(void)arg;
-	log_info("from the thread");
 	log_flush();		/* not its buffer: must write nothing */
+	*(size_t *)arg = strlen(cap_read());
+	log_info("from the thread");
 	return NULL;
 }
 
+/* Another thread's line is written at once, after the lines the owner
+ * buffered before it: the log keeps the order of logging. */
 static void
 test_thread(void **state)
 {
 	pthread_t th;
-	char   *during, *after, want1[128], want2[256];
+	size_t	before_line = 1;
+	char   *during, *after, want1[256], want2[384];
 
 	(void)state;
 	cap_start();
 	buffer_on();
 	log_info("from main");
-	assert_int_equal(pthread_create(&th, NULL, thread_main, NULL), 0);
+	assert_int_equal(pthread_create(&th, NULL, thread_main, &before_line),
+	    0);
 	pthread_join(th, NULL);
 	during = unstamp(cap_read());
+	log_info("main again");
 	log_flush();
 	after = unstamp(cap_read());
 	log_buffer(NULL, NULL);
 	cap_end();
-	snprintf(want1, sizeof(want1), "%sfrom the thread\n", me());
-	snprintf(want2, sizeof(want2), "%sfrom the thread\n%sfrom main\n",
+	snprintf(want1, sizeof(want1), "%sfrom main\n%sfrom the thread\n",
 	    me(), me());
+	snprintf(want2, sizeof(want2), "%s%smain again\n", want1, me());
+	if (before_line != 0)
+		fail_msg("row thread: its log_flush() wrote %zu bytes, want 0",
+		    before_line);
 	if (strcmp(during, want1) != 0)
 		fail_msg("row thread: got \"%s\" before the flush, want \"%s\"",
 		    during, want1);

@@ -248,14 +248,19 @@ lt_spf_cb(void *arg, const struct spf_outcome *out)
 	post(&req->lk->to_mt, &req->m_result, req, M_RESULT);
 }
 
+/* Everything on LT's base: by LT once its loop has ended, or by MT when
+ * there never was a thread. */
 static void
-lt_stop(struct lookup *lk)
+lt_fini(struct lookup *lk)
 {
 	spfpool_free(lk->pool);
 	lk->pool = NULL;
 	dns_free(lk->dns);
 	lk->dns = NULL;
-	event_base_loopbreak(lk->base);
+	queue_fini(&lk->to_lt);
+	if (lk->base != NULL)
+		event_base_free(lk->base);
+	lk->base = NULL;
 }
 
 static void
@@ -291,7 +296,7 @@ lt_read(evutil_socket_t fd, short what, void *arg)
 			break;
 		case M_STOP:
 			/* The last message MT sends. */
-			lt_stop(lk);
+			event_base_loopbreak(lk->base);
 			return;
 		default:
 			abort();
@@ -314,9 +319,7 @@ lt_main(void *arg)
 	memset(&sp, 0, sizeof(sp));
 	(void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
 	event_base_dispatch(lk->base);
-	queue_fini(&lk->to_lt);
-	event_base_free(lk->base);
-	lk->base = NULL;
+	lt_fini(lk);
 	return NULL;
 }
 
@@ -391,7 +394,7 @@ lookup_dns(struct lookup *lk, const char *name, enum dns_type type,
 	struct lookup_req *req = req_new(lk, arg);
 
 	req->type = type;
-	req->name = name != NULL ? xstrdup(name) : NULL;
+	req->name = xstrdup(name);
 	req->dcb = cb;
 	post(&lk->to_lt, &req->m_start, req, M_DNS);
 	return req;
@@ -405,8 +408,8 @@ lookup_spf(struct lookup *lk, const struct spf_query *q, spfpool_cb cb,
 
 	req->spf = 1;
 	req->q = *q;
-	req->helo = q->helo != NULL ? xstrdup(q->helo) : NULL;
-	req->sender = q->sender != NULL ? xstrdup(q->sender) : NULL;
+	req->helo = xstrdup(q->helo);		/* NULL stays NULL */
+	req->sender = xstrdup(q->sender);
 	req->q.helo = req->helo;
 	req->q.sender = req->sender;
 	req->scb = cb;
@@ -493,14 +496,8 @@ lookup_free(struct lookup *lk)
 	if (lk->started) {
 		post(&lk->to_lt, &lk->stop, NULL, M_STOP);
 		pthread_join(lk->thread, NULL);
-	} else {
-		/* No thread: its side is ours. */
-		spfpool_free(lk->pool);
-		dns_free(lk->dns);
-		queue_fini(&lk->to_lt);
-		if (lk->base != NULL)
-			event_base_free(lk->base);
-	}
+	} else
+		lt_fini(lk);		/* no thread: its side is ours */
 	/* Results and acknowledgements still queued are dropped with
 	 * their requests. */
 	queue_fini(&lk->to_mt);

@@ -245,15 +245,6 @@ kept_new(size_t len)
 	return k;
 }
 
-/* Another holder of k (NULL stays NULL). */
-static struct kept_str *
-kept_hold(struct kept_str *k)
-{
-	if (k != NULL)
-		k->refs++;
-	return k;
-}
-
 static void
 kept_drop(struct kept_str *k)
 {
@@ -265,7 +256,8 @@ kept_drop(struct kept_str *k)
 static void
 kept_share(struct kept_str **dst, struct kept_str *src)
 {
-	kept_hold(src);
+	if (src != NULL)
+		src->refs++;
 	kept_drop(*dst);
 	*dst = src;
 }

@@ -1,14 +1,23 @@
+# SPDX-License-Identifier: ISC
 # relaytrust -- one GNU Makefile for both programs.
-# Users may set CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, PREFIX, DESTDIR.
+# Users may set CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, PREFIX, DESTDIR, and the
+# directories below one by one.  PREFIX is compiled in (the daemon's default
+# configuration file, where it finds its SPF worker): "make install PREFIX=X"
+# rebuilds what depends on it.  DESTDIR is not compiled in: it only stages the
+# files, for packages ("make install PREFIX=/usr DESTDIR=/tmp/pkg").
 
-VERSION  := 0.1.0
-PREFIX   ?= /usr/local
-DESTDIR  ?=
-BINDIR   := $(PREFIX)/bin
-SBINDIR  := $(PREFIX)/sbin
-SYSCONF  := $(PREFIX)/etc/relaytrust
-MANDIR   := $(PREFIX)/share/man
-UNITDIR  := $(PREFIX)/lib/systemd/system
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+# Internal programs (the SPF worker), run by the daemon, never by a user.
+LIBEXECDIR ?= $(PREFIX)/libexec/relaytrust
+# GNU convention: /etc for PREFIX=/usr, PREFIX/etc otherwise.
+SYSCONFDIR ?= $(if $(filter /usr /usr/,$(PREFIX)),/etc,$(PREFIX)/etc)
+SYSCONF    ?= $(SYSCONFDIR)/relaytrust
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -20,10 +29,25 @@ WFLAGS   := -std=c11 -Wall -Wextra -Wshadow -Wformat=2
 ifeq ($(WERROR),1)
 WFLAGS   += -Werror
 endif
-ALL_CPPFLAGS := -D_GNU_SOURCE -I. -DRT_VERSION='"$(VERSION)"' \
-	-DRT_SYSCONFDIR='"$(SYSCONF)"' $(shell pkg-config --cflags $(PKGS)) $(CPPFLAGS)
+
+# pkg-config runs when a compile or a link first needs it, not when make reads
+# this file: "make check" and "make run" install the packages (deps) first, and
+# a make that read this file before that must not have kept empty flags.  Each
+# runs once per make (the eval replaces the variable by its value).
+pkgconf = $(if $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo y),$(shell \
+	pkg-config $1 $(PKGS)),$(error pkg-config does not find $(PKGS): run \
+	"make deps" (it installs the Debian -dev packages)))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkgconf,--cflags))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(call pkgconf,--libs))$(PKG_LIBS)
+
+# The installed paths the programs know; objects that use them depend on
+# $(BUILD)/paths.stamp, which changes only when one of them does.
+PATH_DEFS := -DRT_SYSCONFDIR='"$(SYSCONF)"' -DRT_SBINDIR='"$(SBINDIR)"' \
+	-DRT_BINDIR='"$(BINDIR)"' -DRT_LIBEXECDIR='"$(LIBEXECDIR)"'
+ALL_CPPFLAGS = -D_GNU_SOURCE -I. -DRT_VERSION='"$(VERSION)"' $(PATH_DEFS) \
+	$(PKG_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   := $(WFLAGS) $(CFLAGS) -MMD -MP
-LIBS     := $(shell pkg-config --libs $(PKGS)) -lspf2 -lresolv -lpthread -lm $(LDLIBS)
+LIBS     = $(PKG_LIBS) -lspf2 -lresolv -lpthread -lm $(LDLIBS)
 
 SHARED_SRC  := $(sort $(wildcard shared/*.c))
 POLICYD_SRC := $(sort $(wildcard policyd/*.c))
@@ -44,8 +68,15 @@ TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 
 PROGS := $(BIN)/relaytrust-policyd $(BIN)/relaytrust-verify $(BIN)/relaytrust-spf-worker
 
-.PHONY: all deps bench-deps install-pkgs run check asan fuzz bench soak install uninstall clean
+.PHONY: all deps bench-deps install-pkgs run check asan fuzz bench soak install \
+	uninstall clean FORCE
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
+
+$(BUILD)/paths.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' "$(SYSCONF)" "$(SBINDIR)" "$(BINDIR)" "$(LIBEXECDIR)" > $@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+$(BUILD)/policyd/main.o $(BUILD)/shared/spfworker.o: $(BUILD)/paths.stamp
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -104,10 +135,14 @@ install-pkgs:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "deps: all installed"; fi
 
-run: deps all
+# The packages first, then a new make builds: it reads pkg-config's answers
+# only after deps has installed what pkg-config looks for.
+run: deps
+	@$(MAKE) --no-print-directory all
 	$(BIN)/relaytrust-policyd -f -c conf/policyd.conf
 
-check: deps all
+check: deps
+	@$(MAKE) --no-print-directory all
 	@tests/run-all $(BUILD) $(BIN)
 
 asan:
@@ -118,34 +153,41 @@ asan:
 fuzz:
 	@tests/fuzz/run $(FUZZ_SECONDS)
 
-bench: bench-deps all
+bench: bench-deps
+	@$(MAKE) --no-print-directory all
 	@tests/bench/run
 
-soak: bench-deps all
+soak: bench-deps
+	@$(MAKE) --no-print-directory all
 	@tests/soak/run
 
+# The shipped files name the package's paths; an install elsewhere names its own.
+SED_PATHS = sed -e 's|/usr/sbin/relaytrust-policyd|$(SBINDIR)/relaytrust-policyd|g' \
+	-e 's|/etc/relaytrust/|$(SYSCONF)/|g' -e 's|/usr/libexec/relaytrust/|$(LIBEXECDIR)/|g'
+
 install: $(PROGS)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONF)
-	install -m 755 $(BIN)/relaytrust-policyd $(BIN)/relaytrust-spf-worker \
-		$(DESTDIR)$(SBINDIR)/
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(SYSCONF) $(DESTDIR)$(UNITDIR)
+	install -m 755 $(BIN)/relaytrust-policyd $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BIN)/relaytrust-spf-worker $(DESTDIR)$(LIBEXECDIR)/
 	install -m 755 $(BIN)/relaytrust-verify $(DESTDIR)$(BINDIR)/
-	install -m 644 conf/policyd.conf $(DESTDIR)$(SYSCONF)/policyd.conf.sample
-	[ -e $(DESTDIR)$(SYSCONF)/policyd.conf ] || install -m 644 conf/policyd.conf $(DESTDIR)$(SYSCONF)/policyd.conf
-	if [ -d man ]; then for m in man/*.[0-9]; do s=$${m##*.}; \
-		install -d $(DESTDIR)$(MANDIR)/man$$s; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done; fi
-	install -d $(DESTDIR)$(UNITDIR)
-	sed -e 's|/usr/sbin/relaytrust-policyd|$(SBINDIR)/relaytrust-policyd|g' \
-		-e 's|/etc/relaytrust/|$(SYSCONF)/|g' conf/relaytrust-policyd.service \
-		> $(DESTDIR)$(UNITDIR)/relaytrust-policyd.service
+	$(SED_PATHS) conf/policyd.conf > $(DESTDIR)$(SYSCONF)/policyd.conf.sample
+	chmod 644 $(DESTDIR)$(SYSCONF)/policyd.conf.sample
+	[ -e $(DESTDIR)$(SYSCONF)/policyd.conf ] || \
+		cp -p $(DESTDIR)$(SYSCONF)/policyd.conf.sample $(DESTDIR)$(SYSCONF)/policyd.conf
+	for m in man/*.[0-9]; do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	$(SED_PATHS) conf/relaytrust-policyd.service > $(DESTDIR)$(UNITDIR)/relaytrust-policyd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/relaytrust-policyd.service
 
+# The configuration stays: it is the administrator's.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/relaytrust-policyd $(DESTDIR)$(SBINDIR)/relaytrust-spf-worker \
-		$(DESTDIR)$(BINDIR)/relaytrust-verify \
+	rm -f $(DESTDIR)$(SBINDIR)/relaytrust-policyd $(DESTDIR)$(BINDIR)/relaytrust-verify \
+		$(DESTDIR)$(LIBEXECDIR)/relaytrust-spf-worker \
 		$(DESTDIR)$(SYSCONF)/policyd.conf.sample \
 		$(DESTDIR)$(UNITDIR)/relaytrust-policyd.service
-	if [ -d man ]; then for m in man/*.[0-9]; do s=$${m##*.}; \
-		rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done; fi
+	rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+	for m in man/*.[0-9]; do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 
 clean:
 	rm -rf build build-asan bin

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef POLICYD_CHECK_H
 #define POLICYD_CHECK_H
 /* check - run the checks for one request and produce its action.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef POLICYD_DECIDE_H
 #define POLICYD_DECIDE_H
 /* decide - check results + configuration -> action and headers. No I/O. */

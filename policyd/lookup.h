@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef POLICYD_LOOKUP_H
 #define POLICYD_LOOKUP_H
 /* lookup - DNS lookups and SPF evaluations on a second thread.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*++
  * NAME
  *	relaytrust-policyd 8
@@ -20,7 +21,9 @@
  *		daemon detaches (fork, setsid, chdir /, stdio on /dev/null)
  *		and logs to syslog, facility mail. With -f the lines are
  *		written together, at most MAIN_LOG_FLUSH_MS after the
- *		first of them (log_buffer(3)).
+ *		first of them (log_buffer(3)); under systemd, stderr being
+ *		the journal's stream (JOURNAL_STREAM), each starts with
+ *		its syslog priority instead of the time and name (log(3)).
  *	-t	load the configuration; print "FILE:LINE: error" on stderr
  *		and exit 1, or "FILE: configuration OK" on stdout and exit 0.
  *	--stdio	serve one connection on stdin/stdout (spawn(8)) and exit
@@ -393,8 +396,9 @@ main(int argc, char **argv)
 		if (stdio) {
 			log_open(progname, LOG_TO_SYSLOG);
 			log_err("%s", err);
-		} else
-			fprintf(stderr, "%s\n", err);
+		} else	/* -t under systemctl reload: an error in the journal */
+			fprintf(stderr, "%s%s\n", log_stderr_journal() ?
+			    "<3>" : "", err);
 		return 1;
 	}
 	if (test) {

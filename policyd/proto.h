@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef POLICYD_PROTO_H
 #define POLICYD_PROTO_H
 /* proto - Postfix policy delegation protocol codec (SMTPD_POLICY_README). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef POLICYD_SERVER_H
 #define POLICYD_SERVER_H
 /* server - listeners, connections and request framing of relaytrust-policyd.

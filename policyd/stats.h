@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef POLICYD_STATS_H
 #define POLICYD_STATS_H
 /* stats - the metrics of relaytrust-policyd and their HTTP endpoint.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef SHARED_CFG_H
 #define SHARED_CFG_H
 /* cfg - relaytrust-policyd configuration (libconfuse), SPEC section 2.2. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef SHARED_DNS_H
 #define SHARED_DNS_H
 /* dns - every DNS lookup of both programs, on libunbound.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef SHARED_HDR_H
 #define SHARED_HDR_H
 /* hdr - RFC 5322 header block: fields with their raw bytes, unfolding,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*++
  * NAME
  *	log 3
@@ -19,6 +20,21 @@
  *	the same lines go to stderr with a time stamp.  Under --stdio the
  *	destination is syslog and nothing ever reaches stderr, because
  *	spawn(8) joins stderr to the policy socket.
+ *
+ *	Under systemd, stderr is a stream to journald, which adds the
+ *	time, the name (SyslogIdentifier=) and the pid itself, and stores
+ *	a line without a priority at info, so no warning would reach
+ *	"journalctl -p warning".  There each line is "<N>text" instead,
+ *	N its syslog priority (3 error, 4 warning, 6 info, 7 debug), which
+ *	journald takes off and keeps as the priority (SyslogLevelPrefix=,
+ *	on by default).  N is the level alone: journald would keep a
+ *	"<22>" with a facility in the text; the facility is the unit's
+ *	(SyslogFacility=mail).  The "warning: " and "error: " tags stay in
+ *	the text, as Postfix writes them.  log_open() decides this once, as
+ *	systemd.exec(5) says to: JOURNAL_STREAM is set and its "DEV:INO"
+ *	(decimal) is the device and inode of fd 2.  A child whose stderr
+ *	was redirected inherits the variable, not the stream, and keeps
+ *	the time stamp.
  *
  *	On stderr each line is one write(2) unless the thread that runs
  *	the event loop calls log_buffer(): then its lines are formatted
@@ -50,12 +66,17 @@
  *	everything out.  Other write errors drop the buffer at once.
  *	A process killed by a signal or abort() loses its buffered lines
  *	(those of the last flush interval); flush before abort().
+ *	A JOURNAL_STREAM that is not two decimal numbers joined by ":"
+ *	(no sign, no blanks, each fitting an unsigned long long), or that
+ *	names another file than fd 2, or an fd 2 that fstat() refuses,
+ *	means no journal: the lines keep their time stamp.
  * LIMITS
  *	LOG_LINE_MAX bytes per line (longer lines are cut, the same way
  *	buffered or not); LOG_RL_KEYS distinct rate-limit keys;
  *	LOG_BUFFER_MAX bytes of buffered lines; a "time ident[pid]: "
  *	prefix over LOG_PREFIX_MAX bytes is written unbuffered.
  *--*/
+#include <sys/stat.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -77,6 +98,7 @@
 static enum log_dest dest = LOG_TO_STDERR;
 static const char *ident = "relaytrust";
 static int debug_on;
+static int journal;		/* "<N>text" for journald: see log_open() */
 static _Thread_local pid_t my_pid;	/* 0: ask getpid() */
 static int atfork_set;
 static _Thread_local char stamp[32];	/* of stamp_time */
@@ -143,11 +165,49 @@ atfork_once(void)
 	}
 }
 
+/* One decimal number, digits only (strtoull() would take a sign or
+ * blanks); *end is left after it. Returns 0, or -1 when there is none
+ * or it does not fit. */
+static int
+stream_num(const char *s, char **end, unsigned long long *v)
+{
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, end, 10);
+	return errno == 0 ? 0 : -1;
+}
+
+/*
+ * Is fd 2 journald's stream? systemd sets JOURNAL_STREAM to "DEV:INO"
+ * of the stream it connected; a child inherits the variable even when
+ * its stderr goes elsewhere, so only the same device and inode count.
+ */
+int
+log_stderr_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	char   *p;
+	struct stat st;
+	unsigned long long dev, ino;
+
+	if (v == NULL || stream_num(v, &p, &dev) != 0 || *p != ':' ||
+	    stream_num(p + 1, &p, &ino) != 0 || *p != '\0')
+		return 0;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_open(const char *name, enum log_dest d)
 {
 	ident = name;
 	dest = d;
+	/* Once: an fstat() per line would be a system call for nothing,
+	 * as nothing points fd 2 elsewhere once logging has started. */
+	journal = dest == LOG_TO_STDERR && log_stderr_journal();
 	atfork_once();
 	if (dest == LOG_TO_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
@@ -268,8 +328,8 @@ log_buffer(void (*pending)(void *), void *arg)
 	obuf_mine = 1;
 }
 
-static int buffer_line(const char *, const char *, va_list)
-    __attribute__((format(printf, 2, 0)));
+static int buffer_line(int, const char *, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
 
 /*
  * Format the line once, straight into the buffer; obuf_lock held. Returns
@@ -279,35 +339,48 @@ static int buffer_line(const char *, const char *, va_list)
  * writes the line unbuffered.
  */
 static int
-buffer_line(const char *tag, const char *fmt, va_list ap)
+buffer_line(int prio, const char *tag, const char *fmt, va_list ap)
 {
-	size_t	tlen = strlen(tag);
-	char   *p;
+	size_t	tlen = strlen(tag), plen;
+	char   *p, pri[3];
+	const char *pfx;
 	time_t	now;
 	int	n, was_empty;
 
-	now = stamp_now();
-	if (now != prefix_time || my_pid != prefix_pid ||
-	    ident != prefix_ident) {
-		n = snprintf(prefix, sizeof(prefix), "%s %s[%ld]: ", stamp,
-		    ident, (long)my_pid);
-		prefix_len = n > 0 && (size_t)n < sizeof(prefix) ? (size_t)n : 0;
-		prefix_time = now;
-		prefix_pid = my_pid;
-		prefix_ident = ident;
+	if (journal) {
+		/* "<N>", N one digit: no stamp to keep up to date */
+		pri[0] = '<';
+		pri[1] = (char)('0' + LOG_PRI(prio));
+		pri[2] = '>';
+		pfx = pri;
+		plen = sizeof(pri);
+	} else {
+		now = stamp_now();
+		if (now != prefix_time || my_pid != prefix_pid ||
+		    ident != prefix_ident) {
+			n = snprintf(prefix, sizeof(prefix), "%s %s[%ld]: ",
+			    stamp, ident, (long)my_pid);
+			prefix_len = n > 0 && (size_t)n < sizeof(prefix) ?
+			    (size_t)n : 0;
+			prefix_time = now;
+			prefix_pid = my_pid;
+			prefix_ident = ident;
+		}
+		pfx = prefix;
+		plen = prefix_len;
 	}
 	/* The room a line may need: the message is cut as in vlog_tag(). */
-	if (prefix_len == 0 || prefix_len + tlen + LOG_LINE_MAX > sizeof(obuf)) {
+	if (plen == 0 || plen + tlen + LOG_LINE_MAX > sizeof(obuf)) {
 		flush_locked();
 		return -1;
 	}
-	if (sizeof(obuf) - obuf_len < prefix_len + tlen + LOG_LINE_MAX)
+	if (sizeof(obuf) - obuf_len < plen + tlen + LOG_LINE_MAX)
 		flush_locked();
 	was_empty = obuf_len == 0;
 	p = obuf + obuf_len;
-	memcpy(p, prefix, prefix_len);
-	memcpy(p + prefix_len, tag, tlen);
-	p += prefix_len + tlen;
+	memcpy(p, pfx, plen);
+	memcpy(p + plen, tag, tlen);
+	p += plen + tlen;
 	if (strcmp(fmt, "%s") == 0) {
 		/* A line made by the caller (the decision log): copied. */
 		va_list	cp;
@@ -323,7 +396,7 @@ buffer_line(const char *tag, const char *fmt, va_list ap)
 	else if (n >= LOG_LINE_MAX)
 		n = LOG_LINE_MAX - 1;
 	p[n] = '\n';
-	obuf_len += prefix_len + tlen + (size_t)n + 1;
+	obuf_len += plen + tlen + (size_t)n + 1;
 	return was_empty;
 }
 
@@ -338,7 +411,7 @@ vlog_tag(int prio, int tagged, const char *fmt, va_list ap)
 		int	r;
 
 		pthread_mutex_lock(&obuf_lock);
-		r = buffer_line(tag, fmt, ap);
+		r = buffer_line(prio, tag, fmt, ap);
 		pthread_mutex_unlock(&obuf_lock);
 		if (r == 1 && obuf_pending != NULL)
 			obuf_pending(obuf_arg);
@@ -351,11 +424,16 @@ vlog_tag(int prio, int tagged, const char *fmt, va_list ap)
 		syslog(prio, "%s%s", tag, line);
 		break;
 	case LOG_TO_STDERR:
-		stamp_now();
+		if (!journal)
+			stamp_now();
 		pthread_mutex_lock(&obuf_lock);
 		flush_locked();		/* lines logged before this one */
-		fprintf(stderr, "%s %s[%ld]: %s%s\n", stamp, ident,
-		    (long)my_pid, tag, line);
+		if (journal)
+			fprintf(stderr, "<%d>%s%s\n", LOG_PRI(prio), tag,
+			    line);
+		else
+			fprintf(stderr, "%s %s[%ld]: %s%s\n", stamp, ident,
+			    (long)my_pid, tag, line);
 		pthread_mutex_unlock(&obuf_lock);
 		break;
 	case LOG_TO_NOWHERE:

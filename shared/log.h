@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef SHARED_LOG_H
 #define SHARED_LOG_H
 /* log - syslog (facility mail) or stderr; one line per event. */
@@ -5,8 +6,13 @@
 
 enum log_dest { LOG_TO_SYSLOG, LOG_TO_STDERR, LOG_TO_NOWHERE };
 
-/* Start logging as "ident[pid]: ...". LOG_TO_NOWHERE also stays silent on stderr. */
+/* Start logging as "ident[pid]: ...". LOG_TO_NOWHERE also stays silent on stderr.
+ * LOG_TO_STDERR when JOURNAL_STREAM names fd 2 (systemd): "<N>..." lines,
+ * N the syslog priority, no time stamp or ident (journald adds them). */
 void	log_open(const char *ident, enum log_dest dest);
+/* 1 when fd 2 is journald's stream (as log_open() decides), else 0: for
+ * messages a program prints to stderr itself before log_open(). */
+int	log_stderr_journal(void);
 void	log_set_debug(int on);
 /* Buffer stderr lines of the calling thread (LOG_TO_STDERR only) until
  * log_flush(); pending(arg) is called each time the buffer stops being

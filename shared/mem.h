@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef SHARED_MEM_H
 #define SHARED_MEM_H
 /* mem - allocation that never returns NULL (out of memory is fatal here only). */

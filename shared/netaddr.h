@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef SHARED_NETADDR_H
 #define SHARED_NETADDR_H
 /* netaddr - IPv4/IPv6 addresses, CIDR lists, address classes, reverse names. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef SHARED_RCACHE_H
 #define SHARED_RCACHE_H
 /* rcache - a bounded cache of check results with expiry times.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef SHARED_SPF_H
 #define SHARED_SPF_H
 /* spf - SPF vocabulary, RFC 7208 record validation, libspf2 result mapping.

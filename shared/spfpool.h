@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef SHARED_SPFPOOL_H
 #define SHARED_SPFPOOL_H
 /* spfpool - SPF evaluation in sandboxed libspf2 worker processes.

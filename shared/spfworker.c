@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*++
  * NAME
  *	spfworker 3
@@ -810,23 +811,41 @@ env_keep(const char *v)
 	    strncmp(v, "LSAN_OPTIONS=", 13) == 0;
 }
 
-/* SPFW_PROGRAM beside the running program, unless that was replaced
- * since it started (an upgrade: a copy of ourselves speaks our
- * protocol for sure). */
+int
+spfworker_program_path(const char *exe, char *buf, size_t len)
+{
+	const char *slash = strrchr(exe, '/');
+	size_t	dirlen;
+	int	n;
+
+	if (slash == NULL)
+		return -1;
+	dirlen = (size_t)(slash - exe);
+	if ((strlen(RT_SBINDIR) == dirlen &&
+	    strncmp(exe, RT_SBINDIR, dirlen) == 0) ||
+	    (strlen(RT_BINDIR) == dirlen && strncmp(exe, RT_BINDIR, dirlen) == 0))
+		n = snprintf(buf, len, "%s/%s", RT_LIBEXECDIR, SPFW_PROGRAM);
+	else
+		n = snprintf(buf, len, "%.*s/%s", (int)dirlen, exe,
+		    SPFW_PROGRAM);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* The worker program for the running one, unless the running program
+ * was replaced since it started (an upgrade: a copy of ourselves speaks
+ * our protocol for sure). */
 static int
 worker_program(char *buf, size_t len)
 {
-	ssize_t	n = readlink("/proc/self/exe", buf, len - 1);
-	char	*slash;
+	char	exe[4096];
+	ssize_t	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-	if (n <= 0 || (size_t)n >= len - 1)
+	if (n <= 0 || (size_t)n >= sizeof(exe) - 1)
 		return -1;
-	buf[n] = '\0';
-	if (strstr(buf, " (deleted)") != NULL ||
-	    (slash = strrchr(buf, '/')) == NULL ||
-	    (size_t)(slash + 1 - buf) + sizeof(SPFW_PROGRAM) > len)
+	exe[n] = '\0';
+	if (strstr(exe, " (deleted)") != NULL ||
+	    spfworker_program_path(exe, buf, len) != 0)
 		return -1;
-	memcpy(slash + 1, SPFW_PROGRAM, sizeof(SPFW_PROGRAM));
 	return access(buf, X_OK);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef SHARED_SPFWORKER_H
 #define SHARED_SPFWORKER_H
 /* spfworker - the child side of spfpool: libspf2 in a sandboxed process
@@ -86,8 +87,10 @@ int	spfworker_sandbox(char *err, size_t errlen);
 void	spfworker_main(int fd, const char *receiver) __attribute__((noreturn));
 
 /* spfpool starts a worker as a fresh process, never a copy of a daemon
- * whose caches have grown: SPFW_PROGRAM from the running program's own
- * directory (libspf2 and libc only), argv { SPFW_PROGRAM, receiver,
+ * whose caches have grown: SPFW_PROGRAM (libspf2 and libc only), from
+ * RT_LIBEXECDIR when the running program is the installed one (it runs
+ * from RT_SBINDIR or RT_BINDIR), else from the running program's own
+ * directory (the build tree), argv { SPFW_PROGRAM, receiver,
  * RT_VERSION }; where that is missing, the running program again with
  * argv { SPFW_ARGV0, receiver }, the socket on fd SPFW_FD either way.
  * Every main() that may run spfpool calls spfworker_run_if_asked()
@@ -96,6 +99,10 @@ void	spfworker_main(int fd, const char *receiver) __attribute__((noreturn));
 #define SPFW_ARGV0	"relaytrust-spf-worker:"
 #define SPFW_FD		3
 void	spfworker_run_if_asked(int argc, char **argv);
+/* The path of SPFW_PROGRAM for the program at exe (an absolute path) as
+ * above, in buf. Returns 0, or -1 when exe has no directory or buf is
+ * too small. */
+int	spfworker_program_path(const char *exe, char *buf, size_t len);
 /* Start a worker on fd (the worker's end of the socketpair; the caller
  * closes its copy afterwards): posix_spawn of SPFW_PROGRAM (unless
  * own_copy), else of the running program, else fork() with this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef VERIFIER_ARC_H
 #define VERIFIER_ARC_H
 /* arc - ARC chain verification (RFC 8617): every set's

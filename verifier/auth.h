@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef VERIFIER_AUTH_H
 #define VERIFIER_AUTH_H
 /* auth - DKIM and ARC results of one message, as chain and report see them.

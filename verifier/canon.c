@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*++
  * NAME
  *	canon 3

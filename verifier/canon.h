@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef VERIFIER_CANON_H
 #define VERIFIER_CANON_H
 /* canon - DKIM canonicalization (RFC 6376 3.4) of header fields and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef VERIFIER_CHAIN_H
 #define VERIFIER_CHAIN_H
 /* chain - the relay chain of one message: hops oldest first, delays,

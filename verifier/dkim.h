@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef VERIFIER_DKIM_H
 #define VERIFIER_DKIM_H
 /* dkim - DKIM-Signature verification (RFC 6376, RFC 8301, RFC 8463):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef VERIFIER_KEYS_H
 #define VERIFIER_KEYS_H
 /* keys - DKIM key records for one run: --keys file, DNS, a cache shared

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef VERIFIER_MAILBOX_H
 #define VERIFIER_MAILBOX_H
 /* mailbox - messages, with their exact bytes, from an mbox, a Maildir, a

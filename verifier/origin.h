@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef VERIFIER_ORIGIN_H
 #define VERIFIER_ORIGIN_H
 /* origin - iprev and SPF of a chain's first untrusted hop, evaluated now,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef VERIFIER_RECEIVED_H
 #define VERIFIER_RECEIVED_H
 /* received - one Received: field value into the fields of a hop. No DNS. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef VERIFIER_REPORT_H
 #define VERIFIER_REPORT_H
 /* report - one message's results as a JSON line (SPEC 3.3) or text. */

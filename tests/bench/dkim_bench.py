@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """dkim_bench - DKIM/ARC verification speed of relaytrust-verify against
 dkimpy and opendkim-testmsg on the same generated corpus, with the OpenSSL
 floor for it.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # verify_bench.sh - header-only analysis speed of relaytrust-verify.
 # Builds an mbox of about $RT_BENCH_MB MB (default 1024) under a temp dir,
 # runs relaytrust-verify --json --offline on it (one process, one core),

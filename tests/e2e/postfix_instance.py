@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A throwaway Postfix instance for the end-to-end tests.
 
 PostfixInstance(base, policy) writes main.cf and master.cf under BASE/conf,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """End-to-end: a real Postfix asks relaytrust-policyd, swaks sends mail.
 
 One throwaway Postfix instance (tests/e2e/postfix_instance.py) under a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """End-to-end: the two other ways to wire relaytrust-policyd into Postfix
 (README, relaytrust-policyd(8)), each with a real Postfix and swaks:
 

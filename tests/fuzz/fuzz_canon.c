@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_canon - header and body canonicalization, b= stripping, and a
  * whole-message DKIM/ARC verification (offline, no keys) on arbitrary
  * bytes. Checks that relaxed output never holds WSP before CRLF. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_cfg - cfg_load() on arbitrary bytes: the input is written to one
  * temp file (mkstemp, made once) and loaded. A failure must say where
  * (FILE:LINE) or why; a loaded configuration is asked for its effective

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_date - hdr_date_parse() on arbitrary bytes (counted, not
  * terminated: ASan sees a read past len). A parsed date is formatted and
  * parsed again and must give the same second. */

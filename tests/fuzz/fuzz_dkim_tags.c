@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_dkim_tags - the DKIM tag-list parser, the signature and key record
  * parsers on arbitrary bytes. First byte picks: signature (DKIM, AMS,
  * AS) or key record. */

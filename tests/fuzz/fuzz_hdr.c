@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_hdr - header splitting (hdr_parse), unfolding (hdr_unfold, also
  * into a short buffer), RFC 2047 decoding, hdr_addr and the UTF-8 check on
  * arbitrary bytes. Checks that fields lie inside the message, in order,

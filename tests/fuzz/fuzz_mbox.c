@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_mbox - the mbox splitter: the input is written to a memfd and read
  * as a mailbox through mailbox_open("/proc/self/fd/N") and mailbox_next(),
  * each message then through hdr_parse(). Checks that the messages, after

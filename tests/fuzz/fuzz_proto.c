@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_proto - the policy-delegation request decoder (proto_parse) and
  * the reply encoder (proto_format_reply) on arbitrary bytes. A failed
  * parse must say why. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_received - the Received: tokenizer (received_parse) on arbitrary
  * bytes, as one unfolded value. Checks that every text field is
  * terminated inside its array and that the return value agrees with the

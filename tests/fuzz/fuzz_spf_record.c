@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_spf_record - libFuzzer target for spf_record_rewrite() (spf.c).
  * Invariants: never crashes, output is always NUL-terminated within its
  * buffer, and a rewritten record is itself valid and rewrites to itself.

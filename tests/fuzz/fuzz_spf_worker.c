@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_spf_worker - random SPF records through the whole worker path:
  * the parent's validator/rewriter (spf.c), then libspf2 compiling and
  * evaluating the result inside spfworker's proxy DNS layer

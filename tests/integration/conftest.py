@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Fixtures shared by every integration test of relaytrust.
 
 dns        a started TestDNS (tests/integration/dnsserver.py) on 127.0.0.1,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """dkimgen - a DKIM and ARC signer of our own, and a corpus of signed
 messages whose expected verification results follow from how each message
 was built (never from another verifier).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """dnsserver - an in-process authoritative DNS server for tests (dnslib).
 
 SYNOPSIS

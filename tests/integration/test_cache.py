@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The result caches: SPF results by (client, domain) and iprev results by
 client are reused while the DNS answers they came from may be, and no
 longer; a record with macros is keyed by sender and HELO name too.

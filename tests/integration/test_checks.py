@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The checks of relaytrust-policyd (SPEC 2.3, 2.4) through the real daemon,
 with a real DNS server on loopback: SPF results, iprev results, the null
 sender, one header per message, skips, report_only, IPv6 clients and the

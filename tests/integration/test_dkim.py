@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """DKIM and ARC end to end: a corpus made by our own signer (dkimgen.py),
 every expected result from how the message was built. Keys served by
 TestDNS on loopback (--dns-forward), from --keys FILE, and --offline

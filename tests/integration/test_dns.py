@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """shared/dns.c through the dnsq tool ($RT_BUILD/tests/dnsq) against the
 test DNS server (dnsserver.TestDNS) on loopback."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Tests of the test DNS server itself (tests/integration/dnsserver.py),
 with dnslib's own client over UDP and TCP."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Metrics of relaytrust-policyd (SPEC 2.5, issue 6 part 5): stats_listen
 serves the Prometheus text format at /metrics; after known traffic the
 counters add up exactly (requests by action, replies by code, check

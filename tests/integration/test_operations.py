@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Policy operations (issue 6 part 6) through the real daemon: per
 policy_context and per recipient-domain overrides of spf/ptr, trusted
 forwarders (CIDR, forward-confirmed name at a label boundary, SPF pass of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """policyload and benchdns (the benchmark tools, tests/tools/) against the
 real daemon: functional only, no timing.  The load generator must complete
 every request it is asked for with no errors on a healthy daemon, over TCP

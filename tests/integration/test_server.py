@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """relaytrust-policyd as a server: protocol framing, limits, signals,
 listeners and the command line, through the real daemon (conftest.py).
 

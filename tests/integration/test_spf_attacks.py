@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Records that crash or amplify the installed libspf2, through the real daemon.
 
 research/libspf2-security-and-dns.md: a macro compile buffer filled to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The RFC 7208 and RFC 4408 SPF test suites through the real daemon.
 
 Every case of ../shared/testdata/spf/rfc7208-tests.yml and rfc4408-tests.yml

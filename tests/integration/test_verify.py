@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """relaytrust-verify on generated mbox files, Maildir trees and malformed
 mail: JSON Lines per SPEC 3.3 (every field present), exit status per SPEC 3.1,
 never a crash. All runs are --offline (no DNS)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """relaytrust-verify with DNS (issue 4, item 4): the first untrusted hop's
 address gets iprev and SPF evaluated now, through the daemon's shared DNS
 (dns.c) and SPF (spfpool.c) code, against the loopback test DNS server.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """SPF workers that die at awkward moments (found by `make soak`, phase 5).
 
 A worker killed while idle is only noticed when the event loop reads its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """dnsproc - the soak's DNS server in its own process, driven over stdin.
 
 SYNOPSIS

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_arc - ARC chain validation on fixtures made by our own signer
  * (tests/integration/dkimgen.py) and edits of them. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_cfg - configuration loading: defaults, every key, and errors that
  * name FILE:LINE, table-driven over temporary files. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_chain - the relay chain (chain_build, chain_set_origin,
  * chain_finish) on small header blocks: continuity, time order and skew
  * tolerance, future dates, private and reserved addresses outside the

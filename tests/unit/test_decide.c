@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_decide - the action table of SPEC 2.3 and the header syntax. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_dkim - tag lists, canonicalization, signatures, key records, the
  * RFC 6376 appendix A and RFC 8463 examples, message mutations. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_hdr - dates, unfolding, RFC 2047, header splitting. */
 #include <stdarg.h>
 #include <stddef.h>

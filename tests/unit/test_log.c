@@ -1,10 +1,15 @@
+/* SPDX-License-Identifier: ISC */
 /* test_log - stderr lines buffered per event-loop pass (log_buffer(),
  * log_flush()) against the unbuffered path: same bytes, in order, once;
  * the pending callback; LOG_BUFFER_MAX overflow; other threads, fork,
- * exit() and a full or closed stderr pipe. Also log_escape(), log_json().
+ * exit() and a full or closed stderr pipe. The same lines for journald
+ * ("<N>text" when JOURNAL_STREAM names fd 2), and the JOURNAL_STREAM
+ * values that must not count. Also log_escape(), log_json().
  *
  * fd 2 is pointed at a temporary file (or a pipe) while a row runs and
  * put back before anything is asserted, so cmocka's messages are seen. */
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <errno.h>
@@ -120,6 +125,28 @@ me(void)
 	return buf;
 }
 
+/* Log as under systemd: JOURNAL_STREAM names the file fd 2 is now. */
+static void
+journal_on(void)
+{
+	struct stat st;
+	char	v[64];
+
+	assert_int_equal(fstat(2, &st), 0);
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", v, 1);
+	log_open(IDENT, LOG_TO_STDERR);
+}
+
+/* Back to time stamps: log_open() decides, whatever fd 2 is by now. */
+static void
+journal_off(void)
+{
+	unsetenv("JOURNAL_STREAM");
+	log_open(IDENT, LOG_TO_STDERR);
+}
+
 /* ---- the pending callback ------------------------------------------------ */
 
 #define PEND_MAX	256
@@ -148,52 +175,63 @@ buffer_on(void)
 enum kind { K_INFO, K_WARN, K_ERR, K_PLAIN_W, K_PLAIN_I, K_FMT, K_DEBUG,
 	K_DEBUG_ON, K_RL };
 
+/* Each row is run four ways: buffered or not, with time stamps or for
+ * journald. */
+enum pass { P_BUF, P_UNBUF, P_JOURNAL_BUF, P_JOURNAL_UNBUF, P_N };
+
+static const char *const pass_name[P_N] = {
+	"buffered", "unbuffered", "journal, buffered", "journal, unbuffered"
+};
+
 static const struct lrow {
 	const char *name;
 	enum kind kind;
 	const char *msg;	/* NULL: len bytes of fill */
 	size_t	len;
 	char	fill;
-	const char *rlkey[2];	/* K_RL: key when buffered, when not */
-	const char *want;	/* after "ident[pid]: "; NULL: no line */
+	const char *rlkey[P_N];	/* K_RL: a key per pass */
+	int	pri;		/* "<N>" for journald */
+	const char *want;	/* after "ident[pid]: " or "<N>"; NULL: no line */
 	size_t	wantfill;	/* then this many fill bytes */
 } lrows[] = {
-	{ "info", K_INFO, "hello", 0, 0, {0, 0}, "hello", 0 },
-	{ "warning tag", K_WARN, "disk full", 0, 0, {0, 0},
+	{ "info", K_INFO, "hello", 0, 0, {0}, 6, "hello", 0 },
+	{ "warning tag", K_WARN, "disk full", 0, 0, {0}, 4,
 	  "warning: disk full", 0 },
-	{ "error tag", K_ERR, "cannot bind", 0, 0, {0, 0},
+	{ "error tag", K_ERR, "cannot bind", 0, 0, {0}, 3,
 	  "error: cannot bind", 0 },
-	{ "plain warning, no tag", K_PLAIN_W, "{\"a\":1}", 0, 0, {0, 0},
+	{ "plain warning, no tag", K_PLAIN_W, "{\"a\":1}", 0, 0, {0}, 4,
 	  "{\"a\":1}", 0 },
-	{ "plain info", K_PLAIN_I, "{\"b\":2}", 0, 0, {0, 0}, "{\"b\":2}", 0 },
-	{ "format arguments", K_FMT, "x", 0, 0, {0, 0},
+	{ "plain info", K_PLAIN_I, "{\"b\":2}", 0, 0, {0}, 6, "{\"b\":2}",
+	  0 },
+	{ "format arguments", K_FMT, "x", 0, 0, {0}, 6,
 	  "n=42 s=<x> f=3.1 u=18446744073709551615", 0 },
-	{ "debug on", K_DEBUG_ON, "dbg", 0, 0, {0, 0}, "dbg", 0 },
-	{ "empty message", K_INFO, "", 0, 0, {0, 0}, "", 0 },
-	{ "percent in argument", K_INFO, "100% %s %n", 0, 0, {0, 0},
+	{ "debug on", K_DEBUG_ON, "dbg", 0, 0, {0}, 7, "dbg", 0 },
+	{ "empty message", K_INFO, "", 0, 0, {0}, 6, "", 0 },
+	{ "percent in argument", K_INFO, "100% %s %n", 0, 0, {0}, 6,
 	  "100% %s %n", 0 },
-	{ "rate-limited, first", K_RL, "first", 0, 0, {"rl-a", "rl-b"},
-	  "warning: first", 0 },
-	{ "LOG_LINE_MAX-1 bytes, kept", K_WARN, NULL, LINE_CUT, 'a', {0, 0},
+	{ "rate-limited, first", K_RL, "first", 0, 0,
+	  {"rl-a", "rl-b", "rl-e", "rl-f"}, 4, "warning: first", 0 },
+	{ "LOG_LINE_MAX-1 bytes, kept", K_WARN, NULL, LINE_CUT, 'a', {0}, 4,
 	  "warning: ", LINE_CUT },
 	/* cut, suppressed or not logged */
-	{ "debug off", K_DEBUG, "nothing", 0, 0, {0, 0}, NULL, 0 },
-	{ "rate-limited, repeat", K_RL, "second", 0, 0, {"rl-a", "rl-b"},
-	  NULL, 0 },
-	{ "LOG_LINE_MAX bytes, cut", K_INFO, NULL, LINE_CUT + 1, 'b', {0, 0},
+	{ "debug off", K_DEBUG, "nothing", 0, 0, {0}, 7, NULL, 0 },
+	{ "rate-limited, repeat", K_RL, "second", 0, 0,
+	  {"rl-a", "rl-b", "rl-e", "rl-f"}, 4, NULL, 0 },
+	{ "LOG_LINE_MAX bytes, cut", K_INFO, NULL, LINE_CUT + 1, 'b', {0}, 6,
 	  "", LINE_CUT },
 	{ "3*LOG_LINE_MAX bytes, cut", K_INFO, NULL, 3 * (LINE_CUT + 1), 'c',
-	  {0, 0}, "", LINE_CUT },
-	{ "long error, cut after the tag", K_ERR, NULL, 5000, 'd', {0, 0},
+	  {0}, 6, "", LINE_CUT },
+	{ "long error, cut after the tag", K_ERR, NULL, 5000, 'd', {0}, 3,
 	  "error: ", LINE_CUT },
-	{ "long plain, cut", K_PLAIN_W, NULL, 4096, 'e', {0, 0}, "", LINE_CUT },
-	{ "long rate-limited, cut", K_RL, NULL, 3000, 'f', {"rl-c", "rl-d"},
-	  "warning: ", LINE_CUT },
+	{ "long plain, cut", K_PLAIN_W, NULL, 4096, 'e', {0}, 4, "",
+	  LINE_CUT },
+	{ "long rate-limited, cut", K_RL, NULL, 3000, 'f',
+	  {"rl-c", "rl-d", "rl-g", "rl-h"}, 4, "warning: ", LINE_CUT },
 	{ "LOG_BUFFER_MAX bytes, cut", K_WARN, NULL, LOG_BUFFER_MAX, 'g',
-	  {0, 0}, "warning: ", LINE_CUT },
+	  {0}, 4, "warning: ", LINE_CUT },
 	{ "2*LOG_BUFFER_MAX bytes, cut", K_ERR, NULL, 2 * LOG_BUFFER_MAX, 'h',
-	  {0, 0}, "error: ", LINE_CUT },
-	{ "long formatted, cut", K_FMT, NULL, 3000, 'i', {0, 0},
+	  {0}, 3, "error: ", LINE_CUT },
+	{ "long formatted, cut", K_FMT, NULL, 3000, 'i', {0}, 6,
 	  "n=42 s=<", LINE_CUT - 8 },
 };
 #define NL	(sizeof(lrows) / sizeof(lrows[0]))
@@ -211,7 +249,7 @@ row_msg(const struct lrow *r)
 }
 
 static void
-emit(const struct lrow *r, int buffered)
+emit(const struct lrow *r, enum pass pass)
 {
 	const char *m = row_msg(r);
 
@@ -244,23 +282,28 @@ emit(const struct lrow *r, int buffered)
 		log_set_debug(0);
 		break;
 	case K_RL:
-		log_warn_rl(r->rlkey[buffered ? 0 : 1], 3600, "%s", m);
+		log_warn_rl(r->rlkey[pass], 3600, "%s", m);
 		break;
 	}
 }
 
 static char *
-want_text(const struct lrow *r)
+want_text(const struct lrow *r, int journal)
 {
-	char   *w;
+	char   *w, pri[8];
+	const char *pfx = me();
 	size_t	n;
 
 	if (r->want == NULL)
 		return strdup("");
-	n = strlen(me()) + strlen(r->want);
+	if (journal) {
+		snprintf(pri, sizeof(pri), "<%d>", r->pri);
+		pfx = pri;
+	}
+	n = strlen(pfx) + strlen(r->want);
 	w = malloc(n + r->wantfill + 2);
 	assert_non_null(w);
-	snprintf(w, n + 1, "%s%s", me(), r->want);
+	snprintf(w, n + 1, "%s%s", pfx, r->want);
 	memset(w + n, r->fill, r->wantfill);
 	w[n + r->wantfill] = '\n';
 	w[n + r->wantfill + 1] = '\0';
@@ -273,44 +316,44 @@ test_lines(void **state)
 	size_t	i;
 
 	(void)state;
-	for (i = 0; i < NL; i++) {
-		const struct lrow *r = &lrows[i];
-		char   *before, *after, *unbuf, *want;
+	for (i = 0; i < NL * P_N; i++) {
+		const struct lrow *r = &lrows[i / P_N];
+		enum pass pass = (enum pass)(i % P_N);
+		int	buffered = pass == P_BUF || pass == P_JOURNAL_BUF;
+		int	journal = pass == P_JOURNAL_BUF || pass == P_JOURNAL_UNBUF;
+		char   *before, *got, *want;
 		int	pend;
 
 		cap_start();
-		buffer_on();
-		emit(r, 1);
-		before = strdup(cap_read());
+		if (journal)
+			journal_on();
+		npend = 0;
+		if (buffered)
+			buffer_on();
+		emit(r, pass);
+		before = strdup(buffered ? cap_read() : "");
 		log_flush();
-		after = unstamp(cap_read());
+		/* journald's lines have no stamp to take off: compared whole */
+		got = journal ? strdup(cap_read()) : unstamp(cap_read());
 		pend = npend;
 		log_buffer(NULL, NULL);
 		cap_end();
+		journal_off();
 
-		cap_start();
-		emit(r, 0);
-		unbuf = unstamp(cap_read());
-		cap_end();
-
-		want = want_text(r);
+		want = want_text(r, journal);
 		if (strcmp(before, "") != 0)
-			fail_msg("row %s: got %zu bytes before log_flush(), "
-			    "want 0", r->name, strlen(before));
-		if (strcmp(after, want) != 0)
-			fail_msg("row %s: buffered got \"%.80s\" (%zu bytes), "
-			    "want \"%.80s\" (%zu bytes)", r->name, after,
-			    strlen(after), want, strlen(want));
-		if (strcmp(unbuf, want) != 0)
-			fail_msg("row %s: unbuffered got \"%.80s\" (%zu bytes), "
-			    "want \"%.80s\" (%zu bytes)", r->name, unbuf,
-			    strlen(unbuf), want, strlen(want));
-		if (pend != (r->want != NULL))
-			fail_msg("row %s: got %d pending calls, want %d",
-			    r->name, pend, r->want != NULL);
+			fail_msg("row %s, %s: got %zu bytes before log_flush(), "
+			    "want 0", r->name, pass_name[pass], strlen(before));
+		if (strcmp(got, want) != 0)
+			fail_msg("row %s, %s: got \"%.80s\" (%zu bytes), want "
+			    "\"%.80s\" (%zu bytes)", r->name, pass_name[pass],
+			    got, strlen(got), want, strlen(want));
+		if (pend != (buffered && r->want != NULL))
+			fail_msg("row %s, %s: got %d pending calls, want %d",
+			    r->name, pass_name[pass], pend,
+			    buffered && r->want != NULL);
 		free(before);
-		free(after);
-		free(unbuf);
+		free(got);
 		free(want);
 	}
 }
@@ -321,15 +364,16 @@ static const struct mrow {
 	const char *name;
 	int	nlines;
 	size_t	len;		/* message bytes after "NNNNN " */
-	int	want_min_pend;	/* at least this many empty->non-empty */
+	int	want_min_pend[2];	/* at least this many empty->non-empty:
+					 * stamped, journal (shorter lines) */
 } mrows[] = {
-	{ "one line", 1, 10, 1 },
-	{ "fits easily", 20, 100, 1 },
-	{ "short lines, several buffers", 4000, 10, 3 },
-	{ "100-byte lines", 1000, 100, 3 },
-	{ "LOG_LINE_MAX lines", 40, LINE_CUT - 6, 3 },
-	{ "over LOG_LINE_MAX, cut", 40, 3000, 3 },
-	{ "empty messages", 3000, 0, 2 },
+	{ "one line", 1, 10, {1, 1} },
+	{ "fits easily", 20, 100, {1, 1} },
+	{ "short lines, several buffers", 4000, 10, {3, 3} },
+	{ "100-byte lines", 1000, 100, {3, 3} },
+	{ "LOG_LINE_MAX lines", 40, LINE_CUT - 6, {3, 3} },
+	{ "over LOG_LINE_MAX, cut", 40, 3000, {3, 3} },
+	{ "empty messages", 3000, 0, {2, 1} },
 };
 #define NM	(sizeof(mrows) / sizeof(mrows[0]))
 
@@ -341,8 +385,12 @@ test_many(void **state)
 	int	j;
 
 	(void)state;
-	for (i = 0; i < NM; i++) {
-		const struct mrow *r = &mrows[i];
+	/* each row with time stamps, then for journald */
+	for (i = 0; i < 2 * NM; i++) {
+		const struct mrow *r = &mrows[i / 2];
+		int	journal = (int)(i % 2);
+		const char *how = journal ? "journal" : "time stamps";
+		const char *pfx = journal ? "<6>" : me();
 		char   *got, *p, *line;
 		size_t	before, nbefore;
 		int	pend, bad = -1, nonmono = -1;
@@ -350,12 +398,14 @@ test_many(void **state)
 		memset(msg, 'm', r->len);
 		msg[r->len] = '\0';
 		cap_start();
+		if (journal)
+			journal_on();
 		buffer_on();
 		for (j = 0; j < r->nlines; j++)
 			log_info("%05d %s", j, msg);
 		before = strlen(cap_read());
 		log_flush();
-		got = unstamp(cap_read());
+		got = journal ? strdup(cap_read()) : unstamp(cap_read());
 		pend = npend;
 		for (j = 1; j < npend && j < PEND_MAX; j++)
 			if (pend_size[j] <= pend_size[j - 1] && nonmono < 0)
@@ -364,15 +414,16 @@ test_many(void **state)
 		    pend_size[npend - 1] : (size_t)-1;
 		log_buffer(NULL, NULL);
 		cap_end();
+		journal_off();
 
-		/* line j is "ident[pid]: jjjjj mmm...\n", cut at LINE_CUT */
-		wlen = strlen(me()) + (6 + r->len > LINE_CUT ? LINE_CUT :
+		/* line j is pfx "jjjjj mmm...\n", cut at LINE_CUT */
+		wlen = strlen(pfx) + (6 + r->len > LINE_CUT ? LINE_CUT :
 		    6 + r->len) + 1;
 		line = malloc(wlen + 1);
 		assert_non_null(line);
 		p = got;
 		for (j = 0; j < r->nlines && bad < 0; j++) {
-			k = (size_t)snprintf(line, wlen + 1, "%s%05d %s", me(),
+			k = (size_t)snprintf(line, wlen + 1, "%s%05d %s", pfx,
 			    j, msg);
 			if (k > wlen - 1)
 				k = wlen - 1;
@@ -384,22 +435,22 @@ test_many(void **state)
 				p += k + 1;
 		}
 		if (bad >= 0)
-			fail_msg("row %s: line %d: got \"%.60s\", want \"%.60s\"",
-			    r->name, bad, p, line);
+			fail_msg("row %s, %s: line %d: got \"%.60s\", want "
+			    "\"%.60s\"", r->name, how, bad, p, line);
 		if (*p != '\0')
-			fail_msg("row %s: got %zu more lines, want %d lines",
-			    r->name, count_lines(p), r->nlines);
-		if (pend < r->want_min_pend)
-			fail_msg("row %s: got %d pending calls, want >= %d",
-			    r->name, pend, r->want_min_pend);
+			fail_msg("row %s, %s: got %zu more lines, want %d "
+			    "lines", r->name, how, count_lines(p), r->nlines);
+		if (pend < r->want_min_pend[journal])
+			fail_msg("row %s, %s: got %d pending calls, want >= %d",
+			    r->name, how, pend, r->want_min_pend[journal]);
 		if (nonmono >= 0)
-			fail_msg("row %s: pending call %d saw no flush since "
-			    "call %d, want one flush between", r->name,
-			    nonmono, nonmono - 1);
+			fail_msg("row %s, %s: pending call %d saw no flush "
+			    "since call %d, want one flush between", r->name,
+			    how, nonmono, nonmono - 1);
 		if (before != nbefore)
-			fail_msg("row %s: got %zu bytes written before the "
+			fail_msg("row %s, %s: got %zu bytes written before the "
 			    "last flush, want %zu (those of the last pending "
-			    "call)", r->name, before, nbefore);
+			    "call)", r->name, how, before, nbefore);
 		free(line);
 		free(got);
 	}
@@ -701,6 +752,205 @@ test_pipe(void **state)
 	signal(SIGPIPE, old);
 }
 
+/* ---- which JOURNAL_STREAM counts ---------------------------------------- */
+
+/*
+ * JOURNAL_STREAM of a row: in text, D and I stand for the device and
+ * inode (decimal) of fd 2, or of another open file; d and i for the same
+ * plus one.
+ */
+enum jfd { J_FILE, J_SOCKET, J_PIPE };
+
+static const struct jrow {
+	const char *name;
+	enum jfd fd2;		/* what fd 2 is while the row runs */
+	int	other;		/* D and I of another file than fd 2 */
+	const char *text;	/* NULL: unset */
+	int	want_journal;	/* "<N>text", else "time ident[pid]: text" */
+} jrows[] = {
+	{ "fd 2, a file", J_FILE, 0, "D:I", 1 },
+	{ "fd 2, a socket (journald's)", J_SOCKET, 0, "D:I", 1 },
+	{ "fd 2, a pipe", J_PIPE, 0, "D:I", 1 },
+	{ "leading zeros, still decimal", J_FILE, 0, "00D:0I", 1 },
+	/* time stamps kept */
+	{ "unset", J_FILE, 0, NULL, 0 },
+	{ "empty", J_FILE, 0, "", 0 },
+	{ "garbage", J_FILE, 0, "journal", 0 },
+	{ "another file's (inherited, stderr redirected)", J_FILE, 1, "D:I",
+	  0 },
+	{ "fd 2 a socket, another file's", J_SOCKET, 1, "D:I", 0 },
+	{ "another inode", J_FILE, 0, "D:i", 0 },
+	{ "another device", J_FILE, 0, "d:I", 0 },
+	{ "swapped", J_FILE, 0, "I:D", 0 },
+	{ "device only", J_FILE, 0, "D", 0 },
+	{ "no inode", J_FILE, 0, "D:", 0 },
+	{ "no device", J_FILE, 0, ":I", 0 },
+	{ "only a colon", J_FILE, 0, ":", 0 },
+	{ "no colon", J_FILE, 0, "D I", 0 },
+	{ "other separator", J_FILE, 0, "D/I", 0 },
+	{ "third field", J_FILE, 0, "D:I:0", 0 },
+	{ "trailing blank", J_FILE, 0, "D:I ", 0 },
+	{ "trailing newline", J_FILE, 0, "D:I\n", 0 },
+	{ "leading blank", J_FILE, 0, " D:I", 0 },
+	{ "blank after colon", J_FILE, 0, "D: I", 0 },
+	{ "signs", J_FILE, 0, "+D:+I", 0 },
+	{ "hexadecimal", J_FILE, 0, "0x0:I", 0 },
+	{ "device past 64 bits", J_FILE, 0, "99999999999999999999999:I", 0 },
+	{ "inode past 64 bits", J_FILE, 0, "D:18446744073709551616", 0 },
+};
+#define NJ	(sizeof(jrows) / sizeof(jrows[0]))
+
+/* The lines each row logs, in order: unbuffered, then buffered with a
+ * line of another thread between. */
+static const struct jline {
+	int	pri;
+	const char *text;
+} jlines[] = {
+	{ 4, "warning: disk full" },
+	{ 6, "hello" },
+	{ 3, "error: cannot bind" },
+	{ 4, "warning: held" },
+	{ 3, "error: from a thread" },
+	{ 6, "held again" },
+};
+#define NJL	(sizeof(jlines) / sizeof(jlines[0]))
+
+static void
+stream_text(const char *t, const struct stat *st, char *out, size_t len)
+{
+	unsigned long long v;
+	size_t	o = 0;
+
+	for (; *t != '\0' && o + 24 < len; t++) {
+		switch (*t) {
+		case 'D':
+		case 'd':
+			v = (unsigned long long)st->st_dev + (*t == 'd');
+			break;
+		case 'I':
+		case 'i':
+			v = (unsigned long long)st->st_ino + (*t == 'i');
+			break;
+		default:
+			out[o++] = *t;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, len - o, "%llu", v);
+	}
+	out[o] = '\0';
+}
+
+static void *
+jthread_main(void *arg)
+{
+	(void)arg;
+	log_err("from a thread");
+	return NULL;
+}
+
+/* Everything that can be read from a socket or pipe without waiting. */
+static char *
+drain(int fd)
+{
+	static char buf[65536];
+	ssize_t	n, len = 0;
+
+	while (len < (ssize_t)sizeof(buf) - 1 &&
+	    (n = read(fd, buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	return strdup(buf);
+}
+
+static void
+test_journal(void **state)
+{
+	size_t	i, j, o;
+
+	(void)state;
+	for (i = 0; i < NJ; i++) {
+		const struct jrow *r = &jrows[i];
+		char	v[128], want[512], *raw, *got;
+		struct stat st;
+		pthread_t th;
+		int	p[2] = {-1, -1}, other = -1;
+		char	path[] = "/tmp/test_log.XXXXXX";
+
+		/* fd 2 and its reader */
+		if (r->fd2 == J_FILE) {
+			cap_start();
+		} else {
+			if (r->fd2 == J_SOCKET)
+				assert_int_equal(socketpair(AF_UNIX,
+				    SOCK_STREAM, 0, p), 0);
+			else
+				assert_int_equal(pipe(p), 0);
+			fcntl(p[0], F_SETFL, O_NONBLOCK);
+			fflush(stderr);
+			saved_fd = dup(2);
+			assert_true(saved_fd >= 0);
+			dup2(p[1], 2);
+		}
+		if (r->other) {
+			/* kept open, so that fd 2 cannot get its inode */
+			other = mkstemp(path);
+			assert_true(other >= 0);
+			unlink(path);
+		}
+		assert_int_equal(fstat(r->other ? other : 2, &st), 0);
+		if (r->text != NULL) {
+			stream_text(r->text, &st, v, sizeof(v));
+			setenv("JOURNAL_STREAM", v, 1);
+		} else
+			unsetenv("JOURNAL_STREAM");
+		log_open(IDENT, LOG_TO_STDERR);
+
+		log_warn("disk full");
+		log_info("hello");
+		log_err("cannot bind");
+		buffer_on();
+		log_warn("held");
+		assert_int_equal(pthread_create(&th, NULL, jthread_main, NULL),
+		    0);
+		pthread_join(th, NULL);
+		log_info("held again");
+		log_flush();
+		log_buffer(NULL, NULL);
+
+		if (r->fd2 == J_FILE) {
+			raw = strdup(cap_read());
+			cap_end();
+		} else {
+			fflush(stderr);
+			dup2(saved_fd, 2);
+			close(saved_fd);
+			saved_fd = -1;
+			close(p[1]);
+			raw = drain(p[0]);
+			close(p[0]);
+		}
+		if (other >= 0)
+			close(other);
+		journal_off();
+
+		for (j = 0, o = 0; j < NJL && o < sizeof(want); j++) {
+			if (r->want_journal)
+				o += (size_t)snprintf(want + o, sizeof(want) - o,
+				    "<%d>%s\n", jlines[j].pri, jlines[j].text);
+			else
+				o += (size_t)snprintf(want + o, sizeof(want) - o,
+				    "%s%s\n", me(), jlines[j].text);
+		}
+		got = r->want_journal ? strdup(raw) : unstamp(raw);
+		if (strcmp(got, want) != 0)
+			fail_msg("row %s: JOURNAL_STREAM=%s: got \"%s\", want "
+			    "\"%s\"", r->name, r->text != NULL ? v : "(unset)",
+			    raw, want);
+		free(raw);
+		free(got);
+	}
+}
+
 /* ---- log_escape(), log_json() -------------------------------------------- */
 
 static const struct erow {
@@ -755,9 +1005,13 @@ main(void)
 		cmocka_unit_test(test_thread),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_pipe),
+		cmocka_unit_test(test_journal),
 		cmocka_unit_test(test_escape),
 	};
 
+	/* Run from a systemd unit, the rows must still start from time
+	 * stamps: each one sets JOURNAL_STREAM itself. */
+	unsetenv("JOURNAL_STREAM");
 	log_open(IDENT, LOG_TO_STDERR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_lookup - DNS queries and SPF evaluations through the lookup thread:
  * answers, cancels (at once, from a sibling's callback, after the result
  * left the thread), the result cache, the counters, and lookup_free()

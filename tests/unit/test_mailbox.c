@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_mailbox - mbox splitting (LF, CRLF, mboxrd/mboxo escapes, truncated),
  * Maildir with Maildir++ folders, .eml directories, single files. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_netaddr - parsing, formatting, reverse names, classes, CIDR lists. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_proto - the policy protocol codec: proto_parse() and
  * proto_format_reply(), table-driven. */
 #include <setjmp.h>

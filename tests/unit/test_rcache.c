@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_rcache - round trips, limits, expiry, replacement, LRU and
  * segmented LRU order, scan resistance, counters. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_received - the Received tokenizer against the corpus of real lines
  * in tests/data/received/corpus.tsv (source and license per row).
  * Runs with cwd = the repo root. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_report - the JSON writer of report: string escaping (control
  * characters, quotes, UTF-8 kept or replaced), and the same report built
  * three ways (report_message to a FILE, report_message_buf into a growing

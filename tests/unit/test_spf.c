@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* test_spf - table-driven tests of spf.c (validator, rewriter, identity
  * checks, libspf2 result map) and of the worker sandbox (spfworker.c). */
 #include <stdarg.h>

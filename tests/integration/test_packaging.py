@@ -4,20 +4,31 @@
     `groff -mandoc -ww -z`, and name every option, configuration key, reply
     code and limit (the constants are read from the headers, so a new
     *_MAX without a man page entry fails here).
-(b) conf/relaytrust-policyd.service has the hardening the issue asks for and
-    passes `systemd-analyze verify` (ExecStart pointed at the built binary;
-    MANPATH at man/, so its Documentation= man: links are checked too).
+(b) conf/relaytrust-policyd.service has the hardening the issue asks for,
+    reloads only a configuration that passes -t, and passes `systemd-analyze
+    verify` (ExecStart pointed at the built binary; MANPATH at man/, so its
+    Documentation= man: links are checked too).
 (c) `make install DESTDIR=... PREFIX=/usr/local` installs exactly the expected
-    files, a second install keeps an edited policyd.conf, `make uninstall`
-    removes everything but that policyd.conf.
-(d) `dpkg-buildpackage -us -uc -b` in a copy of the tree builds both .debs;
-    their contents, conffiles, maintainer scripts and dependencies are
-    checked, and the daemon extracted from the .deb checks its shipped
-    configuration, starts, answers a request and stops with status 0.
-    Skipped when dpkg-buildpackage or dh is missing, or RT_SKIP_DEB=1.
+    files (the SPF worker in PREFIX/libexec/relaytrust, the shipped files with
+    their paths rewritten), a second install keeps an edited policyd.conf,
+    `make uninstall` removes everything but that policyd.conf.  PREFIX is
+    compiled in: programs built for PREFIX=/opt/rt (in a build directory of
+    the test's own, never the tree's build/ and bin/) look for
+    /opt/rt/etc/relaytrust/policyd.conf and /opt/rt/libexec/relaytrust; for
+    PREFIX=/usr the configuration goes to /etc/relaytrust.
+(d) `dpkg-buildpackage -us -uc` in a copy of the tree builds the source
+    package and both .debs; `lintian --pedantic -I -E` on the .changes has
+    no E: or W: line; the .debs' contents, conffiles, maintainer scripts and
+    dependencies are checked, and the daemon extracted from the .deb checks
+    its shipped configuration, starts, answers a request and stops with
+    status 0; seen at /usr/sbin (a private mount namespace), it runs the
+    worker from /usr/libexec/relaytrust.  Skipped when dpkg-buildpackage or
+    dh is missing, or RT_SKIP_DEB=1.
 
 Tools: mandoc, groff, systemd-analyze (package systemd), dpkg-buildpackage
-(dpkg-dev), dh (debhelper). A test skips only when its tool is missing.
+(dpkg-dev), dh (debhelper), lintian, unshare (util-linux). A test skips only
+when its tool is missing (or, for unshare, when this system allows no mount
+namespace).
 """
 import glob
 import os
@@ -288,6 +299,19 @@ def test_unit_directive(key, pattern):
         UNIT, key, values[-1], pattern)
 
 
+def test_unit_reload_checks_first():
+    """systemctl reload runs -t on the configuration before SIGHUP: systemd
+    runs the ExecReload= lines in order and stops at the first failure, so a
+    bad file fails the reload (its error in the journal) and no signal is
+    sent."""
+    reloads = [v for s, k, v in unit_directives(read(UNIT)) if k == "ExecReload"]
+    start = [v for s, k, v in unit_directives(read(UNIT)) if k == "ExecStart"]
+    assert reloads == ["/usr/sbin/relaytrust-policyd -t -c /etc/relaytrust/policyd.conf",
+                       "/bin/kill -HUP $MAINPID"], reloads
+    # The file checked is the file the daemon runs with.
+    assert start and start[0].endswith(" -c /etc/relaytrust/policyd.conf"), start
+
+
 def systemd_verify(unit_text, binary, tmp_path):
     """systemd-analyze verify on unit_text with the daemon path replaced
     by binary; MANPATH points at man/ so Documentation= is checked."""
@@ -348,62 +372,104 @@ def files_under(root):
     return out
 
 
+PROGS = ("relaytrust-policyd", "relaytrust-verify", "relaytrust-spf-worker")
+
+
+def make_env():
+    return {k: v for k, v in os.environ.items()
+            if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "DESTDIR", "PREFIX", "BUILD",
+                         "BIN")}
+
+
 def run_make(*args):
-    """make in the tree without rebuilding the programs (-o: old enough)."""
+    """make in the tree without rebuilding the programs (-o: old enough; make
+    then looks at none of their prerequisites either), so the tree's build/
+    and bin/ stay as they are.  The programs keep the paths they were built
+    with: only what make install copies is checked with this."""
     bindir = os.path.relpath(RT_BIN, ROOT) if RT_BIN.startswith(ROOT + os.sep) else RT_BIN
-    cmd = ["make", "-s", "BIN=" + bindir,
-           "-o", os.path.join(bindir, "relaytrust-policyd"),
-           "-o", os.path.join(bindir, "relaytrust-verify")] + list(args)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "DESTDIR", "PREFIX")}
-    return subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, env=env)
+    cmd = ["make", "-s", "BIN=" + bindir]
+    for prog in PROGS:
+        cmd += ["-o", os.path.join(bindir, prog)]
+    return subprocess.run(cmd + list(args), cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, env=make_env())
+
+
+def run_make_fresh(builddir, *args):
+    """make that builds the programs it needs into builddir (its own BUILD
+    and BIN, never the tree's), so PREFIX really is compiled in; no -o.
+    Fails if a command it ran wrote anything (cc -o, ar) outside builddir."""
+    cmd = ["make", "--no-print-directory", "-j%d" % min(os.cpu_count() or 1, 8),
+           "BUILD=%s" % os.path.join(builddir, "build"),
+           "BIN=%s" % os.path.join(builddir, "bin")] + list(args)
+    p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, env=make_env())
+    outside = [t for t in re.findall(r"(?: -o |\bar rcs )(\S+)", p.stdout)
+               if not os.path.join(ROOT, t).startswith(builddir + os.sep)]
+    assert not outside, "make wrote outside %s: %s" % (builddir, outside)
+    return p
+
+
+def sed_paths(text, prefix, sysconf):
+    """What make install's SED_PATHS does to a shipped file (conf/ names
+    the Debian package's paths): the same replacements in the same order."""
+    return text.replace("/usr/sbin/relaytrust-policyd", prefix + "/sbin/relaytrust-policyd") \
+        .replace("/etc/relaytrust/", sysconf + "/") \
+        .replace("/usr/libexec/relaytrust/", prefix + "/libexec/relaytrust/")
+
+
+def want_installed(prefix, sysconf, unitdir):
+    """{file: mode} that make install puts under DESTDIR."""
+    p = prefix.lstrip("/")
+    want = {
+        p + "/sbin/relaytrust-policyd": 0o755,
+        p + "/libexec/relaytrust/relaytrust-spf-worker": 0o755,
+        p + "/bin/relaytrust-verify": 0o755,
+        sysconf.lstrip("/") + "/policyd.conf": 0o644,
+        sysconf.lstrip("/") + "/policyd.conf.sample": 0o644,
+        unitdir.lstrip("/") + "/relaytrust-policyd.service": 0o644,
+    }
+    for page in PAGES:
+        want["%s/share/man/man%s/%s" % (p, page.rsplit(".", 1)[1], page)] = 0o644
+    return want
+
+
+def check_installed(dest, prefix, sysconf, unitdir):
+    """dest holds exactly what make install puts there, with its modes; the
+    man pages as they are, policyd.conf and the unit with their paths
+    rewritten for prefix."""
+    want = want_installed(prefix, sysconf, unitdir)
+    got = files_under(dest)
+    assert got == set(want), "make install: missing %s, unexpected %s" % (
+        sorted(set(want) - got), sorted(got - set(want)))
+    for f, mode in want.items():
+        assert os.stat(dest / f).st_mode & 0o777 == mode, "%s: mode %o, want %o" % (
+            f, os.stat(dest / f).st_mode & 0o777, mode)
+    p = prefix.lstrip("/")
+    for page in PAGES:
+        sec = page.rsplit(".", 1)[1]
+        assert read(dest / ("%s/share/man/man%s/%s" % (p, sec, page))) == \
+            read(os.path.join(MAN, page)), page
+    conf = sed_paths(read(os.path.join(ROOT, "conf", "policyd.conf")), prefix, sysconf)
+    for name in ("policyd.conf", "policyd.conf.sample"):
+        assert read(dest / sysconf.lstrip("/") / name) == conf, name
+    unit = read(dest / unitdir.lstrip("/") / "relaytrust-policyd.service")
+    assert unit == sed_paths(read(UNIT), prefix, sysconf)
+    daemon, config = prefix + "/sbin/relaytrust-policyd", sysconf + "/policyd.conf"
+    for line in ("ExecStart=%s -f -c %s" % (daemon, config),
+                 "ExecReload=%s -t -c %s" % (daemon, config)):
+        assert line + "\n" in unit, "%s: no %r" % (unitdir, line)
 
 
 def test_make_install_uninstall(tmp_path):
-    for prog in ("relaytrust-policyd", "relaytrust-verify"):
+    for prog in PROGS:
         if not os.access(os.path.join(RT_BIN, prog), os.X_OK):
             pytest.fail("%s is not built" % prog)
     dest = tmp_path / "dest"
     p = run_make("install", "DESTDIR=%s" % dest, "PREFIX=/usr/local")
     assert p.returncode == 0, "make install:\n" + p.stdout
-    want = {
-        "usr/local/sbin/relaytrust-policyd",
-        "usr/local/sbin/relaytrust-spf-worker",
-        "usr/local/bin/relaytrust-verify",
-        "usr/local/etc/relaytrust/policyd.conf",
-        "usr/local/etc/relaytrust/policyd.conf.sample",
-        "usr/local/share/man/man1/relaytrust-verify.1",
-        "usr/local/share/man/man5/relaytrust-policyd.conf.5",
-        "usr/local/share/man/man8/relaytrust-policyd.8",
-    }
-    makefile = read(os.path.join(ROOT, "Makefile"))
-    unit = None
-    if "relaytrust-policyd.service" in makefile:
-        # The Makefile installs the unit too, with its paths rewritten.
-        found = [f for f in files_under(dest) if f.endswith("relaytrust-policyd.service")]
-        assert len(found) == 1, "unit installed %d times: %s" % (len(found), found)
-        unit = found[0]
-        want.add(unit)
-    got = files_under(dest)
-    assert got == want, "make install: missing %s, unexpected %s" % (
-        sorted(want - got), sorted(got - want))
-    progs = {"usr/local/sbin/relaytrust-policyd", "usr/local/sbin/relaytrust-spf-worker",
-             "usr/local/bin/relaytrust-verify"}
-    for f in progs:
-        assert os.stat(dest / f).st_mode & 0o777 == 0o755, f
-    for f in want - progs:
-        assert os.stat(dest / f).st_mode & 0o777 == 0o644, f
-    for page in PAGES:
-        sec = page.rsplit(".", 1)[1]
-        assert read(dest / ("usr/local/share/man/man%s/%s" % (sec, page))) == \
-            read(os.path.join(MAN, page)), page
-    assert read(dest / "usr/local/etc/relaytrust/policyd.conf") == \
-        read(os.path.join(ROOT, "conf", "policyd.conf"))
-    if unit:
-        text = read(dest / unit)
-        assert "ExecStart=/usr/local/sbin/relaytrust-policyd -f -c " \
-            "/usr/local/etc/relaytrust/policyd.conf" in text, text
+    check_installed(dest, "/usr/local", "/usr/local/etc/relaytrust",
+                    "/usr/local/lib/systemd/system")
+    assert "/usr/local/etc/relaytrust/" in read(dest / "usr/local/etc/relaytrust/policyd.conf")
 
     # A second install keeps an edited configuration, refreshes the sample.
     conf = dest / "usr/local/etc/relaytrust/policyd.conf"
@@ -420,6 +486,54 @@ def test_make_install_uninstall(tmp_path):
         "make uninstall left %s" % sorted(left)
 
 
+@pytest.fixture(scope="module")
+def fresh_build(tmp_path_factory):
+    """A build directory of this module's own for the PREFIX tests."""
+    return str(tmp_path_factory.mktemp("prefixbuild"))
+
+
+def test_make_install_prefix_is_compiled_in(fresh_build, tmp_path):
+    """make install PREFIX=/opt/rt rebuilds the programs for that prefix:
+    the daemon's default configuration is /opt/rt/etc/relaytrust/policyd.conf
+    and it looks for its worker in /opt/rt/libexec/relaytrust."""
+    dest = tmp_path / "dest"
+    p = run_make_fresh(fresh_build, "install", "DESTDIR=%s" % dest, "PREFIX=/opt/rt")
+    assert p.returncode == 0, "make install PREFIX=/opt/rt:\n" + p.stdout[-6000:]
+    check_installed(dest, "/opt/rt", "/opt/rt/etc/relaytrust", "/opt/rt/lib/systemd/system")
+    daemon = dest / "opt/rt/sbin/relaytrust-policyd"
+    # Not under DESTDIR: the file it names is the installed path, which a
+    # test cannot create; the message names the path it tried.
+    r = subprocess.run([str(daemon), "-t"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=30)
+    assert "/opt/rt/etc/relaytrust/policyd.conf" in r.stdout, r.stdout
+    if not os.path.exists("/opt/rt/etc/relaytrust/policyd.conf"):
+        assert r.returncode != 0, r.stdout
+    with open(daemon, "rb") as f:
+        image = f.read()
+    assert b"/opt/rt/libexec/relaytrust\0" in image, \
+        "the daemon does not name /opt/rt/libexec/relaytrust"
+    assert b"/usr/local/libexec/relaytrust\0" not in image
+
+
+def test_make_install_prefix_usr(fresh_build, tmp_path):
+    """PREFIX=/usr (what the package uses) puts the configuration in
+    /etc/relaytrust, not /usr/etc, and the shipped files go unchanged."""
+    dest = tmp_path / "dest"
+    p = run_make_fresh(fresh_build, "install", "DESTDIR=%s" % dest, "PREFIX=/usr")
+    assert p.returncode == 0, "make install PREFIX=/usr:\n" + p.stdout[-6000:]
+    check_installed(dest, "/usr", "/etc/relaytrust", "/usr/lib/systemd/system")
+    # The package's own paths: the shipped files go unchanged.
+    assert read(dest / "etc/relaytrust/policyd.conf") == \
+        read(os.path.join(ROOT, "conf", "policyd.conf"))
+    assert read(dest / "usr/lib/systemd/system/relaytrust-policyd.service") == read(UNIT)
+    daemon = dest / "usr/sbin/relaytrust-policyd"
+    r = subprocess.run([str(daemon), "-t"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=30)
+    assert "/etc/relaytrust/policyd.conf" in r.stdout and "/usr/etc" not in r.stdout, r.stdout
+    with open(daemon, "rb") as f:
+        assert b"/usr/libexec/relaytrust\0" in f.read()
+
+
 # ------------------------------------------------------------------ (d) the .debs
 
 def test_debian_version_matches_makefile():
@@ -434,7 +548,7 @@ def test_debian_version_matches_makefile():
 # Build products a package build leaves in debian/ (never copied).
 DEB_JUNK = re.compile(r"^(build|build-asan|bin)/|^debian/(build|tmp|\.debhelper|"
                       r"relaytrust-policyd|relaytrust-verify)/|^debian/(files|debhelper-"
-                      r"build-stamp|.*\.substvars|.*\.debhelper\.log)$")
+                      r"build-stamp|.*\.substvars|.*\.debhelper(\.log)?)$")
 
 
 def copy_tree(dst):
@@ -471,13 +585,17 @@ def debs(tmp_path_factory):
     for k in ("CFLAGS", "CPPFLAGS", "LDFLAGS", "MAKEFLAGS", "MAKELEVEL", "MFLAGS"):
         env.pop(k, None)
     t0 = time.monotonic()
-    p = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=str(src), env=env,
+    # The source package too, so lintian checks debian/copyright and the
+    # rest of the source.
+    p = subprocess.run(["dpkg-buildpackage", "-us", "-uc"], cwd=str(src), env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        timeout=900)
     took = time.monotonic() - t0
-    assert p.returncode == 0, "dpkg-buildpackage -us -uc -b exited %d:\n%s" % (
+    assert p.returncode == 0, "dpkg-buildpackage -us -uc exited %d:\n%s" % (
         p.returncode, p.stdout[-6000:])
-    out = {"_seconds": took, "_log": p.stdout}
+    changes = glob.glob(str(top / "*.changes"))
+    assert len(changes) == 1, changes
+    out = {"_seconds": took, "_log": p.stdout, "_changes": changes[0]}
     for deb in glob.glob(str(top / "*.deb")):
         out[os.path.basename(deb).split("_")[0]] = deb
     print("dpkg-buildpackage took %.1f s" % took)
@@ -499,7 +617,7 @@ def deb_files(deb):
 # Rows: package, file the .deb must hold.
 DEB_MUST = [
     ("relaytrust-policyd", "/usr/sbin/relaytrust-policyd"),
-    ("relaytrust-policyd", "/usr/sbin/relaytrust-spf-worker"),
+    ("relaytrust-policyd", "/usr/libexec/relaytrust/relaytrust-spf-worker"),
     ("relaytrust-policyd", "/etc/relaytrust/policyd.conf"),
     ("relaytrust-policyd", "/lib/systemd/system/relaytrust-policyd.service"),
     ("relaytrust-policyd", "/usr/share/man/man8/relaytrust-policyd.8.gz"),
@@ -528,6 +646,28 @@ def test_deb_nothing_misplaced(debs):
         assert not f.endswith(".sample"), f
     assert "/usr/bin/relaytrust-verify" not in pol
     assert "/usr/sbin/relaytrust-policyd" not in ver
+    # The worker is internal: not in a directory of user commands.
+    workers = sorted(f for f in pol | ver if f.endswith("/relaytrust-spf-worker"))
+    assert workers == ["/usr/libexec/relaytrust/relaytrust-spf-worker"], workers
+    # One unit, where bookworm's dh_installsystemd enables it.
+    units = sorted(f for f in pol | ver if f.endswith(".service"))
+    assert units == ["/lib/systemd/system/relaytrust-policyd.service"], units
+
+
+def test_deb_lintian(debs):
+    """lintian --pedantic -I -E on the .changes (source and both .debs):
+    no error and no warning.  Info, pedantic and experimental tags are
+    printed, not failed on."""
+    need("lintian")
+    p = subprocess.run(["lintian", "--pedantic", "-I", "-E", debs["_changes"]],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=900, env=dict(os.environ, LC_ALL="C.UTF-8"))
+    print("lintian --pedantic -I -E:\n" + p.stdout)
+    bad = [line for line in p.stdout.splitlines() if re.match(r"[EW]: ", line)]
+    assert not bad, "lintian:\n" + "\n".join(bad)
+    # Exit status 0 unless a tag at "error" fails the run; anything else
+    # (a crash, a bad argument) is not a clean result.
+    assert p.returncode == 0, "lintian exited %d:\n%s" % (p.returncode, p.stdout)
 
 
 def test_deb_control(debs, tmp_path):
@@ -540,8 +680,13 @@ def test_deb_control(debs, tmp_path):
     assert postinst.index("adduser") < postinst.index("deb-systemd-helper enable"), postinst
     assert "deb-systemd-helper enable 'relaytrust-policyd.service'" in postinst
     assert "deb-systemd-invoke $_dh_action 'relaytrust-policyd.service'" in postinst
+    # The system user stays on purge (a freed uid can be reused by another
+    # system user and own what is left); only a comment names deluser.
     postrm = read(ctl / "postrm")
-    assert re.search(r"purge\)\n.*deluser --system", postrm, re.S), postrm
+    code = [line for line in postrm.splitlines() if not line.lstrip().startswith("#")]
+    assert not [line for line in code if re.search(r"\b(deluser|userdel|delgroup|groupdel)\b",
+                                                   line)], postrm
+    assert "deb-systemd-helper purge 'relaytrust-policyd.service'" in postrm, postrm
     fields = dpkg_deb("-f", debs["relaytrust-policyd"], "Depends")
     for lib in ("adduser", "libevent", "libunbound", "libspf2", "libconfuse", "libssl"):
         assert lib in fields, "relaytrust-policyd Depends lacks %s: %s" % (lib, fields)
@@ -591,13 +736,21 @@ def test_deb_shipped_config_is_valid(extracted):
 def test_deb_unit_verifies(extracted, tmp_path):
     unit = read(extracted / "lib/systemd/system/relaytrust-policyd.service")
     assert unit == read(UNIT), "the packaged unit differs from conf/"
+    reloads = [v for s, k, v in unit_directives(unit) if k == "ExecReload"]
+    assert reloads == ["/usr/sbin/relaytrust-policyd -t -c /etc/relaytrust/policyd.conf",
+                       "/bin/kill -HUP $MAINPID"], reloads
     p = systemd_verify(unit, str(extracted / "usr/sbin/relaytrust-policyd"), tmp_path)
     assert p.returncode == 0 and p.stdout.strip() == "", p.stdout
 
 
-def test_deb_daemon_starts_and_answers(extracted, tmp_path):
-    """The extracted daemon, with the shipped configuration moved to a free
-    loopback port, becomes ready, answers a request and stops with 0."""
+def run_packaged_daemon(extracted, tmp_path, wrap=None):
+    """Start the packaged daemon with the shipped configuration moved to a
+    free loopback port, wait until it is ready, send one request, and stop
+    it.  wrap(argv) gives the command that runs argv (the daemon's, first
+    the extracted path) some other way; it must exec the daemon in the
+    process it starts.  Returns (action, workers), workers being
+    [(argv0, os.stat of /proc/PID/exe)] of the daemon's children while it
+    ran; fails unless it exits with status 0."""
     text = read(extracted / "etc/relaytrust/policyd.conf")
     port = free_port()
     text, n = re.subn(r"(?m)^\s*listen\s*=\s*\{[^}]*\}",
@@ -607,10 +760,10 @@ def test_deb_daemon_starts_and_answers(extracted, tmp_path):
     conf = tmp_path / "policyd.conf"
     conf.write_text(text)
     log = tmp_path / "policyd.log"
+    argv = [str(extracted / "usr/sbin/relaytrust-policyd"), "-f", "-c", str(conf)]
     with open(log, "wb") as logf:
-        proc = subprocess.Popen([str(extracted / "usr/sbin/relaytrust-policyd"), "-f",
-                                 "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=logf,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(wrap(argv) if wrap else argv, stdin=subprocess.DEVNULL,
+                                stdout=logf, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while "ready: listening on" not in read(log):
@@ -621,12 +774,12 @@ def test_deb_daemon_starts_and_answers(extracted, tmp_path):
         with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
             s.sendall(encode_request(policy_request(client_address="127.0.0.1")))
             action = read_reply(s)
-        assert action == "DUNNO" or action.startswith("PREPEND Authentication-Results:"), \
-            action
-        # The SPF worker is the packaged worker program beside the daemon.
-        kids = [int(x) for x in open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)).read().split()]
-        names = [open("/proc/%d/cmdline" % k, "rb").read().split(b"\0")[0] for k in kids]
-        assert names and all(n == b"relaytrust-spf-worker" for n in names), names
+        # The wrappers exec (unshare without --fork, sh's exec): proc.pid
+        # is the daemon itself.
+        kids = [int(x) for x in
+                open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)).read().split()]
+        workers = [(open("/proc/%d/cmdline" % k, "rb").read().split(b"\0")[0],
+                    os.stat("/proc/%d/exe" % k)) for k in kids]
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -637,3 +790,58 @@ def test_deb_daemon_starts_and_answers(extracted, tmp_path):
             proc.wait()
             raise
     assert rc == 0, "exit %d:\n%s" % (rc, read(log))
+    assert action == "DUNNO" or action.startswith("PREPEND Authentication-Results:"), action
+    assert workers, "no SPF worker running:\n" + read(log)
+    return action, workers
+
+
+def same_file(st, path):
+    other = os.stat(path)
+    return (st.st_dev, st.st_ino) == (other.st_dev, other.st_ino)
+
+
+def test_deb_daemon_starts_and_answers(extracted, tmp_path):
+    """The extracted daemon becomes ready, answers a request and stops with
+    0.  It runs from <tmp>/usr/sbin, not /usr/sbin, so it is not the
+    installed program: it looks for the worker beside itself, finds none
+    there (the package has it in /usr/libexec/relaytrust), and runs copies
+    of itself as workers."""
+    daemon = extracted / "usr/sbin/relaytrust-policyd"
+    _, workers = run_packaged_daemon(extracted, tmp_path)
+    for argv0, st in workers:
+        assert argv0 == b"relaytrust-spf-worker:" and same_file(st, daemon), \
+            "worker %r is not a copy of %s" % (argv0, daemon)
+
+
+def mount_namespace_argv():
+    """unshare's argv for a private mount namespace (a user namespace too
+    when not root), or skip when this system allows neither."""
+    need("unshare")
+    for argv in (["unshare", "--mount"], ["unshare", "--user", "--map-root-user", "--mount"]):
+        if argv[1] == "--mount" and os.geteuid() != 0:
+            continue
+        p = subprocess.run(argv + ["true"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+        if p.returncode == 0:
+            return argv
+    pytest.skip("no mount namespace here: " + p.stdout.strip())
+
+
+def test_deb_daemon_runs_libexec_worker(extracted, tmp_path):
+    """Seen at /usr/sbin (the package's usr/sbin and usr/libexec mounted
+    over the system's in a private mount namespace), the packaged daemon
+    is the installed one and runs the packaged worker program from
+    /usr/libexec/relaytrust/relaytrust-spf-worker."""
+    ns = mount_namespace_argv()
+    script = ('mount --bind "$1/usr/sbin" /usr/sbin && '
+              'mount --bind "$1/usr/libexec" /usr/libexec && shift && exec "$@"')
+
+    def wrap(argv):
+        return ns + ["sh", "-c", script, "sh", str(extracted),
+                     "/usr/sbin/relaytrust-policyd"] + argv[1:]
+
+    worker = extracted / "usr/libexec/relaytrust/relaytrust-spf-worker"
+    _, workers = run_packaged_daemon(extracted, tmp_path, wrap)
+    for argv0, st in workers:
+        assert argv0 == b"relaytrust-spf-worker" and same_file(st, worker), \
+            "worker %r is not %s" % (argv0, worker)

@@ -12,7 +12,9 @@
  * DESCRIPTION
  *	One line per request (SPEC 2.5), key=value in Postfix's style or,
  *	with log_format = json, one JSON object: who (queue id, client,
- *	HELO, sender), the word of every check that ran (in check_table
+ *	HELO, sender, the recipient of this request and Postfix's
+ *	instance, so the line can be matched with Postfix's own NOQUEUE
+ *	or queue-id lines), the word of every check that ran (in check_table
  *	order, under its log_key), the action, and why when it is not the
  *	obvious one (code, would, skip, policy, forwarder, nat), whether
  *	the results were cached, and the milliseconds taken. At warning
@@ -130,6 +132,8 @@ declog_write(const struct check *chk, const struct decision *d,
 		line_kv(&l, 1, "client_address", r->client_address, 1);
 		line_kv(&l, 1, "helo", r->helo_name, 1);
 		line_kv(&l, 1, "from", r->sender, 1);
+		line_kv(&l, 1, "to", r->recipient, 1);
+		line_kv(&l, 1, "instance", r->instance, 1);
 	} else {
 		line_esc(&l, r->queue_id[0] ? r->queue_id : "NOQUEUE");
 		line_put(&l, ": client=");
@@ -140,7 +144,10 @@ declog_write(const struct check *chk, const struct decision *d,
 		line_esc(&l, r->helo_name);
 		line_put(&l, "> from=<");
 		line_esc(&l, r->sender);
-		line_put(&l, ">");
+		line_put(&l, "> to=<");
+		line_esc(&l, r->recipient);
+		line_put(&l, "> instance=");
+		line_esc(&l, r->instance);
 	}
 	for (i = 0; i < CHECK_NCHECKS; i++)
 		if (check_table[i]->log_key != NULL &&

@@ -85,6 +85,7 @@
 #define MAIN_ERR_MAX	512
 #define MAIN_READY_MAX	1024
 #define MAIN_LOG_FLUSH_MS 10	/* a -f log line waits at most this long */
+#define MAIN_CONFIG_ERROR_ACTION "DEFER_IF_PERMIT 4.3.5 policy service configuration error"
 
 static const char *progname = "relaytrust-policyd";
 
@@ -306,6 +307,45 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	server_shutdown(d->server, stopped, d);
 }
 
+/*
+ * --stdio with a configuration that cannot be loaded. A policy server
+ * that exits makes Postfix apply default_action (usually DUNNO), and
+ * every check would be off without a word in Postfix's log. Answer every
+ * request of the connection with a deferral instead (Postfix's own words
+ * for a broken policy service), with the built-in defaults for the
+ * connection's limits, and exit 1 so spawn(8) logs the exit status too.
+ */
+static int
+serve_config_error(void)
+{
+	struct daemon d;
+	char	err[MAIN_ERR_MAX];
+
+	memset(&d, 0, sizeof(d));
+	if ((d.cfg = cfg_load("/dev/null", err, sizeof(err))) == NULL ||
+	    (d.base = event_base_new()) == NULL) {
+		log_err("cannot serve even the configuration error: %s",
+		    d.cfg == NULL ? err : "libevent: no event base");
+		cfg_unref(d.cfg);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	d.server = server_new(d.base, d.cfg);
+	server_answer_all(d.server, MAIN_CONFIG_ERROR_ACTION);
+	if (server_stdio(d.server, NULL, stopped, &d, err, sizeof(err)) != 0)
+		log_err("%s", err);
+	else {
+		log_warn("answering every request \"%s\" until the "
+		    "configuration is fixed", MAIN_CONFIG_ERROR_ACTION);
+		event_base_dispatch(d.base);
+	}
+	server_free(d.server);
+	event_base_free(d.base);
+	cfg_unref(d.cfg);
+	libevent_global_shutdown();
+	return 1;
+}
+
 /* Each connection and each DNS query in flight is a descriptor: raise the
  * soft limit toward the hard one so max_connections can be reached. */
 static void
@@ -396,6 +436,7 @@ main(int argc, char **argv)
 		if (stdio) {
 			log_open(progname, LOG_TO_SYSLOG);
 			log_err("%s", err);
+			return serve_config_error();
 		} else	/* -t under systemctl reload: an error in the journal */
 			fprintf(stderr, "%s%s\n", log_stderr_journal() ?
 			    "<3>" : "", err);

@@ -12,6 +12,7 @@
  *	void server_start(struct server *srv, struct checker *ck);
  *	int server_stdio(struct server *srv, struct checker *ck,
  *		void (*done)(void *), void *arg, char *err, size_t errlen);
+ *	void server_answer_all(struct server *srv, const char *action);
  *	void server_set_cfg(struct server *srv, struct cfg *cfg);
  *	void server_shutdown(struct server *srv, void (*done)(void *),
  *		void *arg);
@@ -43,6 +44,10 @@
  *	spawn(8) passes one; two pipes otherwise); end of input still lets
  *	the requests already read be answered.
  *
+ *	server_answer_all() makes every policy request get one fixed
+ *	action without checks: what --stdio answers when its configuration
+ *	cannot be loaded (the framing and its limits stay the same).
+ *
  *	server_shutdown() closes the listeners and idle connections; busy
  *	connections close after their answer (which check(3) guarantees
  *	within request_timeout), then done() runs.
@@ -50,8 +55,11 @@
  *	A line over PROTO_LINE_MAX, a request over PROTO_REQ_MAX, a NUL
  *	byte, or a request proto_parse() refuses: a warning naming the peer
  *	and the limit, and that connection is closed. Connections over
- *	max_connections are closed at once with a warning. Warnings of one
- *	kind are rate-limited to one per SERVER_RL_INTERVAL seconds.
+ *	max_connections are closed at once and counted
+ *	(relaytrust_connections_refused_total): the first of a burst is
+ *	logged at once, the others in one line when SERVER_RL_INTERVAL
+ *	seconds have passed. Other warnings of one kind are rate-limited to
+ *	one per SERVER_RL_INTERVAL seconds.
  *	Idle connections are closed after idle_timeout with an info line;
  *	a client that does not read its answers for idle_timeout, with a
  *	warning.
@@ -146,6 +154,9 @@ struct server {
 	struct event *resume_ev;	/* re-enable accepting after EMFILE */
 	void	(*stdio_done)(void *);
 	void   *stdio_arg;
+	char	*answer_all;		/* every request's action, or NULL */
+	struct event *refused_ev;	/* the end of a refusal window */
+	unsigned long refused;		/* refusals not logged yet */
 	char	scratch[SERVER_INPUT_MAX];	/* the bytes of one read */
 };
 
@@ -515,6 +526,10 @@ handle_request(struct conn *c, const char *p, size_t reqlen)
 		    log_escape(req->request, LOG_ESCAPE_MAX, esc, sizeof(esc)));
 		proto_req_free(req);
 		return reply(c, "DUNNO");
+	}
+	if (c->srv->answer_all != NULL) {
+		proto_req_free(req);
+		return reply(c, c->srv->answer_all);
 	}
 	if (req->client_address[0] == '\0') {
 		log_warn_rl("client_address", SERVER_RL_INTERVAL, "%s: request "
@@ -886,6 +901,41 @@ format_peer(const struct sockaddr *sa, const struct listener *l, char *buf,
 		snprintf(buf, len, "%s", l->name);
 }
 
+/* Refusals over max_connections: the first of a burst is logged at once,
+ * the rest are counted and summed up when SERVER_RL_INTERVAL has passed,
+ * whether or not another refusal comes. */
+static void
+refused_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct timeval tv = { SERVER_RL_INTERVAL, 0 };
+
+	(void)fd;
+	(void)what;
+	if (srv->refused == 0)
+		return;
+	log_warn("%lu more connections refused in the last %d s: "
+	    "max_connections (%d) reached", srv->refused, SERVER_RL_INTERVAL,
+	    srv->cfg->max_connections);
+	srv->refused = 0;
+	evtimer_add(srv->refused_ev, &tv);
+}
+
+static void
+refuse(struct server *srv, const char *peer)
+{
+	struct timeval tv = { SERVER_RL_INTERVAL, 0 };
+
+	stats_connection_refused();
+	if (evtimer_pending(srv->refused_ev, NULL)) {
+		srv->refused++;
+		return;
+	}
+	log_warn("%s: refusing the connection: max_connections (%d) reached",
+	    peer, srv->cfg->max_connections);
+	evtimer_add(srv->refused_ev, &tv);
+}
+
 static void
 accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -902,9 +952,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	if (srv->nconn >= srv->cfg->max_connections) {
-		log_warn_rl("max_connections", SERVER_RL_INTERVAL,
-		    "%s: refusing the connection: max_connections (%d) "
-		    "reached", peer, srv->cfg->max_connections);
+		refuse(srv, peer);
 		close(fd);
 		return;
 	}
@@ -984,8 +1032,9 @@ server_new(struct event_base *base, struct cfg *cfg)
 	srv->done_ev = event_new(base, -1, 0, done_cb, srv);
 	srv->grace_ev = event_new(base, -1, 0, grace_cb, srv);
 	srv->resume_ev = event_new(base, -1, 0, resume_cb, srv);
+	srv->refused_ev = evtimer_new(base, refused_cb, srv);
 	if (srv->done_ev == NULL || srv->grace_ev == NULL ||
-	    srv->resume_ev == NULL) {
+	    srv->resume_ev == NULL || srv->refused_ev == NULL) {
 		log_err("libevent: cannot create server events");
 		abort();
 	}
@@ -1066,6 +1115,13 @@ server_stdio(struct server *srv, struct checker *ck, void (*done)(void *),
 }
 
 void
+server_answer_all(struct server *srv, const char *action)
+{
+	free(srv->answer_all);
+	srv->answer_all = xstrdup(action);
+}
+
+void
 server_set_cfg(struct server *srv, struct cfg *cfg)
 {
 	struct cfg *old = srv->cfg;
@@ -1087,6 +1143,9 @@ server_shutdown(struct server *srv, void (*done)(void *), void *arg)
 	srv->draining = 1;
 	close_listeners(srv);
 	event_del(srv->resume_ev);
+	event_del(srv->refused_ev);
+	refused_cb(-1, 0, srv);		/* the count, then no new window */
+	event_del(srv->refused_ev);
 	for (c = LIST_FIRST(&srv->conns); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
 		if (!c->busy && !c->closing)
@@ -1115,6 +1174,9 @@ server_free(struct server *srv)
 		event_free(srv->grace_ev);
 	if (srv->resume_ev != NULL)
 		event_free(srv->resume_ev);
+	if (srv->refused_ev != NULL)
+		event_free(srv->refused_ev);
 	cfg_unref(srv->cfg);
+	free(srv->answer_all);
 	free(srv);
 }

@@ -29,6 +29,8 @@ void	server_start(struct server *, struct checker *);
  * when it has closed. Returns 0, or -1 with a reason in err. */
 int	server_stdio(struct server *, struct checker *, void (*done)(void *),
 	    void *arg, char *err, size_t errlen);
+/* Answer every policy request with action (copied), without checks. */
+void	server_answer_all(struct server *, const char *action);
 /* After a reload: new timeouts and limits (listen changes need a restart). */
 void	server_set_cfg(struct server *, struct cfg *);
 /* Close the listeners and idle connections, let in-flight requests be

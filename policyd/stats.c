@@ -19,6 +19,7 @@
  *	void stats_connections(int delta);
  *	void stats_deadline(void);
  *	void stats_nat_client(void);
+ *	void stats_connection_refused(void);
  *	void stats_forwarder(enum stats_fwd by);
  *	void stats_reload(int ok);
  *	struct stats_http *stats_http_new(struct event_base *base,
@@ -97,7 +98,7 @@ static struct {
 	unsigned long iprev[STATS_NIPREV];
 	unsigned long spf[2][STATS_NSPF];	/* [0] MAIL FROM, [1] HELO */
 	unsigned long verdict_cached, iprev_cached, deadline, nat, fwd[3];
-	unsigned long reload_ok, reload_error;
+	unsigned long reload_ok, reload_error, conns_refused;
 	long	inflight, connections;
 } st;
 
@@ -205,6 +206,12 @@ void
 stats_connections(int delta)
 {
 	st.connections += delta;
+}
+
+void
+stats_connection_refused(void)
+{
+	st.conns_refused++;
 }
 
 void
@@ -342,6 +349,10 @@ render(struct evbuffer *b)
 	head(b, "relaytrust_connections", "gauge",
 	    "Policy client connections open now.");
 	evbuffer_add_printf(b, "relaytrust_connections %ld\n", st.connections);
+
+	counter(b, "relaytrust_connections_refused_total",
+	    "Connections closed at once: max_connections were open.",
+	    st.conns_refused);
 
 	counter(b, "relaytrust_deadline_hits_total",
 	    "Requests answered at the request_timeout deadline.", st.deadline);

@@ -36,6 +36,7 @@ void	stats_verdict_cached(void);	/* answered from the instance cache */
 void	stats_iprev_cached(void);	/* iprev from the result cache */
 void	stats_inflight(int delta);
 void	stats_connections(int delta);
+void	stats_connection_refused(void);	/* over max_connections */
 void	stats_deadline(void);
 void	stats_nat_client(void);
 void	stats_forwarder(enum stats_fwd);

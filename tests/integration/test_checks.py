@@ -67,7 +67,8 @@ def test_spf_results(policyd, zone, sender, want):
         assert action == "PREPEND " + want
     else:
         assert action == want
-    d.wait_log(r"from=<%s> iprev=pass spf_helo=pass spf_mailfrom=\w+ action=" % re.escape(sender))
+    d.wait_log(r"from=<%s> to=<rcpt@example\.org> instance=[0-9a-f.]+ iprev=pass "
+               r"spf_helo=pass spf_mailfrom=\w+ action=" % re.escape(sender))
 
 
 def test_spf_permerror_header_and_reject(policyd, zone):

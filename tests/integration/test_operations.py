@@ -287,7 +287,8 @@ def test_nat_warning_rate_limited_and_counted(policyd, zone):
         assert d.request(client_address=c, sender="u@fail.example").startswith("PREPEND ")
     # A public client is still refused.
     assert d.request(sender="u@fail.example") == REJECT_FAIL
-    d.wait_log(r"from=<u@fail\.example> iprev=pass .*action=reject")
+    d.wait_log(r"from=<u@fail\.example> to=<rcpt@example\.org> instance=[0-9a-f.]+ "
+               r"iprev=pass .*action=reject")
     assert len(re.findall(r"is a private address: Postfix sees", d.log())) == 1
     assert get(scrape(sport), "relaytrust_nat_clients_total") == 3
 
@@ -310,13 +311,15 @@ def test_nat_skip_networks_wins(policyd, zone):
 
 def test_json_log(policyd, zone):
     d = policyd({"log_format": "json"})
-    d.request(sender="u@fail.example", queue_id="4TxY2", client_name='evil"\\\x01name')
+    d.request(sender="u@fail.example", queue_id="4TxY2", client_name='evil"\\\x01name',
+              recipient="rc\"pt@example.org", instance="i.1")
     d.request(sender="u@pass.example", policy_context="x")
     line = d.wait_log(r'\{"level":"info","queue_id":"4TxY2"[^\n]*\}').group(0)
     obj = json.loads(line)
     assert obj == {"level": "info", "queue_id": "4TxY2", "client_name": 'evil"\\\x01name',
                    "client_address": "192.0.2.1", "helo": "mail.example.net",
-                   "from": "u@fail.example", "iprev": "pass", "spf_helo": "pass",
+                   "from": "u@fail.example", "to": 'rc"pt@example.org',
+                   "instance": "i.1", "iprev": "pass", "spf_helo": "pass",
                    "spf_mailfrom": "fail", "action": "reject", "code": "5.7.23",
                    "cached": False, "ms": obj["ms"]}
     assert isinstance(obj["ms"], int)

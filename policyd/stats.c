@@ -395,6 +395,9 @@ render(struct evbuffer *b)
 	    ds.cache_hits_guess);
 	counter(b, "relaytrust_dns_timeouts_total",
 	    "DNS queries that reached dns.query_timeout.", ds.timeouts);
+	counter(b, "relaytrust_dns_resolver_unreachable_total",
+	    "Windows of 10 s in which most DNS queries timed out.",
+	    ds.unreachable);
 	counter(b, "relaytrust_dns_tempfails_total",
 	    "DNS answers that were temporary failures (timeouts included).",
 	    ds.tempfails);

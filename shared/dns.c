@@ -91,6 +91,10 @@
  *	No /etc/hosts: SPF and iprev are DNS only.
  * DIAGNOSTICS
  *	dns_new() fills err with the bad forwarder or the unbound error.
+ *	When at least DNS_HEALTH_PCT % of the answers (DNS_HEALTH_MIN or
+ *	more) of a DNS_HEALTH_WINDOW-second window were timeouts, a
+ *	"resolver unreachable" warning (one per DNS_HEALTH_RL_INTERVAL
+ *	seconds) and the unreachable counter.
  *	Answers carry a short reason in why: "timeout", "servfail",
  *	"rcode 5", "dnssec bogus", "invalid name: ...", "unbound: ...".
  * LIMITS
@@ -126,6 +130,7 @@
 #include <unbound-event.h>
 
 #include "shared/dns.h"
+#include "shared/log.h"
 #include "shared/mem.h"
 
 #define DNS_TRUST_ANCHOR	"/usr/share/dns/root.key"
@@ -161,6 +166,9 @@ struct dns {
 	pthread_mutex_t stats_lock;	/* dns_get_stats() may run on another
 					 * thread */
 	struct dns_stats stats;
+	/* Resolver health: answers and timeouts of the current window. */
+	time_t	win_start;
+	unsigned win_answers, win_timeouts;
 };
 
 /* One more in a counter of dns->stats. */
@@ -183,6 +191,7 @@ struct dns_req {
 	int	starting;		/* inside ub_resolve_event() */
 	int	in_cb;			/* caller's callback is running */
 	int	sent;			/* went to unbound: count its latency */
+	int	timed_out;		/* answered by our own deadline */
 	struct timespec started;
 	char	*qname;			/* escaped name, while waiting */
 	TAILQ_ENTRY(dns_req) wq;
@@ -209,6 +218,36 @@ count_latency(struct dns *dns, const struct timespec *started)
 	dns->stats.latency_sum += ms / 1000.0;
 }
 
+/*
+ * Is the resolver answering? When most answers of a window were our own
+ * timeouts, every check that needs DNS answers temperror (a deferral),
+ * and one line per request would not say why: say it, once a while.
+ * Called with stats_lock held.
+ */
+static void
+note_health(struct dns *dns, int timed_out)
+{
+	time_t	now = time(NULL);
+	unsigned n = dns->win_answers, t = dns->win_timeouts;
+
+	if (now - dns->win_start >= DNS_HEALTH_WINDOW) {
+		if (n >= DNS_HEALTH_MIN && t * 100 >= n * DNS_HEALTH_PCT) {
+			dns->stats.unreachable++;
+			log_warn_rl("dns-unreachable", DNS_HEALTH_RL_INTERVAL,
+			    "resolver unreachable: %u of %u DNS queries timed "
+			    "out in %d s (dns.forward, or /etc/resolv.conf "
+			    "when it is empty); checks that need DNS count "
+			    "as temperror and are deferred", t, n,
+			    DNS_HEALTH_WINDOW);
+		}
+		dns->win_start = now;
+		dns->win_answers = dns->win_timeouts = 0;
+	}
+	dns->win_answers++;
+	if (timed_out)
+		dns->win_timeouts++;
+}
+
 /* The counters of one answer delivered. */
 static void
 count_answer(struct dns_req *req)
@@ -221,6 +260,7 @@ count_answer(struct dns_req *req)
 		count_latency(dns, &req->started);
 	if (req->ans->status == DNS_TEMPFAIL)
 		dns->stats.tempfails++;
+	note_health(dns, req->timed_out);
 	pthread_mutex_unlock(&dns->stats_lock);
 }
 
@@ -609,6 +649,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 			req_unlive(req);
 		}
 		COUNT(req->dns, timeouts);
+		req->timed_out = 1;
 		req->ans = answer_new(DNS_TEMPFAIL, "timeout");
 	}
 	req_deliver(req);

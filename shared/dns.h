@@ -99,8 +99,15 @@ const char *dns_type_str(enum dns_type);	/* "A", "TXT", ... */
  * i - 1's); the last bucket is everything slower. */
 #define DNS_LATENCY_BUCKETS	12
 extern const unsigned dns_latency_ms[DNS_LATENCY_BUCKETS - 1];
+/* Resolver health: a window of answers mostly timeouts is "unreachable". */
+#define DNS_HEALTH_WINDOW	10	/* seconds */
+#define DNS_HEALTH_MIN		10	/* answers in a window to judge it */
+#define DNS_HEALTH_PCT		80	/* % of them timeouts */
+#define DNS_HEALTH_RL_INTERVAL	60	/* seconds between the warnings */
+
 struct dns_stats {
 	unsigned long queries, answers, timeouts, tempfails, cache_hits_guess;
+	unsigned long unreachable;	/* windows judged unreachable */
 	unsigned long latency[DNS_LATENCY_BUCKETS];
 	double	latency_sum;		/* seconds, over the same answers */
 };

@@ -8,10 +8,12 @@ log can be matched with Postfix's lines.
 (b) Connections over max_connections: counted in
     relaytrust_connections_refused_total; the first refusal is logged at once,
     the others in one line when the window ends, without another refusal.
+(c) A resolver that answers nothing: a "resolver unreachable" warning and
+    relaytrust_dns_resolver_unreachable_total, besides the deferrals.
 """
-import os
 import re
 import socket
+import time
 
 import pytest
 
@@ -81,3 +83,35 @@ def test_refusals_counted_and_summed(policyd):
     assert len(re.findall(r"refusing the connection", d.log())) == 1
     assert get(scrape(sport), "relaytrust_connections_refused_total") == 4
     keep.close()
+
+
+def test_resolver_unreachable_warned_and_counted(policyd, dns):
+    """A resolver that answers nothing: each request is deferred (temperror),
+    and one warning says why, with a metric, instead of only action=defer
+    lines. The judgment is per 10-second window of DNS answers."""
+    zone = {"%d.113.0.203.in-addr.arpa" % i: ["TIMEOUT"] for i in range(1, 13)}
+    zone["silent.example"] = ["TIMEOUT"]
+    zone["mail.example.net"] = ["TIMEOUT"]
+    dns.set_zone(zone)
+    sport = free_port()
+    d = policyd({"request_timeout": 3, "dns": {"query_timeout": 1},
+                 "stats_listen": "inet:127.0.0.1:%d" % sport})
+    socks = []
+    for i in range(1, 13):
+        s = d.connect()
+        s.sendall(encode_request(policy_request(client_address="203.0.113.%d" % i,
+                                                sender="u@silent.example")))
+        socks.append(s)
+    for s in socks:
+        assert read_reply(s).startswith("DEFER_IF_PERMIT 4.7.2"), "not deferred"
+        s.close()
+    assert "resolver unreachable" not in d.log()
+    # The next window's first answer closes the judgment of this one.
+    time.sleep(10.5)
+    s = d.connect()
+    s.sendall(encode_request(policy_request(client_address="203.0.113.1",
+                                            sender="u@silent.example")))
+    read_reply(s)
+    s.close()
+    d.wait_log(r"warning: resolver unreachable: \d+ of \d+ DNS queries timed out in 10 s")
+    assert get(scrape(sport), "relaytrust_dns_resolver_unreachable_total") == 1

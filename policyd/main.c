@@ -443,6 +443,16 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (test) {
+		if (server_check_listen(d.cfg, err, sizeof(err), ready,
+		    sizeof(ready)) != 0) {
+			fprintf(stderr, "%s%s: %s\n", log_stderr_journal() ?
+			    "<3>" : "", file, err);
+			cfg_unref(d.cfg);
+			return 1;
+		}
+		if (ready[0] != '\0')
+			fprintf(stderr, "%s%s: %s\n", log_stderr_journal() ?
+			    "<4>" : "", file, ready);
 		printf("%s: configuration OK\n", file);
 		cfg_unref(d.cfg);
 		return 0;

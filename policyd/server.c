@@ -9,6 +9,8 @@
  *
  *	struct server *server_new(struct event_base *base, struct cfg *cfg);
  *	int server_listen(struct server *srv, char *err, size_t errlen);
+ *	int server_check_listen(const struct cfg *cfg, char *err,
+ *		size_t errlen, char *note, size_t notelen);
  *	void server_start(struct server *srv, struct checker *ck);
  *	int server_stdio(struct server *srv, struct checker *ck,
  *		void (*done)(void *), void *arg, char *err, size_t errlen);
@@ -24,6 +26,12 @@
  *	accepting on it) is removed first; the new one gets mode 0666, so
  *	access to it is what its directory allows: put it in a directory
  *	only Postfix can enter (e.g. the queue directory's private/).
+ *
+ *	server_check_listen() is -t's test of the same addresses: each
+ *	inet address is bound and closed at once (in use counts as good:
+ *	the running daemon holds it when systemctl reload runs -t; not
+ *	allowed as a non-root user is a note), a unix socket's directory
+ *	must exist.
  *
  *	Each connection is a socket with its own check session, read and
  *	written directly (no buffering layer). A read goes into one scratch
@@ -287,6 +295,100 @@ bind_unix(struct server *srv, const char *spec, char *err, size_t errlen)
 fail:
 	close(fd);
 	return -1;
+}
+
+/* Could spec be bound? EADDRINUSE counts as yes: -t runs beside the
+ * daemon that holds the address (systemctl reload). */
+static int
+check_inet(const char *spec, char *err, size_t errlen, char *note,
+    size_t notelen)
+{
+	char	why[128];
+	struct addrinfo *res, *ai;
+	int	fd, on = 1, rc = 0;
+
+	if (netaddr_listen_spec(spec + 5, &res, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "listen %s: %s", spec, why);
+		return -1;
+	}
+	for (ai = res; ai != NULL && rc == 0; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol)) < 0) {
+			snprintf(err, errlen, "listen %s: socket: %s", spec,
+			    strerror(errno));
+			rc = -1;
+			break;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+			    sizeof(on));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+			if (errno == EACCES && geteuid() != 0)
+				snprintf(note, notelen, "listen %s: %s as this "
+				    "user (the daemon must start as root)",
+				    spec, strerror(errno));
+			else if (errno != EADDRINUSE) {
+				snprintf(err, errlen, "listen %s: cannot be "
+				    "bound: %s", spec, strerror(errno));
+				rc = -1;
+			}
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
+static int
+check_unix(const char *spec, char *err, size_t errlen)
+{
+	const char *path = spec + 5, *slash = strrchr(path, '/');
+	struct sockaddr_un sun;
+	struct stat st;
+	char	dir[sizeof(sun.sun_path)];
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "listen %s: path too long", spec);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash == NULL || slash == path ?
+	    1 : (int)(slash - path), slash == NULL ? "." : path);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "listen %s: directory %s: %s", spec, dir,
+		    stat(dir, &st) != 0 ? strerror(errno) : "not a directory");
+		return -1;
+	}
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "listen %s: exists and is not a socket",
+		    spec);
+		return -1;
+	}
+	return 0;
+}
+
+int
+server_check_listen(const struct cfg *cfg, char *err, size_t errlen,
+    char *note, size_t notelen)
+{
+	int	i, rc;
+
+	note[0] = '\0';
+	for (i = 0; i < cfg->nlisten; i++) {
+		const char *spec = cfg->listen[i];
+
+		if (strncmp(spec, "inet:", 5) == 0)
+			rc = check_inet(spec, err, errlen, note, notelen);
+		else if (strncmp(spec, "unix:", 5) == 0)
+			rc = check_unix(spec, err, errlen);
+		else {
+			snprintf(err, errlen, "listen %s: unknown type", spec);
+			rc = -1;
+		}
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
 }
 
 static void

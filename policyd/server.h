@@ -23,6 +23,11 @@ struct server *server_new(struct event_base *, struct cfg *);
 /* Bind and listen on every cfg->listen address (before privileges are
  * dropped). Returns 0, or -1 with "listen ADDR: why" in err. */
 int	server_listen(struct server *, char *err, size_t errlen);
+/* -t: could every cfg->listen address be bound now? Returns 0 (note may
+ * then say why one could not be bound as this user), or -1 with
+ * "listen ADDR: why" in err. Binds nothing that stays. */
+int	server_check_listen(const struct cfg *, char *err, size_t errlen,
+	    char *note, size_t notelen);
 /* Start accepting on the bound sockets; requests go to checker. */
 void	server_start(struct server *, struct checker *);
 /* Serve one connection on fds 0 (read) and 1 (write); done(arg) runs

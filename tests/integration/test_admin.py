@@ -8,9 +8,12 @@ log can be matched with Postfix's lines.
 (b) Connections over max_connections: counted in
     relaytrust_connections_refused_total; the first refusal is logged at once,
     the others in one line when the window ends, without another refusal.
-(c) A resolver that answers nothing: a "resolver unreachable" warning and
+(c) -t binds every listen address and closes it at once: one that cannot be
+    bound is an error (in use is fine: the running daemon holds it).
+(d) A resolver that answers nothing: a "resolver unreachable" warning and
     relaytrust_dns_resolver_unreachable_total, besides the deferrals.
 """
+import os
 import re
 import socket
 import time
@@ -115,3 +118,35 @@ def test_resolver_unreachable_warned_and_counted(policyd, dns):
     s.close()
     d.wait_log(r"warning: resolver unreachable: \d+ of \d+ DNS queries timed out in 10 s")
     assert get(scrape(sport), "relaytrust_dns_resolver_unreachable_total") == 1
+
+
+@pytest.mark.parametrize("listen, want", [
+    ("inet:192.0.2.77:10045", r"listen inet:192\.0\.2\.77:10045: cannot be bound: "
+                              r"Cannot assign requested address"),
+    ("unix:/nonexistent/relaytrust/policyd.sock",
+     r"listen unix:/nonexistent/relaytrust/policyd\.sock: directory "
+     r"/nonexistent/relaytrust: No such file or directory"),
+    ("inet:no-such-host.invalid:10045", r"listen inet:no-such-host\.invalid:10045: "),
+])
+def test_check_listen_that_cannot_be_bound(tmp_path, listen, want):
+    path = tmp_path / "policyd.conf"
+    path.write_text('listen = { "%s" }\n' % listen)
+    p = run_policyd(["-t", "-c", str(path)])
+    assert p.returncode == 1, p
+    assert re.search("^%s: %s" % (re.escape(str(path)), want), p.stderr.decode(), re.M), \
+        p.stderr
+
+
+def test_check_listen_in_use_is_fine(tmp_path):
+    """-t runs beside the daemon that holds the address (systemctl reload)."""
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen(1)
+    port = held.getsockname()[1]
+    path = tmp_path / "policyd.conf"
+    path.write_text('listen = { "inet:127.0.0.1:%d", "unix:%s/p.sock" }\n' % (port, tmp_path))
+    p = run_policyd(["-t", "-c", str(path)])
+    held.close()
+    assert p.returncode == 0, p
+    assert p.stdout.decode() == "%s: configuration OK\n" % path
+    assert not os.path.exists(tmp_path / "p.sock"), "-t left a socket behind"

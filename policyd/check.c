@@ -20,7 +20,7 @@
  *	check_start() decides what the request needs from its protocol
  *	state and its effective configuration, asks every row of
  *	check_table (checks(3): iprev, SPF HELO, SPF MAIL FROM, forwarder
- *	SPF, each its own file) whether it is wanted, starts the wanted
+ *	SPF, HELO address, each its own file) whether it is wanted, starts the wanted
  *	ones at once and in parallel (their lookups run on the lookup
  *	thread, lookup(3)), and hands the results to decide(3) when the
  *	last one is in or when the deadline fires, whichever comes first.
@@ -28,9 +28,16 @@
  *	row's deadline() makes of it (temperror for iprev and SPF).
  *
  *	The configuration in effect for a request is the top level with
- *	the context section of its policy_context and the domain section of
- *	its recipient layered on (cfg_effective()); it decides which checks
- *	are needed and what their results ask for.
+ *	the context section of its policy_context, the domain section of
+ *	its recipient and the sender section of its MAIL FROM domain
+ *	layered on (cfg_effective()); it decides which checks are needed
+ *	and what their results ask for.
+ *
+ *	Skipped clients: skip.networks and SASL clients are answered at
+ *	once; a client whose forward-confirmed PTR name is in
+ *	skip.client_names, or whose HELO name is in skip.helo_names and
+ *	resolves to its address, is known only once those checks are in,
+ *	and is then decided as skipped whatever the other results say.
  *
  *	A session (session(3)) remembers the check RESULTS of the current
  *	instance, not a verdict: every later request of the message runs
@@ -93,7 +100,7 @@
 #define CHECK_NAT_RL_INTERVAL		60
 #define CHECK_APPLIED_LEN		(2 * DNS_NAME_MAX + 24)
 #define CHECK_IPREV_CACHE_MAX		32768	/* iprev results kept */
-#define CHECK_SKIP_TEXT_LEN		128
+#define CHECK_SKIP_TEXT_LEN		(DNS_NAME_MAX + 96)
 #define CHECK_FWD_TEXT_LEN		(DNS_NAME_MAX + 64)
 #define CHECK_SPARES			64	/* finished checks kept */
 
@@ -103,9 +110,11 @@ const struct check_ops *const check_table[CHECK_NCHECKS] = {
 	[CHECK_SPF_HELO] = &check_spf_helo_ops,
 	[CHECK_SPF_MAILFROM] = &check_spf_mailfrom_ops,
 	[CHECK_FWD_SPF] = &check_fwd_spf_ops,
+	[CHECK_HELO_ADDR] = &check_helo_addr_ops,
 };
 
 static void check_finish(struct check *);
+static const char *check_skipped_late(struct check *);
 static void kick_cb(evutil_socket_t, short, void *);
 static void deadline_cb(evutil_socket_t, short, void *);
 
@@ -333,6 +342,8 @@ check_finish(struct check *chk)
 		if (chk->step[i].state == CHECK_RUNNING)
 			chk->step[i].state = CHECK_DONE;
 	if (!chk->skip_reason)
+		chk->skip_reason = check_skipped_late(chk);
+	if (!chk->skip_reason)
 		check_forwarder(chk);
 
 	memset(&in, 0, sizeof(in));
@@ -496,7 +507,7 @@ check_effective(struct check *chk)
 	char	applied[CHECK_APPLIED_LEN];
 
 	cfg_effective(chk->cfg, req->policy_context, req->recipient,
-	    &effective, applied, sizeof(applied));
+	    req->sender, &effective, applied, sizeof(applied));
 	if (applied[0] != '\0') {
 		chk->eff_copy = xmalloc(sizeof(*chk->eff_copy));
 		*chk->eff_copy = effective;
@@ -521,6 +532,35 @@ check_skipped(struct check *chk)
 	}
 	if (cfg->skip_sasl && chk->req->sasl_username[0])
 		return "SASL-authenticated client, not checked";
+	return NULL;
+}
+
+/* Why the client is not checked after all, from the checks' results, or
+ * NULL: its forward-confirmed PTR name is in skip.client_names, or its
+ * HELO name is in skip.helo_names and resolves to the client. */
+static const char *
+check_skipped_late(struct check *chk)
+{
+	const struct cfg *cfg = chk->cfg;
+	const struct check_step *iprev = &chk->step[CHECK_IPREV];
+	const struct check_step *helo = &chk->step[CHECK_HELO_ADDR];
+	const char *name = kept_str(&iprev->res, 0);
+	char	text[CHECK_SKIP_TEXT_LEN];
+	int	i;
+
+	if (iprev->state != CHECK_OFF && iprev->res.result == IPREV_PASS)
+		for (i = 0; i < cfg->nskip_client_names; i++)
+			if (cfg_name_in_domain(name, cfg->skip_client_names[i])) {
+				snprintf(text, sizeof(text), "client name %s is "
+				    "in skip.client_names, not checked", name);
+				return chk->skip_text = xstrdup(text);
+			}
+	if (helo->state != CHECK_OFF && helo->res.result == IPREV_PASS) {
+		snprintf(text, sizeof(text), "HELO name %.*s resolves to the "
+		    "client and is in skip.helo_names, not checked",
+		    DNS_NAME_MAX, chk->req->helo_name);
+		return chk->skip_text = xstrdup(text);
+	}
 	return NULL;
 }
 

@@ -18,8 +18,8 @@
  *	the first PTR name.
  *
  *	Wanted when ptr.enabled, or when a name list needs the verified
- *	name (forwarders.names); decide(3) only acts on it with
- *	ptr.enabled.
+ *	name (forwarders.names, skip.client_names); decide(3) only acts on
+ *	it with ptr.enabled.
  *
  *	Results other than temperror are kept in the checker's cache for
  *	the least TTL of the answers they came from (CHECK_IPREV_TTL_MAX at
@@ -254,7 +254,8 @@ iprev_ptr_cb(void *arg, const struct dns_answer *ans)
 static int
 iprev_wanted(const struct check *chk)
 {
-	return chk->eff->ptr.enabled || chk->cfg->nfwd_names > 0;
+	return chk->eff->ptr.enabled || chk->cfg->nfwd_names > 0 ||
+	    chk->cfg->nskip_client_names > 0;
 }
 
 static void

@@ -32,6 +32,7 @@ enum check_id {
 	CHECK_SPF_HELO,		/* SPF of the HELO identity */
 	CHECK_SPF_MAILFROM,	/* SPF of MAIL FROM (postmaster@HELO for <>) */
 	CHECK_FWD_SPF,		/* the client SPF-passes for a forwarder domain */
+	CHECK_HELO_ADDR,	/* the HELO name resolves to the client */
 	CHECK_NCHECKS
 };
 
@@ -42,11 +43,13 @@ struct kept_str {
 	char	s[];			/* nstr NUL-terminated strings */
 };
 
+#define KEPT_STRS_MAX	8	/* strings in one kept result */
+
 /* A check's result as requests and sessions keep it: the strings at their
  * real length. iprev: result (enum iprev_result), string 0 the name;
  * SPF: result (enum spf_result), identity, counts, strings checked,
  * domain, problem; forwarder SPF: result (pass or none), string 0 the
- * domain. */
+ * domain; HELO address: result (enum iprev_result words). */
 struct kept {
 	int	result;
 	enum spf_identity identity;
@@ -134,7 +137,7 @@ struct check_ops {
 };
 
 extern const struct check_ops check_iprev_ops, check_spf_helo_ops,
-	check_spf_mailfrom_ops, check_fwd_spf_ops;
+	check_spf_mailfrom_ops, check_fwd_spf_ops, check_helo_addr_ops;
 extern const struct check_ops *const check_table[CHECK_NCHECKS];
 
 /* A check's lookup finished: the step is CHECK_DONE; finish the request

@@ -26,8 +26,26 @@
  *	error, 25 reverse DNS). A temporary error is never answered with a
  *	5xx: on_temperror = reject is treated as defer.
  *
+ *	Reverse DNS: ptr.on_missing acts on permerror (no PTR record at
+ *	all), ptr.on_fail on fail (PTR names, none of which resolves back),
+ *	ptr.on_temperror on temperror. With ptr.unless_spf_pass an SPF pass
+ *	of MAIL FROM (for the null sender, of the HELO identity) disarms all
+ *	three: the verdict ignores iprev, the header still shows it.
+ *
  *	report_only and "warn" keep the would-be verdict in out->would and
- *	answer as accept.
+ *	answer as accept. Under report_only the headers say what would have
+ *	been done, as an RFC 8601 / RFC 5322 comment: after the result that
+ *	asks for it ("iprev=fail policy.iprev=192.0.2.1 (would reject:
+ *	5.7.25)"), or, when the header does not show that result, at its
+ *	end with the check's name ("(would reject: 5.7.23 spf_helo)"). A
+ *	comment may follow any pvalue (RFC 8601 2.2) and any value of
+ *	Received-SPF (a dot-atom or quoted-string ends in [CFWS]); it is
+ *	added only when it fits in DECIDE_HEADER_MAX.
+ *
+ *	A recipient in skip.recipients (postmaster@, abuse@ by default,
+ *	RFC 5321 4.5.1) is never refused: a reject or defer becomes accept,
+ *	out->would keeps it and out->exempt says why, and the header goes
+ *	out as for any accept.
  *
  *	A trusted forwarder (in->forwarder) has its SPF MAIL FROM result
  *	in the header with a comment "(trusted forwarder ...: not
@@ -50,7 +68,10 @@
  * LIMITS
  *	Header lines are cut to DECIDE_HEADER_MAX bytes, reply texts to
  *	DECIDE_TEXT_MAX; text from the peer or from DNS is reduced to
- *	printable ASCII, escaped, and cut before it is used.
+ *	printable ASCII, escaped, and cut before it is used. An SPF outcome
+ *	without its identity (the check did not finish before the deadline)
+ *	is named after the request: the sender, postmaster@HELO for the null
+ *	sender, the HELO name for the HELO check, "<>" when there is none.
  *--*/
 #include <stddef.h>
 #include <stdio.h>
@@ -60,6 +81,7 @@
 #include "policyd/decide.h"
 
 #define PEER_TEXT_MAX	80	/* bytes of peer text in a reply or comment */
+#define SKIP_TEXT_MAX	(DNS_NAME_MAX + 96)	/* a skip reason: ours, and a name */
 
 const char *
 iprev_result_str(enum iprev_result r)
@@ -253,17 +275,35 @@ spf_wish(const struct cfg *cfg, const struct spf_outcome *o, int helo_check,
 	w->spf = o;
 }
 
-static void
-iprev_wish(const struct cfg *cfg, enum iprev_result r, struct wish *w)
+/* An SPF pass of MAIL FROM (for the null sender that is the HELO
+ * identity, whichever check evaluated it). */
+static int
+spf_passed(const struct decide_in *in)
 {
+	const char *sender = in->req->sender != NULL ? in->req->sender : "";
+
+	if (in->mailfrom != NULL)
+		return in->mailfrom->result == SPF_RES_PASS;
+	return sender[0] == '\0' && in->helo != NULL &&
+	    in->helo->result == SPF_RES_PASS;
+}
+
+static void
+iprev_wish(const struct cfg *cfg, const struct decide_in *in,
+    struct wish *w)
+{
+	enum iprev_result r = in->iprev.result;
+
 	w->check = "iprev";
 	w->dsn = 25;
 	w->spf = NULL;
 	w->iprev = r;
 	switch (r) {
 	case IPREV_FAIL:
-	case IPREV_PERMERROR:
 		w->act = cfg->ptr.on_fail;
+		break;
+	case IPREV_PERMERROR:
+		w->act = cfg->ptr.on_missing;
 		break;
 	case IPREV_TEMPERROR:
 		w->act = cfg->ptr.on_temperror;
@@ -273,6 +313,8 @@ iprev_wish(const struct cfg *cfg, enum iprev_result r, struct wish *w)
 		w->act = CFG_ACCEPT;
 		break;
 	}
+	if (cfg->ptr.unless_spf_pass && spf_passed(in))
+		w->act = CFG_ACCEPT;
 }
 
 /* The reply text of an iprev result for client ip. */
@@ -299,15 +341,52 @@ iprev_text(enum iprev_result r, const char *ip, char *out, size_t outlen)
 	}
 }
 
+/* The identity o is about, as text: o's own, or, when the check did
+ * not get that far (the deadline), the one the request names. */
+static const char *
+spf_who(const struct decide_in *in, const struct spf_outcome *o, char *buf,
+    size_t len)
+{
+	const char *helo = in->req->helo_name != NULL ? in->req->helo_name : "";
+	const char *sender = in->req->sender != NULL ? in->req->sender : "";
+
+	if (o->checked[0] != '\0')
+		return o->checked;
+	if (o == in->helo)
+		snprintf(buf, len, "%s", helo);
+	else if (sender[0] != '\0')
+		snprintf(buf, len, "%s", sender);
+	else if (helo[0] != '\0')
+		snprintf(buf, len, "postmaster@%s", helo);
+	else
+		buf[0] = '\0';
+	if (buf[0] == '\0')
+		snprintf(buf, len, "<>");
+	return buf;
+}
+
+/* The domain of o's identity who. */
+static const char *
+spf_domain(const struct spf_outcome *o, const char *who)
+{
+	const char *at = strrchr(who, '@');
+
+	if (o->domain[0] != '\0')
+		return o->domain;
+	return at != NULL && at[1] != '\0' ? at + 1 : who;
+}
+
 /* The reply text of SPF outcome o for client ip. */
 static void
-spf_text(const struct spf_outcome *o, const char *ip, char *out,
-    size_t outlen)
+spf_text(const struct decide_in *in, const struct spf_outcome *o,
+    const char *ip, char *out, size_t outlen)
 {
 	char	who[PEER_TEXT_MAX + 1], dom[PEER_TEXT_MAX + 1];
+	char	id[sizeof(o->checked) + 16];
+	const char *w = spf_who(in, o, id, sizeof(id));
 
-	reply_text(o->checked[0] ? o->checked : o->domain, who, sizeof(who));
-	reply_text(o->domain[0] ? o->domain : who, dom, sizeof(dom));
+	reply_text(w, who, sizeof(who));
+	reply_text(spf_domain(o, w), dom, sizeof(dom));
 	switch (o->result) {
 	case SPF_RES_FAIL:
 	case SPF_RES_SOFTFAIL:
@@ -331,22 +410,51 @@ spf_text(const struct spf_outcome *o, const char *ip, char *out,
 	}
 }
 
-/* The Authentication-Results header (RFC 8601). */
+/* Append s at len when all of it fits; returns the new length. */
+static size_t
+put_whole(char *out, size_t outlen, size_t len, const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (len >= outlen || n >= outlen - len)
+		return len;
+	memcpy(out + len, s, n + 1);
+	return len + n;
+}
+
+/* Under report_only: " (would reject: 5.7.25)", and the check's name
+ * after the code when the comment is not next to that check's result. */
 static void
-header_ar(const struct cfg *cfg, const struct decide_in *in, const char *ip,
+would_comment(const struct wish *w, const struct decision *d, int named,
     char *out, size_t outlen)
 {
-	char	q[400], c[PEER_TEXT_MAX * 2 + 1];
+	snprintf(out, outlen, " (would %s: %s%s%s)",
+	    decide_verdict_str(d->would), d->code, named ? " " : "",
+	    named ? w->check : "");
+}
+
+/* The Authentication-Results header (RFC 8601). report: the wish whose
+ * would-be verdict a report_only comment shows, or NULL. */
+static void
+header_ar(const struct cfg *cfg, const struct decide_in *in, const char *ip,
+    const struct wish *report, const struct decision *d, char *out,
+    size_t outlen)
+{
+	char	q[400], c[SKIP_TEXT_MAX * 2 + 1], w[64];
+	char	id[sizeof(in->mailfrom->checked) + 16];
 	const struct spf_outcome *spf;
 	size_t	len;
+	int	placed = 0;
 
 	len = (size_t)snprintf(out, outlen, "Authentication-Results: %s",
 	    cfg->authserv_id);
 	if (in->skip_reason) {
 		snprintf(out + len, outlen - len, "; none (%s)",
-		    decide_comment(in->skip_reason, PEER_TEXT_MAX, c, sizeof(c)));
+		    decide_comment(in->skip_reason, SKIP_TEXT_MAX, c, sizeof(c)));
 		return;
 	}
+	if (report != NULL)
+		would_comment(report, d, 0, w, sizeof(w));
 	if (in->iprev.result != IPREV_NOTCHECKED && len < outlen) {
 		len += (size_t)snprintf(out + len, outlen - len, "; iprev=%s "
 		    "policy.iprev=%s", iprev_result_str(in->iprev.result),
@@ -355,6 +463,10 @@ header_ar(const struct cfg *cfg, const struct decide_in *in, const char *ip,
 			len += (size_t)snprintf(out + len, outlen - len, " (%s)",
 			    decide_comment(in->iprev.name, PEER_TEXT_MAX, c,
 			    sizeof(c)));
+		if (report != NULL && report->spf == NULL) {
+			len = put_whole(out, outlen, len, w);
+			placed = 1;
+		}
 	}
 	/* The MAIL FROM result when there is one; the HELO result only
 	 * otherwise, and then only as smtp.helo. */
@@ -368,7 +480,8 @@ header_ar(const struct cfg *cfg, const struct decide_in *in, const char *ip,
 			len += (size_t)snprintf(out + len, outlen - len,
 			    "; spf=%s smtp.mailfrom=%s",
 			    spf_result_str(spf->result),
-			    pvalue(spf->checked, q, sizeof(q)));
+			    pvalue(spf_who(in, spf, id, sizeof(id)), q,
+			    sizeof(q)));
 		if (spf->problem[0] && len < outlen)
 			len += (size_t)snprintf(out + len, outlen - len, " (%s)",
 			    decide_comment(spf->problem, PEER_TEXT_MAX, c,
@@ -378,9 +491,17 @@ header_ar(const struct cfg *cfg, const struct decide_in *in, const char *ip,
 			    " (trusted forwarder %s: not enforced)",
 			    decide_comment(in->forwarder, PEER_TEXT_MAX, c,
 			    sizeof(c)));
+		if (report != NULL && report->spf == spf) {
+			len = put_whole(out, outlen, len, w);
+			placed = 1;
+		}
 	}
 	if (in->iprev.result == IPREV_NOTCHECKED && spf == NULL && len < outlen)
 		len += (size_t)snprintf(out + len, outlen - len, "; none");
+	if (report != NULL && !placed) {
+		would_comment(report, d, 1, w, sizeof(w));
+		len = put_whole(out, outlen, len, w);
+	}
 	if (in->nat && len < outlen)
 		snprintf(out + len, outlen - len, " (%s client address %s%s)",
 		    decide_comment(in->nat, PEER_TEXT_MAX, c, sizeof(c)), ip,
@@ -390,13 +511,13 @@ header_ar(const struct cfg *cfg, const struct decide_in *in, const char *ip,
 
 /* The Received-SPF comment (RFC 7208 9.1 conventions). */
 static void
-spf_comment(const struct spf_outcome *o, const char *ip, char *out,
-    size_t outlen)
+spf_comment(const struct decide_in *in, const struct spf_outcome *o,
+    const char *ip, char *out, size_t outlen)
 {
-	char	who[PEER_TEXT_MAX * 2 + 1];
+	char	who[PEER_TEXT_MAX * 2 + 1], id[sizeof(o->checked) + 16];
 
-	decide_comment(o->checked[0] ? o->checked : o->domain, PEER_TEXT_MAX,
-	    who, sizeof(who));
+	decide_comment(spf_who(in, o, id, sizeof(id)), PEER_TEXT_MAX, who,
+	    sizeof(who));
 	switch (o->result) {
 	case SPF_RES_PASS:
 		snprintf(out, outlen, "domain of %s designates %s as permitted "
@@ -428,16 +549,17 @@ spf_comment(const struct spf_outcome *o, const char *ip, char *out,
 	}
 }
 
-/* The Received-SPF header (RFC 7208 9.1). */
+/* The Received-SPF header (RFC 7208 9.1); report as for header_ar(). */
 static void
 header_received_spf(const struct cfg *cfg, const struct decide_in *in,
-    const struct spf_outcome *o, const char *ip, char *out, size_t outlen)
+    const struct spf_outcome *o, const char *ip, const struct wish *report,
+    const struct decision *d, char *out, size_t outlen)
 {
 	char	comment[400], qip[80], qfrom[400], qhelo[400], qrecv[300];
-	char	qprob[SPF_TEXT_MAX + 4], ctl[400];
+	char	qprob[SPF_TEXT_MAX + 4], ctl[400], w[64];
 	size_t	len;
 
-	spf_comment(o, ip, comment, sizeof(comment));
+	spf_comment(in, o, ip, comment, sizeof(comment));
 	decide_comment(cfg->authserv_id, 255, ctl, sizeof(ctl));
 	len = (size_t)snprintf(out, outlen, "Received-SPF: %s (%s: %s) "
 	    "client-ip=%s; envelope-from=", spf_result_str(o->result), ctl,
@@ -456,14 +578,20 @@ header_received_spf(const struct cfg *cfg, const struct decide_in *in,
 		len += (size_t)snprintf(out + len, outlen - len, "; problem=%s",
 		    decide_quote(o->problem, qprob, sizeof(qprob)));
 	if (len < outlen)
-		snprintf(out + len, outlen - len, "; receiver=%s; identity=%s",
+		len += (size_t)snprintf(out + len, outlen - len,
+		    "; receiver=%s; identity=%s",
 		    decide_quote(cfg->authserv_id, qrecv, sizeof(qrecv)),
 		    spf_identity_str(o->identity));
+	/* After the last value: a dot-atom may end in a comment. */
+	if (report != NULL) {
+		would_comment(report, d, report->spf != o, w, sizeof(w));
+		put_whole(out, outlen, len, w);
+	}
 }
 
 static void
 headers(const struct cfg *cfg, const struct decide_in *in, const char *ip,
-    struct decision *out)
+    const struct wish *report, struct decision *out)
 {
 	const struct spf_outcome *spf = in->mailfrom ? in->mailfrom : in->helo;
 	int	want_ar, want_rs;
@@ -471,17 +599,24 @@ headers(const struct cfg *cfg, const struct decide_in *in, const char *ip,
 	want_ar = cfg->header == CFG_HDR_AR || cfg->header == CFG_HDR_BOTH;
 	want_rs = cfg->header == CFG_HDR_RECEIVED_SPF ||
 	    cfg->header == CFG_HDR_BOTH;
-	if (want_ar)
-		header_ar(cfg, in, ip, out->headers[out->nheaders++],
-		    DECIDE_HEADER_MAX);
-	if (want_rs && spf && !in->skip_reason)
-		header_received_spf(cfg, in, spf, ip,
-		    out->headers[out->nheaders++], DECIDE_HEADER_MAX);
+	if (want_ar) {
+		header_ar(cfg, in, ip, report, out,
+		    out->headers[out->nheaders], DECIDE_HEADER_MAX);
+		out->nheaders++;
+	}
+	if (want_rs && spf && !in->skip_reason) {
+		header_received_spf(cfg, in, spf, ip, report, out,
+		    out->headers[out->nheaders], DECIDE_HEADER_MAX);
+		out->nheaders++;
+	}
 }
 
+/* The verdict of wish w. relax: a private client under private_clients
+ * = accept; exempt: a recipient in skip.recipients. */
 static void
-answer(const struct cfg *cfg, const struct wish *w, const char *ip,
-    int relax, struct decision *out)
+answer(const struct cfg *cfg, const struct decide_in *in,
+    const struct wish *w, const char *ip, int relax, int exempt,
+    struct decision *out)
 {
 	enum cfg_action act = w->act;
 	char	text[DECIDE_TEXT_MAX];
@@ -491,7 +626,9 @@ answer(const struct cfg *cfg, const struct wish *w, const char *ip,
 	    act == CFG_DEFER ? DECIDE_DEFER : DECIDE_ACCEPT;
 	snprintf(out->code, sizeof(out->code), "%d.7.%d",
 	    out->would == DECIDE_REJECT ? 5 : 4, w->dsn);
-	if (cfg->report_only)
+	if (exempt)
+		out->exempt = "recipient";
+	if (cfg->report_only || exempt)
 		return;
 	if (relax) {
 		out->relaxed = 1;
@@ -499,7 +636,7 @@ answer(const struct cfg *cfg, const struct wish *w, const char *ip,
 	}
 	out->verdict = out->would;
 	if (w->spf != NULL)
-		spf_text(w->spf, ip, text, sizeof(text));
+		spf_text(in, w->spf, ip, text, sizeof(text));
 	else
 		iprev_text(w->iprev, ip, text, sizeof(text));
 	if (out->verdict == DECIDE_REJECT)
@@ -514,7 +651,8 @@ void
 decide(const struct cfg *cfg, const struct decide_in *in, struct decision *out)
 {
 	struct wish wishes[3];
-	int	nw = 0, i, pick = -1;
+	const struct wish *report = NULL;
+	int	nw = 0, i, pick = -1, relax, exempt = 0;
 	char	ip[NETADDR_STR_MAX];
 
 	/* Not the action and header arrays (5 KB): only what says they
@@ -536,7 +674,7 @@ decide(const struct cfg *cfg, const struct decide_in *in, struct decision *out)
 		 * HELO identity; in->helo is then NULL. */
 		if (in->helo)
 			spf_wish(cfg, in->helo, 1, &wishes[nw++]);
-		iprev_wish(cfg, in->iprev.result, &wishes[nw++]);
+		iprev_wish(cfg, in, &wishes[nw++]);
 	}
 	for (i = 0; i < nw; i++) {
 		/* A problem of ours or of DNS is never a 5xx. */
@@ -559,9 +697,15 @@ decide(const struct cfg *cfg, const struct decide_in *in, struct decision *out)
 	/* The address is text only where a reply or header shows it. */
 	if (pick >= 0 || in->header_ok)
 		netaddr_format(in->client, ip, sizeof(ip));
-	if (pick >= 0)
-		answer(cfg, &wishes[pick], ip, in->nat != NULL &&
-		    cfg->private_clients == CFG_PRIVATE_ACCEPT, out);
+	relax = in->nat != NULL && cfg->private_clients == CFG_PRIVATE_ACCEPT;
+	if (pick >= 0) {
+		exempt = cfg_recipient_skipped(cfg, in->req->recipient);
+		answer(cfg, in, &wishes[pick], ip, relax, exempt, out);
+		/* What report_only hides, unless nothing would be refused
+		 * anyway. */
+		if (cfg->report_only && !relax && !exempt)
+			report = &wishes[pick];
+	}
 	if (pick < 0 && out->check) {
 		/* "warn": the would-be rejection, answered as accept. */
 		out->would = DECIDE_REJECT;
@@ -571,7 +715,7 @@ decide(const struct cfg *cfg, const struct decide_in *in, struct decision *out)
 	/* The headers go out with an accept where PREPEND is allowed;
 	 * otherwise nobody reads them. */
 	if (in->header_ok)
-		headers(cfg, in, ip, out);
+		headers(cfg, in, ip, report, out);
 	if (in->header_ok && out->nheaders)
 		snprintf(out->action, sizeof(out->action), "PREPEND %s",
 		    out->headers[0]);

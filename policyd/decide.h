@@ -54,6 +54,10 @@ struct decision {
 					 * private-client rule */
 	int	relaxed;		/* 1: a reject/defer became accept
 					 * because the client is private */
+	const char *exempt;		/* "recipient": the recipient is in
+					 * skip.recipients, so the reject/defer
+					 * in would is answered as accept (also
+					 * set under report_only); else NULL */
 	const char *check;		/* "iprev", "spf_helo", "spf_mailfrom" or NULL */
 	char	code[8];		/* enhanced status code, "" on accept */
 	char	action[PROTO_ACTION_MAX];	/* the complete action= value */
@@ -64,7 +68,8 @@ struct decision {
 };
 
 /* Fill out from in and cfg; never fails. action is "PREPEND headers[0]"
- * on accept when a header is due and allowed, else "DUNNO". */
+ * on accept when a header is due and allowed, else "DUNNO". cfg is the
+ * effective configuration of the request (cfg_effective()). */
 void	decide(const struct cfg *, const struct decide_in *, struct decision *out);
 
 const char *iprev_result_str(enum iprev_result);	/* "pass", ..., "none" */

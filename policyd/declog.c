@@ -111,7 +111,7 @@ declog_write(const struct check *chk, const struct decision *d,
 	    decide_verdict_str(d->would) : NULL;
 	int	warn = d && d->would == DECIDE_REJECT &&
 	    d->verdict == DECIDE_ACCEPT && !chk->cfg->report_only &&
-	    !d->relaxed;
+	    !d->relaxed && !d->exempt;
 	int	have_applied = chk->applied != NULL && chk->applied[0];
 	int	json = chk->cfg->log_format == CFG_LOG_JSON;
 	char	ms[24];
@@ -162,6 +162,8 @@ declog_write(const struct check *chk, const struct decision *d,
 		line_kv(&l, json, "would", would, 0);
 	if (chk->skip_reason)
 		line_kv(&l, json, "skip", chk->skip_reason, 0);
+	else if (d && d->exempt)
+		line_kv(&l, json, "skip", d->exempt, 0);
 	if (have_applied)
 		line_kv(&l, json, "policy", chk->applied, 1);
 	if (chk->fwd_by) {

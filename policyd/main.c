@@ -247,6 +247,38 @@ str_eq(const char *a, const char *b)
 	    (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* -t: the notes on stderr, each line with its priority under journald. */
+static void
+print_notes(const char *notes)
+{
+	const char *p, *nl;
+
+	for (p = notes; p != NULL && *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p) - 1;
+		fprintf(stderr, "%s%.*s\n", log_stderr_journal() ? "<4>" : "",
+		    (int)(nl - p + (*nl != '\n')), p);
+	}
+}
+
+/* What the administrator should know of a loaded file: its notes (the
+ * upgrade rule, host bits), and that report_only refuses nothing. */
+static void
+log_cfg_notes(const struct cfg *c)
+{
+	const char *p, *nl;
+
+	for (p = c->notes; p != NULL && *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p) - 1;
+		log_warn("%.*s", (int)(nl - p + (*nl != '\n')), p);
+	}
+	if (c->report_only)
+		log_info("%s: report_only = true: every decision is logged "
+		    "(would=) and put in the header, and nothing is refused; "
+		    "set report_only = false to enforce", c->file);
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -275,6 +307,8 @@ reload(struct daemon *d)
 	checker_set_cfg(d->checker, c);
 	server_set_cfg(d->server, c);
 	d->cfg = c;
+	if (c->report_only != old->report_only || !str_eq(c->notes, old->notes))
+		log_cfg_notes(c);
 	cfg_unref(old);
 	log_info("configuration reloaded from %s", c->file);
 }
@@ -453,6 +487,7 @@ main(int argc, char **argv)
 		if (ready[0] != '\0')
 			fprintf(stderr, "%s%s: %s\n", log_stderr_journal() ?
 			    "<4>" : "", file, ready);
+		print_notes(d.cfg->notes);
 		printf("%s: configuration OK\n", file);
 		cfg_unref(d.cfg);
 		return 0;
@@ -560,6 +595,7 @@ main(int argc, char **argv)
 		if (d.stats != NULL && n > 0 && (size_t)n < sizeof(ready))
 			snprintf(ready + n, sizeof(ready) - (size_t)n,
 			    "; metrics at %s/metrics", d.cfg->stats_listen);
+		log_cfg_notes(d.cfg);
 		log_info("%s", ready);
 	}
 

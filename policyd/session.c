@@ -76,17 +76,19 @@ kept_copy(struct kept *dst, const struct kept *src)
 void
 kept_set_strs(struct kept *k, int n, const char *const *s, const size_t *max)
 {
-	size_t	len[8], total = 0;
+	size_t	len[KEPT_STRS_MAX], total = 0;
 	struct kept_str *ks = NULL;
 	char	*p;
 	int	i;
 
-	for (i = 0; i < n && i < 8; i++)
+	if (n > KEPT_STRS_MAX)
+		n = KEPT_STRS_MAX;
+	for (i = 0; i < n; i++)
 		total += len[i] = strnlen(s[i], max[i]);
 	if (total > 0) {
 		ks = kept_new(total + (size_t)n);
 		p = ks->s;
-		for (i = 0; i < n && i < 8; i++) {
+		for (i = 0; i < n; i++) {
 			memcpy(p, s[i], len[i]);
 			p[len[i]] = '\0';
 			p += len[i] + 1;

@@ -76,7 +76,7 @@ smtpd_relay_restrictions =
 # No permit_mynetworks: every test client is in 127.0.0.0/8 and must
 # reach the policy check.
 smtpd_recipient_restrictions = reject_unauth_destination,
-	check_policy_service {{ {policy}, timeout=10s, try_limit=1,
+	check_policy_service {{ {policy}, timeout=30s, try_limit=1,
 	{{ default_action = {default_action} }} }}
 alias_maps =
 alias_database =

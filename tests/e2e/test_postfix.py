@@ -6,10 +6,12 @@ temporary directory, smtpd on a free 127.0.0.1 port with
 smtpd_peername_lookup = no and
 
     smtpd_recipient_restrictions = reject_unauth_destination,
-        check_policy_service { inet:127.0.0.1:PORT, timeout=10s, try_limit=1,
+        check_policy_service { inet:127.0.0.1:PORT, timeout=30s, try_limit=1,
                                { default_action = 451 4.3.5 ... } }
 
-pointing at bin/relaytrust-policyd (RT_BIN), which resolves through a
+pointing at bin/relaytrust-policyd (RT_BIN) run with the shipped
+conf/policyd.conf (only listen, dns.forward, authserv_id, skip.networks and
+report_only = false changed: shipped_config()), which resolves through a
 TestDNS (tests/integration/dnsserver.py) on loopback.  swaks connects from
 different 127.x source addresses:
 
@@ -18,7 +20,11 @@ different 127.x source addresses:
                with our Authentication-Results (header = "authentication-results")
     127.0.0.3  PTR mx.fail.test.example (A 127.0.0.3), sender
                bad@fail.test.example ("v=spf1 -all")     -> 550 5.7.23
-    127.0.0.4  no PTR (NXDOMAIN), SPF-pass sender          -> 550 5.7.25
+    127.0.0.4  no PTR (NXDOMAIN), SPF-pass sender          -> 250, delivered
+               (ptr.unless_spf_pass), iprev=permerror in the header
+    127.0.0.5  no PTR, sender domain without SPF           -> 550 5.7.25
+    127.0.0.3  SPF fail to postmaster@ and user@           -> postmaster@
+               delivered (skip.recipients), user@ 550 5.7.23
     127.0.0.2  null sender (HELO identity)                 -> 250, smtp.helo
     127.0.0.2  three recipients                            -> three copies,
                each with exactly one Authentication-Results
@@ -53,8 +59,8 @@ READY_TIMEOUT = 20
 AUTHSERV_ID = "mx.test.example"
 
 ZONE = {
-    # SPF pass for 127.0.0.2 (and 127.0.0.4, so the no-PTR client fails
-    # on reverse DNS only).
+    # SPF pass for 127.0.0.2 (and 127.0.0.4, whose missing PTR the SPF
+    # pass disarms: ptr.unless_spf_pass).
     "pass.test.example": [{"TXT": "v=spf1 ip4:127.0.0.2 ip4:127.0.0.4 -all"}],
     "mx.pass.test.example": [{"A": "127.0.0.2"}, {"TXT": "v=spf1 ip4:127.0.0.2 -all"}],
     "2.0.0.127.in-addr.arpa": [{"PTR": "mx.pass.test.example"}],
@@ -63,32 +69,30 @@ ZONE = {
     "fail.test.example": [{"TXT": "v=spf1 -all"}],
     "mx.fail.test.example": [{"A": "127.0.0.3"}, {"TXT": "v=spf1 ip4:127.0.0.3 -all"}],
     "3.0.0.127.in-addr.arpa": [{"PTR": "mx.fail.test.example"}],
-    # 127.0.0.4: no PTR at all (4.0.0.127.in-addr.arpa is NXDOMAIN).
+    # 127.0.0.4 and 127.0.0.5: no PTR at all (NXDOMAIN); nospf.test.example
+    # publishes no SPF record.
     "mx.noptr.test.example": [{"A": "127.0.0.4"}],
+    "nospf.test.example": [{"A": "127.0.0.5"}],
 }
 
-POLICYD_CONF = """\
-# written by tests/e2e/test_postfix.py
-listen = {{ "inet:127.0.0.1:{port}" }}
-workers = 2
-request_timeout = 5
-authserv_id = "{authserv_id}"
-header = "authentication-results"
-dns {{
-	forward = {{ "127.0.0.1@{dns_port}" }}
-	query_timeout = 2
-}}
-skip {{
-	networks = {{ }}
-	sasl_authenticated = true
-}}
-ptr {{
-	on_fail = "reject"
-}}
-spf {{
-	on_fail = "reject"
-}}
-"""
+def shipped_config(port, dns_port, report_only=False):
+    """conf/policyd.conf as shipped, with only what a test host must change:
+    listen, dns.forward, authserv_id, the loopback clients checked (they
+    are the test's senders), and report_only."""
+    with open(os.path.join(ROOT, "conf", "policyd.conf")) as f:
+        text = f.read()
+    edits = [
+        (r'(?m)^listen = \{ "inet:127\.0\.0\.1:10045" \}$',
+         'listen = { "inet:127.0.0.1:%d" }' % port),
+        (r"(?m)^report_only = true$", "report_only = %s" % ("true" if report_only else "false")),
+        (r'(?m)^#authserv_id = "mx\.example\.org"$', 'authserv_id = "%s"' % AUTHSERV_ID),
+        (r"(?m)^\tforward = \{ \}$", '\tforward = { "127.0.0.1@%d" }' % dns_port),
+        (r'(?m)^\tnetworks = \{ "127\.0\.0\.0/8", "::1/128" \}$', "\tnetworks = { }"),
+    ]
+    for pattern, repl in edits:
+        text, n = re.subn(pattern, repl, text)
+        assert n == 1, "conf/policyd.conf changed: %r matched %d times" % (pattern, n)
+    return text
 
 
 class Policyd:
@@ -99,8 +103,7 @@ class Policyd:
         self.conf = os.path.join(base, "policyd.conf")
         self.log_path = os.path.join(base, "policyd.log")
         with open(self.conf, "w") as f:
-            f.write(POLICYD_CONF.format(port=self.port, dns_port=dns_port,
-                                        authserv_id=AUTHSERV_ID))
+            f.write(shipped_config(self.port, dns_port))
         self._logf = open(self.log_path, "wb")
         self.proc = subprocess.Popen([POLICYD, "-f", "-c", self.conf],
                                      stdin=subprocess.DEVNULL, stdout=self._logf,
@@ -281,14 +284,49 @@ def test_spf_fail_is_rejected_at_rcpt(stack):
            stack, t)
 
 
-def test_client_without_ptr_is_rejected(stack):
+def test_client_without_ptr_but_spf_pass_is_delivered(stack):
+    """ptr.unless_spf_pass: the sender is authenticated by SPF; the header
+    still says the reverse DNS is missing."""
     marker = uuid.uuid4().hex
     t = stack.swaks("127.0.0.4", "mx.noptr.test.example", "good@pass.test.example",
+                    ["user@test.example"], marker)
+    expect(data_accepted(t), "want 250 after DATA", stack, t)
+    msgs = stack.wait_messages(marker, 1, t)
+    ar, _ = our_headers(msgs[0])
+    expect(ar == ["%s; iprev=permerror policy.iprev=127.0.0.4; "
+                  "spf=pass smtp.mailfrom=good@pass.test.example" % AUTHSERV_ID],
+           "Authentication-Results: got %r" % ar, stack, t)
+
+
+def test_client_without_ptr_or_spf_is_rejected(stack):
+    marker = uuid.uuid4().hex
+    t = stack.swaks("127.0.0.5", "mx.nospf.test.example", "someone@nospf.test.example",
                     ["user@test.example"], marker)
     reply = rcpt_reply(t)
     expect(reply is not None and re.match(r"<\*\*\s+550 5\.7\.25 ", reply),
            "want 550 5.7.25 at RCPT, got %r" % reply, stack, t)
     expect(not data_accepted(t), "DATA must not be accepted", stack, t)
+
+
+def test_spf_fail_to_postmaster_is_delivered(stack):
+    """skip.recipients: postmaster@ is never refused (RFC 5321 4.5.1), the
+    other recipient of the same message is."""
+    marker = uuid.uuid4().hex
+    t = stack.swaks("127.0.0.3", "mx.fail.test.example", "bad@fail.test.example",
+                    ["postmaster@test.example", "user@test.example"], marker)
+    expect(re.search(r"(?m)^ -> RCPT TO:<user@test\.example>\r?\n<\*\*\s+550 5\.7\.23 ", t),
+           "want 550 5.7.23 for user@test.example", stack, t)
+    expect(data_accepted(t), "want 250 after DATA for postmaster@", stack, t)
+    msgs = stack.wait_messages(marker, 1, t)
+    ar, _ = our_headers(msgs[0])
+    expect(len(ar) == 1 and "spf=fail smtp.mailfrom=bad@fail.test.example" in ar[0],
+           "Authentication-Results: got %r" % ar, stack, t)
+    want = re.compile(r"to=<postmaster@test\.example> .*spf_mailfrom=fail action=prepend "
+                      r"code=5\.7\.23 would=reject skip=recipient")
+    deadline = time.monotonic() + 10    # -f buffers log lines for 10 ms
+    while not want.search(stack.policyd.log()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    expect(want.search(stack.policyd.log()), "no skip=recipient decision line", stack, t)
 
 
 def test_null_sender_uses_helo_identity(stack):

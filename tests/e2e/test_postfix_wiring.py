@@ -22,8 +22,8 @@ import uuid
 import pytest
 
 import postfix_instance
-from test_postfix import (AUTHSERV_ID, POLICYD, POLICYD_CONF, ZONE, Policyd, Stack,
-                          TestDNS, data_accepted, expect, our_headers, rcpt_reply)
+from test_postfix import (AUTHSERV_ID, POLICYD, ZONE, Policyd, Stack, TestDNS, data_accepted, expect,
+                          our_headers, rcpt_reply, shipped_config)
 
 
 def _stack(mode):
@@ -52,8 +52,7 @@ def wired(request):
             shutil.copy(POLICYD, exe)
             conf = os.path.join(base, "stdio.conf")
             with open(conf, "w") as f:
-                f.write(POLICYD_CONF.format(port=1, dns_port=dns.port,
-                                            authserv_id=AUTHSERV_ID)
+                f.write(shipped_config(1, dns.port)
                         .replace('listen = { "inet:127.0.0.1:1" }', "listen = { }"))
             os.chmod(conf, 0o644)
             postfix = postfix_instance.PostfixInstance(
@@ -86,7 +85,7 @@ def _unix_daemon(base, dns_port, sock):
     """A standing daemon on the unix socket sock."""
     import subprocess
     conf = os.path.join(base, "unix.conf")
-    text = POLICYD_CONF.format(port=1, dns_port=dns_port, authserv_id=AUTHSERV_ID)
+    text = shipped_config(1, dns_port)
     with open(conf, "w") as f:
         f.write(text.replace('listen = { "inet:127.0.0.1:1" }', 'listen = { "unix:%s" }' % sock))
     d = Policyd.__new__(Policyd)

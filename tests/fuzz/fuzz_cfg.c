@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* fuzz_cfg - cfg_load() on arbitrary bytes: the input is written to one
- * temp file (mkstemp, made once) and loaded. A failure must say where
- * (FILE:LINE) or why; a loaded configuration is asked for its effective
- * settings once and released. */
+ * temp file (mkstemp, made once) and loaded (libconfuse and the pre-scan
+ * of repeated keys and unclosed quotes). A failure must say where
+ * (FILE:LINE) or why, on one line; a loaded configuration is asked for
+ * its effective settings and skip.recipients once and released. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,12 +43,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	err[0] = '\0';
 	if ((c = cfg_load(path, err, sizeof(err))) == NULL) {
-		if (err[0] == '\0')
+		if (err[0] == '\0' || strchr(err, '\n') != NULL)
 			abort();
 		return 0;
 	}
-	cfg_effective(c, "submission", "user@example.org", &eff, applied,
-	    sizeof(applied));
+	if (c->notes != NULL && c->notes[strlen(c->notes) - 1] != '\n')
+		abort();
+	cfg_effective(c, "submission", "user@example.org",
+	    "sender@lists.example.net", &eff, applied, sizeof(applied));
+	(void)cfg_recipient_skipped(c, "Postmaster@example.org");
 	cfg_unref(c);
 	return 0;
 }

@@ -195,10 +195,20 @@ def test_record_settles_result_without_worker(policyd, dns, sender, result, cach
 
 
 def test_deadline_and_reload_counters(policyd, dns):
-    d = start(policyd, dns, {"request_timeout": 1,
+    # Every answer takes 0.25 s, within dns.query_timeout; chain.example's
+    # SPF record needs 10 lookups in a row, past the deadline.
+    from test_checks import include_chain
+    d = start(policyd, dns, {"request_timeout": 2,
                              "dns": {"forward": ["127.0.0.1@%d" % dns.port],
-                                     "query_timeout": 5}})
-    a = d.request(sender="u@slow.example")
+                                     "query_timeout": 1}})
+    for name, rr in include_chain("chain.example", 10).items():
+        for r in rr:
+            dns.add(name, r)
+    dns.delay = 0.25
+    try:
+        a = d.request(sender="u@chain.example")
+    finally:
+        dns.delay = 0
     assert a.startswith("DEFER_IF_PERMIT 4.7.24 "), a
     m = scrape(d.stats_port)
     assert get(m, "relaytrust_deadline_hits_total") == 1
@@ -207,10 +217,11 @@ def test_deadline_and_reload_counters(policyd, dns):
     assert get(m, "relaytrust_replies_total", code="4.7.24") == 1
 
     line = d.reload({"stats_listen": "inet:127.0.0.1:%d" % d.stats_port,
-                     "request_timeout": 1, "spf": {"on_fail": "bogus"}})
+                     "request_timeout": 2, "dns": {"query_timeout": 1},
+                     "spf": {"on_fail": "bogus"}})
     assert "keeping the old configuration" in line
     line = d.reload({"stats_listen": "inet:127.0.0.1:%d" % d.stats_port,
-                     "request_timeout": 1})
+                     "request_timeout": 2, "dns": {"query_timeout": 1}})
     assert "configuration reloaded" in line
     m = scrape(d.stats_port)
     assert get(m, "relaytrust_config_reloads_total", result="ok") == 1

@@ -211,13 +211,13 @@ def limits(paths, pattern=r"\w+_MAX|CHECK_DEADLINE_MARGIN_MS"):
     return out
 
 
-POLICYD_LIMIT_FILES = ["policyd/*.h", "policyd/check.c", "shared/dns.h", "shared/spf.h",
+POLICYD_LIMIT_FILES = ["policyd/*.h", "policyd/check*.c", "shared/dns.h", "shared/spf.h",
                        "shared/spfpool.h", "shared/spfworker.h", "shared/cfg.h",
                        "shared/cfg.c", "shared/log.h"]
 VERIFY_LIMIT_FILES = ["shared/hdr.h", "verifier/*.h"]
 # Buffer sizes, not limits on input.
 NOT_LIMITS = {"NETADDR_STR_MAX", "NETADDR_PTR_MAX", "MAIN_ERR_MAX", "MAIN_READY_MAX",
-              "SPF_REWRITE_MAX"}
+              "SPF_REWRITE_MAX", "KEPT_STRS_MAX"}
 
 
 def _limit_rows():

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* test_decide - the action table of SPEC 2.3 and the header syntax. */
+/* test_decide - the action table of SPEC 2.3 and the header syntax;
+ * ptr.on_missing, ptr.on_fail and ptr.unless_spf_pass, skip.recipients,
+ * the report_only comments, and reply texts of unfinished SPF checks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,7 +87,8 @@ static const struct row rows[] = {
 	{"report_only answers accept", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
 	 IPREV_PASS, "h.example", NA, SPF_RES_FAIL, CFG_HDR_AR, 1, D, D, D, D, D,
 	 "PREPEND Authentication-Results: mx.test; iprev=pass policy.iprev=192.0.2.1 "
-	 "(h.example); spf=fail smtp.mailfrom=u@example.com", NULL, DECIDE_REJECT, "5.7.23"},
+	 "(h.example); spf=fail smtp.mailfrom=u@example.com (would reject: 5.7.23)", NULL,
+	 DECIDE_REJECT, "5.7.23"},
 	{"warn answers accept", "192.0.2.1", "h.example", "u@example.com", NULL, 1,
 	 IPREV_PASS, "h.example", NA, SPF_RES_FAIL, CFG_HDR_AR, 0, CFG_WARN, D, D, D, D,
 	 "PREPEND Authentication-Results: mx.test; iprev=pass policy.iprev=192.0.2.1 "
@@ -155,6 +158,7 @@ base_cfg(struct cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->authserv_id = "mx.test";
 	cfg->ptr.enabled = 1;
+	cfg->ptr.on_missing = CFG_REJECT;
 	cfg->ptr.on_fail = CFG_REJECT;
 	cfg->ptr.on_temperror = CFG_DEFER;
 	cfg->ptr.max_names = 10;
@@ -387,6 +391,396 @@ test_forwarder_nat(void **state)
 	}
 }
 
+/*
+ * The newer rules, one row each: a request (client 192.0.2.1, HELO
+ * mail.example.net), its results, the configuration that differs from
+ * base_cfg(), and what decide() answers. Outcomes name their identity
+ * unless "unnamed" (a check cut short by the deadline).
+ */
+struct xrow {
+	const char *name;
+	const char *sender;		/* NULL: "u@example.com" */
+	const char *rcpt;		/* NULL: "r@example.org" */
+	int	iprev;			/* SET(enum iprev_result); 0: pass */
+	int	helo_res, mf_res;	/* SET(enum spf_result); 0: not run */
+	int	unnamed;		/* outcomes without checked/domain */
+	/* configuration */
+	int	on_missing, on_fail, on_temperror, unless, report_only;
+	int	spf_on_permerror;
+	enum cfg_header header;
+	const char *nat;
+	const char **skip_rcpt;		/* NULL: none */
+	/* wanted */
+	enum decide_verdict verdict, would;
+	const char *exempt;
+	const char *action;		/* the whole action */
+	const char *header2;		/* NULL: not checked */
+};
+
+#define SET(x)	((int)(x) + 1)		/* a value; 0 keeps the default */
+
+static const char *postmaster[] = {"postmaster@", "@whole.example", NULL};
+
+static const struct xrow xrows[] = {
+	/* ptr.on_missing for permerror, ptr.on_fail for fail. */
+	{.name = "no PTR: on_missing", .iprev = SET(IPREV_PERMERROR),
+	 .on_missing = SET(CFG_REJECT), .on_fail = SET(CFG_ACCEPT),
+	 .verdict = DECIDE_REJECT, .would = DECIDE_REJECT,
+	 .action = "550 5.7.25 Reverse DNS validation failed: 192.0.2.1 has no PTR record"},
+	{.name = "no PTR: on_fail does not count", .iprev = SET(IPREV_PERMERROR),
+	 .on_missing = SET(CFG_ACCEPT), .on_fail = SET(CFG_REJECT),
+	 .verdict = DECIDE_ACCEPT, .would = DECIDE_ACCEPT,
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=permerror "
+	 "policy.iprev=192.0.2.1"},
+	{.name = "no PTR: defer", .iprev = SET(IPREV_PERMERROR),
+	 .on_missing = SET(CFG_DEFER), .verdict = DECIDE_DEFER, .would = DECIDE_DEFER,
+	 .action = "DEFER_IF_PERMIT 4.7.25 Reverse DNS validation failed: 192.0.2.1 has "
+	 "no PTR record"},
+	{.name = "no PTR: warn", .iprev = SET(IPREV_PERMERROR),
+	 .on_missing = SET(CFG_WARN), .on_fail = SET(CFG_REJECT), .verdict = DECIDE_ACCEPT,
+	 .would = DECIDE_REJECT, .action = "PREPEND Authentication-Results: mx.test; "
+	 "iprev=permerror policy.iprev=192.0.2.1"},
+	{.name = "fail: on_fail", .iprev = SET(IPREV_FAIL),
+	 .on_missing = SET(CFG_ACCEPT), .on_fail = SET(CFG_REJECT),
+	 .verdict = DECIDE_REJECT, .would = DECIDE_REJECT,
+	 .action = "550 5.7.25 Reverse DNS validation failed: no PTR name of 192.0.2.1 "
+	 "resolves back to it"},
+	{.name = "fail: on_missing does not count", .iprev = SET(IPREV_FAIL),
+	 .on_missing = SET(CFG_REJECT), .on_fail = SET(CFG_ACCEPT),
+	 .verdict = DECIDE_ACCEPT, .would = DECIDE_ACCEPT,
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=fail policy.iprev=192.0.2.1 "
+	 "(ptr.example)"},
+	/* unless_spf_pass. */
+	{.name = "no PTR, SPF pass", .iprev = SET(IPREV_PERMERROR), .mf_res = SET(SPF_RES_PASS),
+	 .unless = SET(1), .verdict = DECIDE_ACCEPT, .would = DECIDE_ACCEPT,
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=permerror "
+	 "policy.iprev=192.0.2.1; spf=pass smtp.mailfrom=u@example.com"},
+	{.name = "fail, SPF pass", .iprev = SET(IPREV_FAIL), .mf_res = SET(SPF_RES_PASS),
+	 .unless = SET(1), .verdict = DECIDE_ACCEPT, .would = DECIDE_ACCEPT,
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=fail policy.iprev=192.0.2.1 "
+	 "(ptr.example); spf=pass smtp.mailfrom=u@example.com"},
+	{.name = "temperror, SPF pass", .iprev = SET(IPREV_TEMPERROR), .mf_res = SET(SPF_RES_PASS),
+	 .unless = SET(1), .verdict = DECIDE_ACCEPT, .would = DECIDE_ACCEPT,
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=temperror "
+	 "policy.iprev=192.0.2.1; spf=pass smtp.mailfrom=u@example.com"},
+	{.name = "warn, SPF pass", .iprev = SET(IPREV_PERMERROR), .mf_res = SET(SPF_RES_PASS),
+	 .on_missing = SET(CFG_WARN), .unless = SET(1), .verdict = DECIDE_ACCEPT,
+	 .would = DECIDE_ACCEPT, .action = NULL},
+	{.name = "SPF pass, unless_spf_pass off", .iprev = SET(IPREV_PERMERROR),
+	 .mf_res = SET(SPF_RES_PASS), .unless = SET(0), .verdict = DECIDE_REJECT,
+	 .would = DECIDE_REJECT, .action = "550 5.7.25 Reverse DNS validation failed: "
+	 "192.0.2.1 has no PTR record"},
+	{.name = "SPF softfail does not disarm", .iprev = SET(IPREV_FAIL),
+	 .mf_res = SET(SPF_RES_SOFTFAIL), .unless = SET(1), .verdict = DECIDE_REJECT,
+	 .would = DECIDE_REJECT, .action = "550 5.7.25 Reverse DNS validation failed: "
+	 "no PTR name of 192.0.2.1 resolves back to it"},
+	{.name = "HELO pass does not disarm", .iprev = SET(IPREV_PERMERROR),
+	 .helo_res = SET(SPF_RES_PASS), .mf_res = SET(SPF_RES_NONE), .unless = SET(1),
+	 .verdict = DECIDE_REJECT, .would = DECIDE_REJECT, .action = "550 5.7.25 Reverse "
+	 "DNS validation failed: 192.0.2.1 has no PTR record"},
+	{.name = "null sender: HELO identity pass", .sender = "", .iprev = SET(IPREV_PERMERROR), .mf_res = SET(SPF_RES_PASS), .unless = SET(1),
+	 .verdict = DECIDE_ACCEPT, .would = DECIDE_ACCEPT,
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=permerror "
+	 "policy.iprev=192.0.2.1; spf=pass smtp.helo=mail.example.net"},
+	{.name = "null sender: HELO check only", .sender = "", .iprev = SET(IPREV_FAIL),
+	 .helo_res = SET(SPF_RES_PASS), .unless = SET(1),
+	 .verdict = DECIDE_ACCEPT, .would = DECIDE_ACCEPT, .action = NULL},
+	{.name = "SPF fail still rejects", .iprev = SET(IPREV_PERMERROR), .mf_res = SET(SPF_RES_FAIL),
+	 .unless = SET(1), .verdict = DECIDE_REJECT, .would = DECIDE_REJECT,
+	 .action = "550 5.7.23 SPF fail: u@example.com does not designate 192.0.2.1 as "
+	 "permitted sender"},
+	/* skip.recipients. */
+	{.name = "postmaster not refused", .rcpt = "postmaster@example.org",
+	 .iprev = SET(IPREV_PASS), .mf_res = SET(SPF_RES_FAIL), .skip_rcpt = postmaster,
+	 .verdict = DECIDE_ACCEPT, .would = DECIDE_REJECT, .exempt = "recipient",
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=pass "
+	 "policy.iprev=192.0.2.1 (ptr.example); spf=fail smtp.mailfrom=u@example.com"},
+	{.name = "postmaster case", .rcpt = "PostMaster@Example.ORG", .iprev = SET(IPREV_FAIL), .skip_rcpt = postmaster, .verdict = DECIDE_ACCEPT,
+	 .would = DECIDE_REJECT, .exempt = "recipient", .action = NULL},
+	{.name = "whole domain, defer", .rcpt = "x@whole.example", .iprev = SET(IPREV_TEMPERROR), .skip_rcpt = postmaster, .verdict = DECIDE_ACCEPT,
+	 .would = DECIDE_DEFER, .exempt = "recipient", .action = NULL},
+	{.name = "other recipient refused", .rcpt = "user@example.org", .iprev = SET(IPREV_PASS),
+	 .mf_res = SET(SPF_RES_FAIL), .skip_rcpt = postmaster, .verdict = DECIDE_REJECT,
+	 .would = DECIDE_REJECT, .action = NULL},
+	{.name = "subaddress refused", .rcpt = "postmaster+x@example.org",
+	 .iprev = SET(IPREV_PASS), .mf_res = SET(SPF_RES_FAIL), .skip_rcpt = postmaster,
+	 .verdict = DECIDE_REJECT, .would = DECIDE_REJECT, .action = NULL},
+	{.name = "no recipient (DATA)", .rcpt = "", .iprev = SET(IPREV_PASS),
+	 .mf_res = SET(SPF_RES_FAIL), .skip_rcpt = postmaster, .verdict = DECIDE_REJECT,
+	 .would = DECIDE_REJECT, .action = NULL},
+	{.name = "nothing to exempt", .rcpt = "postmaster@example.org", .iprev = SET(IPREV_PASS),
+	 .mf_res = SET(SPF_RES_PASS), .skip_rcpt = postmaster, .verdict = DECIDE_ACCEPT,
+	 .would = DECIDE_ACCEPT, .action = NULL},
+	{.name = "exempt under report_only", .rcpt = "postmaster@example.org",
+	 .iprev = SET(IPREV_PASS), .mf_res = SET(SPF_RES_FAIL), .skip_rcpt = postmaster,
+	 .report_only = SET(1), .verdict = DECIDE_ACCEPT, .would = DECIDE_REJECT,
+	 .exempt = "recipient", .action = "PREPEND Authentication-Results: mx.test; "
+	 "iprev=pass policy.iprev=192.0.2.1 (ptr.example); spf=fail "
+	 "smtp.mailfrom=u@example.com"},
+	/* report_only: what would have been done, next to its result. */
+	{.name = "report iprev", .iprev = SET(IPREV_FAIL), .mf_res = SET(SPF_RES_PASS),
+	 .report_only = SET(1), .verdict = DECIDE_ACCEPT, .would = DECIDE_REJECT,
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=fail "
+	 "policy.iprev=192.0.2.1 (ptr.example) (would reject: 5.7.25); spf=pass "
+	 "smtp.mailfrom=u@example.com"},
+	{.name = "report iprev defer", .iprev = SET(IPREV_TEMPERROR),
+	 .report_only = SET(1), .verdict = DECIDE_ACCEPT, .would = DECIDE_DEFER,
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=temperror "
+	 "policy.iprev=192.0.2.1 (would defer: 4.7.25)"},
+	{.name = "report spf mailfrom", .iprev = SET(IPREV_PASS), .mf_res = SET(SPF_RES_PERMERROR),
+	 .spf_on_permerror = SET(CFG_REJECT), .report_only = SET(1),
+	 .verdict = DECIDE_ACCEPT, .would = DECIDE_REJECT,
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=pass "
+	 "policy.iprev=192.0.2.1 (ptr.example); spf=permerror smtp.mailfrom=u@example.com "
+	 "(would reject: 5.7.24)"},
+	{.name = "report spf helo, not shown", .iprev = SET(IPREV_PASS), .helo_res = SET(SPF_RES_FAIL),
+	 .mf_res = SET(SPF_RES_PASS), .report_only = SET(1), .verdict = DECIDE_ACCEPT,
+	 .would = DECIDE_REJECT, .action = "PREPEND Authentication-Results: mx.test; "
+	 "iprev=pass policy.iprev=192.0.2.1 (ptr.example); spf=pass "
+	 "smtp.mailfrom=u@example.com (would reject: 5.7.23 spf_helo)"},
+	{.name = "report spf helo, shown", .iprev = SET(IPREV_NOTCHECKED),
+	 .helo_res = SET(SPF_RES_FAIL), .report_only = SET(1),
+	 .verdict = DECIDE_ACCEPT, .would = DECIDE_REJECT,
+	 .action = "PREPEND Authentication-Results: mx.test; spf=fail "
+	 "smtp.helo=mail.example.net (would reject: 5.7.23)"},
+	{.name = "report in both headers", .iprev = SET(IPREV_FAIL), .mf_res = SET(SPF_RES_PASS),
+	 .report_only = SET(1), .header = CFG_HDR_BOTH, .verdict = DECIDE_ACCEPT,
+	 .would = DECIDE_REJECT, .action = NULL,
+	 .header2 = "Received-SPF: pass (mx.test: domain of u@example.com designates "
+	 "192.0.2.1 as permitted sender) client-ip=192.0.2.1; "
+	 "envelope-from=\"u@example.com\"; helo=mail.example.net; receiver=mx.test; "
+	 "identity=mailfrom (would reject: 5.7.25 iprev)"},
+	{.name = "report received-spf, own result", .iprev = SET(IPREV_PASS),
+	 .mf_res = SET(SPF_RES_FAIL), .report_only = SET(1), .header = CFG_HDR_RECEIVED_SPF,
+	 .verdict = DECIDE_ACCEPT, .would = DECIDE_REJECT,
+	 .action = "PREPEND Received-SPF: fail (mx.test: domain of u@example.com does not "
+	 "designate 192.0.2.1 as permitted sender) client-ip=192.0.2.1; "
+	 "envelope-from=\"u@example.com\"; helo=mail.example.net; receiver=mx.test; "
+	 "identity=mailfrom (would reject: 5.7.23)"},
+	{.name = "report, nothing refused", .iprev = SET(IPREV_PASS), .mf_res = SET(SPF_RES_PASS),
+	 .report_only = SET(1), .verdict = DECIDE_ACCEPT, .would = DECIDE_ACCEPT,
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=pass "
+	 "policy.iprev=192.0.2.1 (ptr.example); spf=pass smtp.mailfrom=u@example.com"},
+	{.name = "report, warn only", .iprev = SET(IPREV_FAIL),
+	 .on_fail = SET(CFG_WARN), .report_only = SET(1), .verdict = DECIDE_ACCEPT,
+	 .would = DECIDE_REJECT, .action = "PREPEND Authentication-Results: mx.test; "
+	 "iprev=fail policy.iprev=192.0.2.1 (ptr.example)"},
+	{.name = "report, private client", .iprev = SET(IPREV_FAIL),
+	 .report_only = SET(1), .nat = "private", .verdict = DECIDE_ACCEPT,
+	 .would = DECIDE_REJECT, .action = "PREPEND Authentication-Results: mx.test; "
+	 "iprev=fail policy.iprev=192.0.2.1 (ptr.example) (private client address "
+	 "192.0.2.1: NAT or container? not enforced)"},
+	{.name = "no report without report_only", .iprev = SET(IPREV_FAIL),
+	 .on_fail = SET(CFG_ACCEPT), .verdict = DECIDE_ACCEPT, .would = DECIDE_ACCEPT,
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=fail "
+	 "policy.iprev=192.0.2.1 (ptr.example)"},
+	/* An SPF check cut short: the identity from the request. */
+	{.name = "deadline: sender", .iprev = SET(IPREV_PASS), .mf_res = SET(SPF_RES_TEMPERROR),
+	 .unnamed = 1, .verdict = DECIDE_DEFER, .would = DECIDE_DEFER,
+	 .action = "DEFER_IF_PERMIT 4.7.24 SPF temperror: temporary DNS failure checking "
+	 "u@example.com, try again later"},
+	{.name = "deadline: null sender", .sender = "", .iprev = SET(IPREV_PASS),
+	 .mf_res = SET(SPF_RES_TEMPERROR), .unnamed = 1, .verdict = DECIDE_DEFER,
+	 .would = DECIDE_DEFER, .action = "DEFER_IF_PERMIT 4.7.24 SPF temperror: temporary "
+	 "DNS failure checking postmaster@mail.example.net, try again later"},
+	{.name = "deadline: HELO fail", .iprev = SET(IPREV_PASS), .helo_res = SET(SPF_RES_FAIL), .unnamed = 1, .verdict = DECIDE_REJECT, .would = DECIDE_REJECT,
+	 .action = "550 5.7.23 SPF fail: HELO mail.example.net does not designate "
+	 "192.0.2.1 as permitted sender"},
+	{.name = "deadline: permerror domain", .iprev = SET(IPREV_PASS),
+	 .mf_res = SET(SPF_RES_PERMERROR), .unnamed = 1, .spf_on_permerror = SET(CFG_REJECT),
+	 .verdict = DECIDE_REJECT, .would = DECIDE_REJECT,
+	 .action = "550 5.7.24 SPF permerror: the SPF record of example.com is invalid"},
+	{.name = "deadline: header", .iprev = SET(IPREV_PASS), .mf_res = SET(SPF_RES_TEMPERROR),
+	 .unnamed = 1, .on_temperror = SET(CFG_ACCEPT), .header = CFG_HDR_BOTH,
+	 .verdict = DECIDE_ACCEPT, .would = DECIDE_ACCEPT,
+	 .action = "PREPEND Authentication-Results: mx.test; iprev=pass "
+	 "policy.iprev=192.0.2.1 (ptr.example); spf=temperror smtp.mailfrom=u@example.com",
+	 .header2 = "Received-SPF: temperror (mx.test: temporary error checking "
+	 "u@example.com) client-ip=192.0.2.1; envelope-from=\"u@example.com\"; "
+	 "helo=mail.example.net; receiver=mx.test; identity=mailfrom"},
+};
+
+static void
+test_rules(void **state)
+{
+	size_t	i;
+	int	bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(xrows) / sizeof(xrows[0]); i++) {
+		const struct xrow *r = &xrows[i];
+		const char *sender = r->sender ? r->sender : "u@example.com";
+		const char *checked = sender;
+		struct cfg cfg;
+		struct policy_req req;
+		struct netaddr ip;
+		struct spf_outcome helo, mf;
+		struct decide_in in;
+		struct decision d;
+		char	pm[320];
+		int	n;
+
+		base_cfg(&cfg);
+		cfg.header = r->header;
+		if (r->on_missing)
+			cfg.ptr.on_missing = r->on_missing - 1;
+		if (r->on_fail)
+			cfg.ptr.on_fail = r->on_fail - 1;
+		if (r->on_temperror)
+			cfg.spf.on_temperror = r->on_temperror - 1;
+		if (r->unless)
+			cfg.ptr.unless_spf_pass = r->unless - 1;
+		if (r->report_only)
+			cfg.report_only = r->report_only - 1;
+		if (r->spf_on_permerror)
+			cfg.spf.on_permerror = r->spf_on_permerror - 1;
+		for (n = 0; r->skip_rcpt && r->skip_rcpt[n]; n++)
+			cfg.skip_recipients[n] = (char *)r->skip_rcpt[n];
+		cfg.nskip_recipients = n;
+
+		memset(&req, 0, sizeof(req));
+		req.helo_name = (char *)"mail.example.net";
+		req.sender = (char *)sender;
+		req.recipient = (char *)(r->rcpt ? r->rcpt : "r@example.org");
+		assert_int_equal(netaddr_parse("192.0.2.1", &ip), 0);
+		memset(&in, 0, sizeof(in));
+		in.req = &req;
+		in.client = &ip;
+		in.header_ok = 1;
+		in.iprev.result = r->iprev ? (enum iprev_result)(r->iprev - 1) :
+		    IPREV_PASS;
+		snprintf(in.iprev.name, sizeof(in.iprev.name), "%s",
+		    in.iprev.result == IPREV_PASS || in.iprev.result == IPREV_FAIL ?
+		    "ptr.example" : "");
+		in.nat = r->nat;
+		if (r->helo_res) {
+			fill_outcome(&helo, r->helo_res - 1, SPF_ID_HELO,
+			    r->unnamed ? "" : "mail.example.net");
+			if (r->unnamed)
+				helo.domain[0] = '\0';
+			in.helo = &helo;
+		}
+		if (r->mf_res) {
+			if (sender[0] == '\0') {
+				snprintf(pm, sizeof(pm), "postmaster@mail.example.net");
+				checked = pm;
+			}
+			fill_outcome(&mf, r->mf_res - 1, sender[0] ? SPF_ID_MAILFROM :
+			    SPF_ID_HELO, r->unnamed ? "" : checked);
+			if (r->unnamed)
+				mf.domain[0] = '\0';
+			in.mailfrom = &mf;
+		}
+		decide(&cfg, &in, &d);
+		if (d.verdict != r->verdict || d.would != r->would ||
+		    (d.exempt == NULL) != (r->exempt == NULL) ||
+		    (d.exempt && strcmp(d.exempt, r->exempt) != 0)) {
+			print_error("row %s: got verdict %s would %s exempt %s, "
+			    "want %s %s %s\n", r->name,
+			    decide_verdict_str(d.verdict),
+			    decide_verdict_str(d.would),
+			    d.exempt ? d.exempt : "-",
+			    decide_verdict_str(r->verdict),
+			    decide_verdict_str(r->would),
+			    r->exempt ? r->exempt : "-");
+			bad++;
+		}
+		if (r->action && strcmp(d.action, r->action) != 0) {
+			print_error("row %s: action\n got  %s\n want %s\n", r->name,
+			    d.action, r->action);
+			bad++;
+		}
+		if (r->header2 && (d.nheaders < 2 ||
+		    strcmp(d.headers[1], r->header2) != 0)) {
+			print_error("row %s: second header\n got  %s\n want %s\n",
+			    r->name, d.nheaders > 1 ? d.headers[1] : "(none)",
+			    r->header2);
+			bad++;
+		}
+		/* A reply or header never names an empty identity. */
+		if (strstr(d.action, "checking ,") || strstr(d.action, "of  ") ||
+		    strstr(d.action, "smtp.mailfrom=\"\"") ||
+		    (d.nheaders > 1 && strstr(d.headers[1], "checking )"))) {
+			print_error("row %s: empty identity in \"%s\"\n", r->name,
+			    d.action);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* The report_only comment is whole or absent, and the header stays
+ * within DECIDE_HEADER_MAX, however long the other parts are: every
+ * authserv-id length, with the comment after a result and at the end. */
+static void
+test_report_bounded(void **state)
+{
+	char	authserv[256], fwd[200], sender[300], want[64];
+	struct cfg cfg;
+	struct policy_req req;
+	struct netaddr ip;
+	struct spf_outcome mf, helo;
+	struct decide_in in;
+	struct decision d;
+	size_t	len;
+	int	kind, at_end, seen_whole = 0, seen_none = 0;
+
+	(void)state;
+	memset(fwd, 'f', sizeof(fwd) - 1);
+	fwd[sizeof(fwd) - 1] = '\0';
+	memset(sender, 'x', sizeof(sender) - 1);
+	snprintf(sender + 250, sizeof(sender) - 250, " \"q\"@example.com");
+	for (len = 0; len < sizeof(authserv) - 3; len++)
+		for (kind = 0; kind < 2; kind++)
+			for (at_end = 0; at_end < 2; at_end++) {
+				base_cfg(&cfg);
+				memset(authserv, 'a', len);
+				snprintf(authserv + len, sizeof(authserv) - len, "mx");
+				cfg.authserv_id = authserv;
+				cfg.report_only = 1;
+				cfg.header = kind ? CFG_HDR_RECEIVED_SPF : CFG_HDR_AR;
+				memset(&req, 0, sizeof(req));
+				req.helo_name = (char *)"mail.example.net";
+				req.sender = sender;
+				req.recipient = (char *)"r@example.org";
+				netaddr_parse("2001:db8::1", &ip);
+				fill_outcome(&mf, SPF_RES_PERMERROR, SPF_ID_MAILFROM,
+				    sender);
+				memset(mf.problem, 'p', sizeof(mf.problem) - 1);
+				mf.problem[sizeof(mf.problem) - 1] = '\0';
+				fill_outcome(&helo, SPF_RES_FAIL, SPF_ID_HELO,
+				    "mail.example.net");
+				memset(&in, 0, sizeof(in));
+				in.req = &req;
+				in.client = &ip;
+				in.header_ok = 1;
+				in.iprev.result = at_end ? IPREV_PASS : IPREV_FAIL;
+				memset(in.iprev.name, 'n', sizeof(in.iprev.name) - 1);
+				in.mailfrom = &mf;
+				in.helo = at_end ? &helo : NULL;
+				in.forwarder = fwd;
+				decide(&cfg, &in, &d);
+				snprintf(want, sizeof(want), "(would reject: %s)",
+				    at_end ? "5.7.23 spf_helo" : kind ?
+				    "5.7.25 iprev" : "5.7.25");
+				if (strlen(d.headers[0]) >= DECIDE_HEADER_MAX)
+					fail_msg("len %zu: header too long", len);
+				if (strstr(d.headers[0], "(would") == NULL)
+					seen_none++;
+				else if (strstr(d.headers[0], want) != NULL)
+					seen_whole++;
+				else
+					fail_msg("len %zu %s: comment cut: %s", len,
+					    kind ? "received-spf" : "ar", d.headers[0]);
+				if (len == 0 && strstr(d.headers[0], want) == NULL)
+					fail_msg("no comment \"%s\" in %s", want,
+					    d.headers[0]);
+			}
+	/* Both sides of the bound were reached. */
+	assert_true(seen_whole > 0);
+	assert_true(seen_none > 0);
+}
+
 int
 main(void)
 {
@@ -395,6 +789,8 @@ main(void)
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_comment),
 		cmocka_unit_test(test_forwarder_nat),
+		cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_report_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -390,11 +390,18 @@ spf_text(const struct decide_in *in, const struct spf_outcome *o,
 	switch (o->result) {
 	case SPF_RES_FAIL:
 	case SPF_RES_SOFTFAIL:
-	case SPF_RES_NEUTRAL:
-	case SPF_RES_NONE:
 		snprintf(out, outlen, "SPF %s: %s%s does not designate %s as "
 		    "permitted sender", spf_result_str(o->result),
 		    o->identity == SPF_ID_HELO ? "HELO " : "", who, ip);
+		break;
+	case SPF_RES_NEUTRAL:
+		snprintf(out, outlen, "SPF neutral: %s%s neither permits nor "
+		    "denies %s; a pass is required",
+		    o->identity == SPF_ID_HELO ? "HELO " : "", who, ip);
+		break;
+	case SPF_RES_NONE:
+		snprintf(out, outlen, "SPF none: %s publishes no SPF record; a "
+		    "pass is required", dom);
 		break;
 	case SPF_RES_PERMERROR:
 		snprintf(out, outlen, "SPF permerror: the SPF record of %s is "

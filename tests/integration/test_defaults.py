@@ -165,7 +165,10 @@ domain "lenient.example" {
 @pytest.mark.parametrize("sender, rcpt, client, want", [
     # Mail claiming your own domain must pass SPF...
     ("u@own.example", "r@example.org", "192.0.2.1", "550 5.7.23 "),
-    ("u@sub.own.example", "r@example.org", "192.0.2.1", "550 5.7.2"),
+    ("u@sub.own.example", "r@example.org", "192.0.2.1", "550 5.7.23 SPF softfail: "
+     "u@sub.own.example does not designate 192.0.2.1 as permitted sender"),
+    ("u@bare.own.example", "r@example.org", "192.0.2.1", "550 5.7.23 SPF none: "
+     "bare.own.example publishes no SPF record; a pass is required"),
     # ... even to a recipient domain whose section accepts softfail
     # (sender sections are applied last) ...
     ("u@own.example", "r@lenient.example", "192.0.2.1", "550 5.7.23 "),
@@ -179,6 +182,7 @@ domain "lenient.example" {
 def test_sender_sections(policyd, zone, sender, rcpt, client, want):
     zone.add("sub.own.example", {"TXT": "v=spf1 ~all"})
     zone.add("notown.example", {"TXT": "v=spf1 ~all"})
+    zone.add("bare.own.example", {"A": "192.0.2.99"})
     zone.add("1.100.51.198.in-addr.arpa", {"PTR": "out.own.example"})
     zone.add("out.own.example", {"A": "198.51.100.1"})
     d = policyd(raw=shipped(report_only=False, extra=OWN))

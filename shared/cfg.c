@@ -309,6 +309,9 @@ note(int line, const char *fmt, ...)
  * setlocale(), so libconfuse's gettext returns them as they are).
  * Anything else is printed as it comes.
  */
+static void libconfuse_msg(cfg_t *, const char *, va_list, char *, size_t)
+	    __attribute__((format(printf, 2, 0)));
+
 static void
 libconfuse_msg(cfg_t *c, const char *fmt, va_list ap, char *out,
     size_t outlen)

@@ -6,7 +6,7 @@
 # rebuilds what depends on it.  DESTDIR is not compiled in: it only stages the
 # files, for packages ("make install PREFIX=/usr DESTDIR=/tmp/pkg").
 
-VERSION    := 0.1.0
+VERSION    := 0.2.0
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin

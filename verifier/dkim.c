@@ -31,14 +31,16 @@
  *	this order: the signature's syntax (signature-syntax,
  *	unsupported-algorithm), From not in h= (from-not-signed), t= in the
  *	future or x= before t= (signature-syntax), x= before the time the
- *	message was received (signature-expired), the key lookup
+ *	message was received (signature-expired), the body hash (fail
+ *	body-hash-mismatch: the body alone proves the signature can never
+ *	verify, so it wins over everything about the key), the key lookup
  *	(key-not-found permerror; dns-error temperror; --offline without
  *	the key: temperror key-not-found), the key record (key-revoked,
  *	key-syntax), k= against a= and s= not allowing email
  *	(key-type-mismatch), the key's h= (hash-not-allowed), t=s with an
  *	i= below d= (signature-syntax), an RSA key under 1024 bits
- *	(key-too-small), then the body hash (fail body-hash-mismatch) and
- *	the header signature (fail signature-mismatch). A valid rsa-sha1
+ *	(key-too-small), then the header signature (fail
+ *	signature-mismatch). A valid rsa-sha1
  *	signature is "policy" and marked weak (RFC 8301 forbids it).
  *
  *	Keys: RSA as SubjectPublicKeyInfo or RSAPublicKey, Ed25519 as the
@@ -382,6 +384,19 @@ num_tag(const struct dkim_tag *t, int maxdigits, unsigned long long *v)
 	return 0;
 }
 
+/* Does h= name the field? */
+static int
+signs(const struct dkim_sig *sig, const char *name)
+{
+	size_t	n = strlen(name);
+	int	i;
+
+	for (i = 0; i < sig->nh; i++)
+		if (sig->h[i].n == n && strncasecmp(sig->h[i].p, name, n) == 0)
+			return 1;
+	return 0;
+}
+
 enum auth_reason
 dkim_sig_parse(const char *val, size_t len, int arc, struct dkim_sig *sig,
     char *why, size_t whylen)
@@ -618,6 +633,13 @@ dkim_sig_parse(const char *val, size_t len, int arc, struct dkim_sig *sig,
 	if (arc == 0 && !from) {
 		seterr(why, whylen, "From is not in h=");
 		return AUTH_REASON_FROM_NOT_SIGNED;
+	}
+	if (arc == 1 && signs(sig, "ARC-Seal")) {
+		/* RFC 8617 4.1.2: an AMS must not sign ARC-Seal fields
+		 * (the seal covers the AMS, not the other way round). */
+		seterr(why, whylen, "h= signs ARC-Seal, which an "
+		    "ARC-Message-Signature must not (RFC 8617 4.1.2)");
+		return AUTH_REASON_SIG_SYNTAX;
 	}
 	return AUTH_REASON_NONE;
 badc:
@@ -1225,7 +1247,8 @@ dkim_check(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 	const char *body = msg + h->body_off;
 	size_t blen = h->body_off <= len ? len - h->body_off : 0;
 
-	k = get_key(x, keys, sig, r, &m);
+	/* The body hash first: a mismatch proves the signature can never
+	 * verify, whatever the key lookup says (RFC 6376 6.1.3). */
 	bh = body_hash(x, body, blen, sig);
 	if (bh->mdlen == sig->bhlen && memcmp(bh->md, sig->bh,
 	    sig->bhlen) == 0)
@@ -1234,15 +1257,6 @@ dkim_check(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 		r->body_hash = AUTH_CHECK_FAIL;
 	if (sig->has_l && bh->canon_len > sig->l)
 		r->unsigned_tail = bh->canon_len - sig->l;
-	if (k != NULL) {
-		header_data(x, h, field, sig);
-		if (crypto_verify(x, m, k, sig->alg,
-		    (const unsigned char *)x->hdata.p, x->hdata.len, sig->b,
-		    sig->blen))
-			r->header_sig = AUTH_CHECK_PASS;
-		else
-			r->header_sig = AUTH_CHECK_FAIL;
-	}
 	if (r->body_hash == AUTH_CHECK_FAIL) {
 		set_res(r, AUTH_FAIL, AUTH_REASON_BODY_HASH);
 		if (sig->has_l && sig->l > bh->canon_len)
@@ -1251,6 +1265,16 @@ dkim_check(struct dkim_ctx *x, struct keys *keys, const struct hdr *h,
 		else
 			detail(r, "body hash mismatch: the body was changed "
 			    "after signing");
+	}
+	k = get_key(x, keys, sig, r, &m);
+	if (k != NULL) {
+		header_data(x, h, field, sig);
+		if (crypto_verify(x, m, k, sig->alg,
+		    (const unsigned char *)x->hdata.p, x->hdata.len, sig->b,
+		    sig->blen))
+			r->header_sig = AUTH_CHECK_PASS;
+		else
+			r->header_sig = AUTH_CHECK_FAIL;
 	}
 	if (r->header_sig == AUTH_CHECK_FAIL) {
 		set_res(r, AUTH_FAIL, AUTH_REASON_SIGNATURE);

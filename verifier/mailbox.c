@@ -81,6 +81,7 @@ struct mailbox {
 	/* directories */
 	char	**files;
 	size_t	nfiles, nalloc, next;
+	size_t	skipped;	/* files without the .eml suffix */
 };
 
 static void
@@ -141,15 +142,17 @@ list_dir(struct mailbox *mb, const char *dir, const char *suffix)
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (suffix && (n < sl || strcasecmp(de->d_name + n - sl,
-		    suffix) != 0))
-			continue;
 		/* readdir's type saves a stat() per message; links and
 		 * file systems that do not say are asked */
 		if (join(path, sizeof(path), dir, de->d_name) < 0 ||
 		    (de->d_type != DT_REG && (stat(path, &st) != 0 ||
 		    !S_ISREG(st.st_mode))))
 			continue;
+		if (suffix && (n < sl || strcasecmp(de->d_name + n - sl,
+		    suffix) != 0)) {
+			mb->skipped++;
+			continue;
+		}
 		add_file(mb, dir, de->d_name);
 	}
 	closedir(d);
@@ -262,6 +265,12 @@ open_stream(struct mailbox *mb, const char *path, char *err, size_t errlen)
 	mb->type = mb->len >= 5 && memcmp(mb->buf, "From ", 5) == 0 ?
 	    MAILBOX_MBOX : MAILBOX_FILE;
 	return 0;
+}
+
+size_t
+mailbox_skipped(const struct mailbox *mb)
+{
+	return mb->skipped;
 }
 
 struct mailbox *
@@ -569,6 +578,8 @@ mailbox_next(struct mailbox *mb, struct mailbox_msg *msg, char *err,
 		mb->started = 1;
 		if (read_whole(mb, msg, err, errlen) < 0)
 			return -1;
+		if (msg->len == 0)
+			return 0;	/* an empty input holds no message */
 		msg->source = mb->path;
 		return 1;
 	}

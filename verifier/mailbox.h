@@ -48,6 +48,8 @@ const char *mailbox_type_str(enum mailbox_type);
  * total (0 if unknown, e.g. a pipe). *bytes is bytes read so far. */
 void	mailbox_progress(const struct mailbox *, uint64_t *done,
 	    uint64_t *total, uint64_t *bytes);
+/* Files of a directory of .eml files that were left out (no .eml). */
+size_t	mailbox_skipped(const struct mailbox *);
 void	mailbox_close(struct mailbox *);	/* NULL is a no-op */
 
 /* Undo mboxrd/mboxo escaping in place: a line ">From " loses one ">"

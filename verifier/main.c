@@ -55,6 +55,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <spf2/spf.h>
+#include <unbound.h>
+
 #include "shared/hdr.h"
 #include "shared/mem.h"
 #include "shared/netaddr.h"
@@ -98,6 +103,7 @@ struct run {
 	int	jobs;
 	struct report_opts ro;
 	unsigned long n, npass, nsusp, nfail;
+	unsigned long nunread;		/* paths or messages not read */
 	uint64_t bytes;
 	int	io_error;
 	struct timespec t0, last;
@@ -391,8 +397,7 @@ one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
 		fprintf(stderr, "%s: %s: %s\n", PROG, path, err);
 		report_unreadable(&r->ro, path, 0, err);
 		r->io_error = 1;
-		r->n++;
-		r->nfail++;
+		r->nunread++;
 		return;
 	}
 	while ((rc = mailbox_next(mb, &msg, err, sizeof(err))) != 0) {
@@ -403,8 +408,7 @@ one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
 			    err);
 			r->io_error = 1;
 			report_unreadable(&r->ro, path, bad++, err);
-			r->n++;
-			r->nfail++;
+			r->nunread++;
 			if (mailbox_type(mb) == MAILBOX_MBOX ||
 			    mailbox_type(mb) == MAILBOX_FILE)
 				break;
@@ -421,6 +425,10 @@ one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
 		progress(r, mb, 1);
 	mailbox_progress(mb, &done, &total, &bytes);
 	r->bytes += bytes;
+	if (mailbox_skipped(mb) > 0)
+		fprintf(stderr, "%s: %s: %zu files left out: only *.eml files "
+		    "of a directory are read\n", PROG, path,
+		    mailbox_skipped(mb));
 	mailbox_close(mb);
 }
 
@@ -451,6 +459,18 @@ add_trusted(struct run *r, const char *arg)
 		    PROG, CHAIN_TRUSTED_MAX);
 		exit(2);
 	}
+}
+
+/* -V: ours, and the libraries' as linked (SPEC 3.1). */
+static void
+version(void)
+{
+	printf("%s %s\n", PROG, RT_VERSION);
+	printf("libevent %s\n", event_get_version());
+	printf("libunbound %s\n", ub_version());
+	printf("libspf2 %d.%d.%d\n", SPF_LIB_VERSION_MAJOR,
+	    SPF_LIB_VERSION_MINOR, SPF_LIB_VERSION_PATCH);
+	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
 }
 
 int
@@ -528,11 +548,16 @@ main(int argc, char **argv)
 			progress_set = 0;
 			break;
 		case 'V':
-			printf("%s %s\n", PROG, RT_VERSION);
+			version();
 			return 0;
 		default:
 			usage();
 		}
+	}
+	if (r.offline && r.oopts.nforward > 0) {
+		fprintf(stderr, "%s: --offline and --dns-forward contradict each "
+		    "other: --offline makes no DNS query\n", PROG);
+		exit(2);
 	}
 	if (r.jobs == 0) {
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -617,6 +642,13 @@ main(int argc, char **argv)
 	    r.nsusp, r.nfail, (double)r.bytes / 1e6, el,
 	    el > 0 ? (double)r.n / el : 0.0,
 	    el > 0 ? (double)r.bytes / el / 1e6 : 0.0);
+	if (r.nunread > 0)
+		fprintf(stderr, "%s: %lu messages or paths could not be read "
+		    "(above)\n", PROG, r.nunread);
+	if (r.n == 0 && !r.io_error) {
+		fprintf(stderr, "%s: no message in the input\n", PROG);
+		r.io_error = 1;
+	}
 
 	origin_free(r.origin);
 	keys_free(r.keys_db);

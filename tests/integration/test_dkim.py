@@ -53,10 +53,13 @@ def check(cases, out, mode):
             pre_key = why in ("signature-syntax", "unsupported-algorithm", "from-not-signed",
                               "signature-expired") and c.name != "key-t-s-subdomain"
             if mode == "offline" or (mode == "file" and want["dns_only"]):
-                # no key: what is decided before the key stays, the rest waits for it
+                # no key: what is decided before the key stays, and so does a
+                # changed body (the body alone proves it); the rest waits for it
                 header, src = None, None
-                if not pre_key:
+                if not pre_key and body != "mismatch":
                     res, why = "temperror", "key-not-found"
+                elif not pre_key:
+                    res, why = "fail", "body-hash-mismatch"
             if mode == "file" and want["dns_only"]:
                 src = None
             if why in ("signature-syntax", "unsupported-algorithm") and not want["body_hash"]:

@@ -4,6 +4,7 @@ mail: JSON Lines per SPEC 3.3 (every field present), exit status per SPEC 3.1,
 never a crash. All runs are --offline (no DNS)."""
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -169,9 +170,19 @@ WANT_CODE = {
 def test_malformed(tmp_path, name):
     path = tmp_path / (name + ".eml")
     path.write_bytes(MALFORMED[name])
-    p = run(["--json", str(path)])
+    if name == "empty":
+        # An empty file given alone holds no message: a usage/input error,
+        # not a message that failed. In a directory it is one (below).
+        p = run(["--json", str(path)])
+        assert p.returncode == 2, p.stderr
+        assert objects(p) == []
+        assert b"no message in the input" in p.stderr
+        (tmp_path / "ok.eml").write_bytes(b"From: a@example.org\r\n\r\nhi\r\n")
+        p = run(["--json", str(tmp_path)])
+    else:
+        p = run(["--json", str(path)])
     assert p.returncode == 1, p.stderr
-    o = objects(p)[0]
+    o = [x for x in objects(p) if x["source"].endswith(name + ".eml")][0]
     codes = [f["code"] for f in o["chain"]["findings"]]
     assert WANT_CODE[name] in codes, codes
     assert o["verdict"] in ("suspicious", "fail")
@@ -193,3 +204,54 @@ def test_truncated_mbox(tmp_path):
     objs = objects(run(["--json", str(path)]))
     assert len(objs) == 2
     assert "no-body" in [f["code"] for f in objs[1]["chain"]["findings"]]
+
+
+def test_version_names_the_libraries():
+    p = subprocess.run([VERIFY, "-V"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=30)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.decode().splitlines()
+    assert re.fullmatch(r"relaytrust-verify \d+\.\d+\.\d+", lines[0]), lines
+    for lib in (r"libevent \S+", r"libunbound \d+\.\d+", r"libspf2 \d+\.\d+\.\d+",
+                r"OpenSSL \d+\.\d+"):
+        assert any(re.match(lib, line) for line in lines[1:]), (lib, lines)
+
+
+def test_offline_with_dns_forward_is_a_usage_error():
+    p = subprocess.run([VERIFY, "--offline", "--dns-forward", "127.0.0.1@53", "-"],
+                       input=b"From: a@example.org\r\n\r\nhi\r\n", stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    assert p.returncode == 2
+    assert b"--offline and --dns-forward" in p.stderr
+    assert p.stdout == b""
+
+
+def test_empty_stdin_is_no_message():
+    p = run(["--json"], input=b"")
+    assert p.returncode == 2
+    assert p.stdout == b""
+    assert b"no message in the input" in p.stderr
+
+
+def test_unreadable_path_is_not_a_message(tmp_path):
+    good = tmp_path / "a.eml"
+    good.write_text(message(0))
+    p = run(["--json", "--trusted", "10.0.0.0/8", str(tmp_path / "missing.eml"), str(good)])
+    assert p.returncode == 2, p.stderr
+    objs = objects(p)
+    # The unreadable path is reported (stderr and its JSON object), and not
+    # counted among the verified messages.
+    assert len(objs) == 2
+    assert b"missing.eml: No such file or directory" in p.stderr
+    assert re.search(rb"1 messages: ", p.stderr), p.stderr
+    assert b"1 messages or paths could not be read" in p.stderr
+
+
+def test_directory_says_what_it_left_out(tmp_path):
+    (tmp_path / "a.eml").write_text(message(0))
+    (tmp_path / "notes.txt").write_bytes(b"not mail")
+    (tmp_path / "b.msg").write_text(message(1))
+    p = run(["--json", "--trusted", "10.0.0.0/8", str(tmp_path)])
+    assert len(objects(p)) == 1
+    assert re.search(rb": 2 files left out: only \*\.eml files of a directory are read",
+                     p.stderr), p.stderr

@@ -244,6 +244,49 @@ test_sig_parse(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* ARC-Message-Signatures (dkim_sig_parse with arc = 1). */
+static const struct sig_row ams_rows[] = {
+	{ "ams-ok", "i=1; a=rsa-sha256; d=e.com; s=s; h=from:to:arc-authentication-results; "
+	    BH256 BSIG, AUTH_REASON_NONE },
+	{ "ams-no-from-is-fine", "i=1; a=rsa-sha256; d=e.com; s=s; h=to; " BH256 BSIG,
+	    AUTH_REASON_NONE },
+	{ "ams-name-like-arc-seal", "i=1; a=rsa-sha256; d=e.com; s=s; h=from:arc-sealed; "
+	    BH256 BSIG, AUTH_REASON_NONE },
+	{ "ams-signs-arc-seal", "i=1; a=rsa-sha256; d=e.com; s=s; h=from:arc-seal; " BH256
+	    BSIG, AUTH_REASON_SIG_SYNTAX },
+	{ "ams-signs-ARC-SEAL", "i=2; a=rsa-sha256; d=e.com; s=s; h=ARC-SEAL:from; " BH256
+	    BSIG, AUTH_REASON_SIG_SYNTAX },
+	{ "ams-signs-arc-seal-folded", "i=1; a=rsa-sha256; d=e.com; s=s; h=from :\r\n "
+	    "Arc-Seal ; " BH256 BSIG, AUTH_REASON_SIG_SYNTAX },
+};
+
+static void
+test_ams_parse(void **state)
+{
+	static struct dkim_sig sig;
+	char why[160];
+	size_t i;
+	int bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(ams_rows) / sizeof(ams_rows[0]); i++) {
+		const struct sig_row *r = &ams_rows[i];
+		enum auth_reason got;
+
+		why[0] = '\0';
+		got = dkim_sig_parse(r->in, strlen(r->in), 1, &sig, why,
+		    sizeof(why));
+		if (got != r->want) {
+			print_error("row %s: got %s (%s), want %s\n", r->name,
+			    auth_reason_str(got) ? auth_reason_str(got) : "ok",
+			    why, auth_reason_str(r->want) ?
+			    auth_reason_str(r->want) : "ok");
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
 /* ------------------------------------------------------------ key records */
 
 #define ED_P "p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
@@ -362,6 +405,13 @@ static const struct msg_row msg_rows[] = {
 	    { "fail signature-mismatch match fail" } },
 	{ "rfc6376-no-key", D "rfc6376-errata.eml", D "rfc8463.keys", NULL,
 	    NULL, 1, { "temperror key-not-found match -" } },
+	/* The body alone proves a changed body: no key needed. */
+	{ "rfc6376-no-key-body-changed", D "rfc6376-printed.eml",
+	    D "rfc8463.keys", NULL, NULL, 1,
+	    { "fail body-hash-mismatch mismatch -" } },
+	{ "rfc8463-no-key-body-changed", D "rfc8463.eml", D "rfc6376.keys",
+	    "Joe.", "Jim.", 2, { "fail body-hash-mismatch mismatch -",
+	    "fail body-hash-mismatch mismatch -" } },
 	{ "rfc8463-sel-swapped", D "rfc8463.eml", D "rfc8463.keys",
 	    "s=brisbane", "s=test", 2, {
 	    "permerror key-type-mismatch match -",
@@ -540,6 +590,7 @@ main(void)
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_canon),
 		cmocka_unit_test(test_sig_parse),
+		cmocka_unit_test(test_ams_parse),
 		cmocka_unit_test(test_key_parse),
 		cmocka_unit_test(test_zone),
 		cmocka_unit_test(test_messages),

@@ -24,7 +24,7 @@ CFLAGS   ?= -O2 -g
 BUILD    ?= build
 BIN      ?= bin
 
-PKGS     := libevent libunbound libcrypto libconfuse
+PKGS     := libevent libunbound libcrypto libconfuse libpsl
 WFLAGS   := -std=c11 -Wall -Wextra -Wshadow -Wformat=2
 ifeq ($(WERROR),1)
 WFLAGS   += -Werror
@@ -86,9 +86,10 @@ $(LIBRT): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# The daemon needs no Public Suffix List (libpsl is the verifier's, DMARC).
 $(BIN)/relaytrust-policyd: $(BUILD)/policyd/main.o $(LIBRT)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(filter-out -lpsl,$(LIBS))
 
 # The SPF worker links libspf2 and libc only (spfworker.c needs no more).
 $(BIN)/relaytrust-spf-worker: $(BUILD)/policyd/worker_main.o $(LIBRT)
@@ -112,7 +113,7 @@ $(BUILD)/tests/%.o: tests/tools/%.c
 
 # Dependencies: Debian packages for the build, the tests and make run.
 DEB_PKGS := build-essential pkg-config libevent-dev libunbound-dev libspf2-dev \
-	libconfuse-dev libssl-dev libcmocka-dev python3 python3-pytest python3-dnslib \
+	libconfuse-dev libssl-dev libpsl-dev libcmocka-dev python3 python3-pytest python3-dnslib \
 	python3-yaml python3-cryptography postfix swaks clang libclang-rt-14-dev valgrind \
 	mandoc groff-base systemd debhelper dpkg-dev lintian git
 # The peers and tools only make bench needs.

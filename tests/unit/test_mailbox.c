@@ -34,7 +34,8 @@ static const struct mbox_row rows[] = {
 	    { "A: 1\n\nx\n", "B: 2\n\nhalf" }, MAILBOX_F_NO_EOL },
 	{ "empty-msg", "From a\n\nFrom b\nB: 1\n", 2, { "", "B: 1\n" }, 0 },
 	{ "single-message", "A: 1\n\nbody\n", 1, { "A: 1\n\nbody\n" }, 0 },
-	{ "empty-file", "", 1, { "" }, MAILBOX_F_EMPTY },
+	/* An empty input holds no message (an empty mbox message does). */
+	{ "empty-file", "", 0, { "" }, 0 },
 	{ "from-line-only", "From a", 1, { "" }, MAILBOX_F_EMPTY },
 	{ "three", "From a\n1: a\n\nFrom b\n2: b\n\nFrom c\n3: c\n", 3,
 	    { "1: a\n", "2: b\n", "3: c\n" }, 0 },

@@ -247,32 +247,30 @@ str_eq(const char *a, const char *b)
 	    (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* -t: the notes on stderr, each line with its priority under journald. */
+/* A loaded file's notes (the upgrade rule, host bits; each line ends in a
+ * newline): to stderr for -t (with its priority under journald), else to
+ * the log as warnings. */
 static void
-print_notes(const char *notes)
+show_notes(const char *notes, int to_stderr)
 {
 	const char *p, *nl;
 
-	for (p = notes; p != NULL && *p != '\0'; p = nl + 1) {
-		if ((nl = strchr(p, '\n')) == NULL)
-			nl = p + strlen(p) - 1;
-		fprintf(stderr, "%s%.*s\n", log_stderr_journal() ? "<4>" : "",
-		    (int)(nl - p + (*nl != '\n')), p);
+	for (p = notes; p != NULL && (nl = strchr(p, '\n')) != NULL;
+	    p = nl + 1) {
+		if (to_stderr)
+			fprintf(stderr, "%s%.*s\n", log_stderr_journal() ?
+			    "<4>" : "", (int)(nl - p), p);
+		else
+			log_warn("%.*s", (int)(nl - p), p);
 	}
 }
 
-/* What the administrator should know of a loaded file: its notes (the
- * upgrade rule, host bits), and that report_only refuses nothing. */
+/* What the administrator should know of a loaded file: its notes, and
+ * that report_only refuses nothing. */
 static void
 log_cfg_notes(const struct cfg *c)
 {
-	const char *p, *nl;
-
-	for (p = c->notes; p != NULL && *p != '\0'; p = nl + 1) {
-		if ((nl = strchr(p, '\n')) == NULL)
-			nl = p + strlen(p) - 1;
-		log_warn("%.*s", (int)(nl - p + (*nl != '\n')), p);
-	}
+	show_notes(c->notes, 0);
 	if (c->report_only)
 		log_info("%s: report_only = true: every decision is logged "
 		    "(would=) and put in the header, and nothing is refused; "
@@ -487,7 +485,7 @@ main(int argc, char **argv)
 		if (ready[0] != '\0')
 			fprintf(stderr, "%s%s: %s\n", log_stderr_journal() ?
 			    "<4>" : "", file, ready);
-		print_notes(d.cfg->notes);
+		show_notes(d.cfg->notes, 1);
 		printf("%s: configuration OK\n", file);
 		cfg_unref(d.cfg);
 		return 0;

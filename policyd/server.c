@@ -173,12 +173,29 @@ static void conn_process(struct conn *);
 /*
  * Listening sockets.
  */
+/* A socket of ai's kind as every listener of ours has it (SO_REUSEADDR;
+ * IPv6 only for an IPv6 address), or -1 with errno. */
+static int
+inet_socket(const struct addrinfo *ai, int flags)
+{
+	int	fd, on = 1;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | flags,
+	    ai->ai_protocol);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	return fd;
+}
+
 static int
 bind_inet(struct server *srv, const char *spec, char *err, size_t errlen)
 {
 	char	why[128];
 	struct addrinfo *res, *ai;
-	int	fd, on = 1;
+	int	fd;
 
 	if (netaddr_listen_spec(spec + 5, &res, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "listen %s: %s", spec, why);
@@ -192,17 +209,11 @@ bind_inet(struct server *srv, const char *spec, char *err, size_t errlen)
 			    spec, SERVER_LISTENERS_MAX);
 			goto fail;
 		}
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
+		if ((fd = inet_socket(ai, SOCK_NONBLOCK)) < 0) {
 			snprintf(err, errlen, "listen %s: socket: %s", spec,
 			    strerror(errno));
 			goto fail;
 		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		if (ai->ai_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
-			    sizeof(on));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
 		    listen(fd, SOMAXCONN) != 0) {
 			snprintf(err, errlen, "listen %s: %s", spec,
@@ -305,24 +316,19 @@ check_inet(const char *spec, char *err, size_t errlen, char *note,
 {
 	char	why[128];
 	struct addrinfo *res, *ai;
-	int	fd, on = 1, rc = 0;
+	int	fd, rc = 0;
 
 	if (netaddr_listen_spec(spec + 5, &res, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "listen %s: %s", spec, why);
 		return -1;
 	}
 	for (ai = res; ai != NULL && rc == 0; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol)) < 0) {
+		if ((fd = inet_socket(ai, 0)) < 0) {
 			snprintf(err, errlen, "listen %s: socket: %s", spec,
 			    strerror(errno));
 			rc = -1;
 			break;
 		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		if (ai->ai_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
-			    sizeof(on));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
 			if (errno == EACCES && geteuid() != 0)
 				snprintf(note, notelen, "listen %s: %s as this "

@@ -442,6 +442,26 @@ check_running(const struct check *chk)
 	return 0;
 }
 
+int
+check_answer_has(const struct dns_answer *ans, const struct netaddr *addr)
+{
+	struct netaddr a;
+	int	i;
+
+	for (i = 0; ans->status == DNS_OK && i < ans->nrr; i++) {
+		const struct dns_rr *rr = &ans->rr[i];
+
+		if (rr->len != 4 && rr->len != 16)
+			continue;
+		memset(&a, 0, sizeof(a));
+		a.family = rr->len == 4 ? AF_INET : AF_INET6;
+		memcpy(a.a, rr->data, rr->len);
+		if (netaddr_equal(&a, addr))
+			return 1;
+	}
+	return 0;
+}
+
 void
 check_step_done(struct check *chk)
 {

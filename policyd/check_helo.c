@@ -49,25 +49,13 @@ helo_addr_cb(void *arg, const struct dns_answer *ans)
 {
 	struct check *chk = arg;
 	struct check_step *st = &chk->step[CHECK_HELO_ADDR];
-	struct netaddr a;
-	int	i;
 
 	st->run = NULL;
-	st->res.result = ans->status == DNS_TEMPFAIL ||
-	    ans->status == DNS_PERMFAIL ? IPREV_TEMPERROR : IPREV_FAIL;
-	for (i = 0; ans->status == DNS_OK && i < ans->nrr; i++) {
-		const struct dns_rr *rr = &ans->rr[i];
-
-		if (rr->len != 4 && rr->len != 16)
-			continue;
-		memset(&a, 0, sizeof(a));
-		a.family = rr->len == 4 ? AF_INET : AF_INET6;
-		memcpy(a.a, rr->data, rr->len);
-		if (netaddr_equal(&a, &chk->client)) {
-			st->res.result = IPREV_PASS;
-			break;
-		}
-	}
+	if (check_answer_has(ans, &chk->client))
+		st->res.result = IPREV_PASS;
+	else
+		st->res.result = ans->status == DNS_TEMPFAIL ||
+		    ans->status == DNS_PERMFAIL ? IPREV_TEMPERROR : IPREV_FAIL;
 	st->state = CHECK_DONE;
 	check_step_done(chk);
 }

@@ -163,27 +163,15 @@ iprev_fwd_cb(void *arg, const struct dns_answer *ans)
 	struct iprev_fwd *f = arg;
 	struct iprev_run *run = f->run;
 	struct kept *res = &run->st->res;
-	int	i;
 
 	f->req = NULL;
 	run->fwd_pending--;
 	if (ans->status == DNS_TEMPFAIL)
 		run->fwd_temp++;
 	iprev_note_ttl(run, ans);
-	for (i = 0; ans->status == DNS_OK && i < ans->nrr; i++) {
-		const struct dns_rr *rr = &ans->rr[i];
-		struct netaddr a;
-
-		memset(&a, 0, sizeof(a));
-		a.family = rr->len == 4 ? AF_INET : AF_INET6;
-		if (rr->len != 4 && rr->len != 16)
-			continue;
-		memcpy(a.a, rr->data, rr->len);
-		if (netaddr_equal(&a, &run->chk->client)) {
-			res->result = IPREV_PASS;
-			iprev_set_name(res, run->names[f->idx]);
-			break;
-		}
+	if (check_answer_has(ans, &run->chk->client)) {
+		res->result = IPREV_PASS;
+		iprev_set_name(res, run->names[f->idx]);
 	}
 	if (res->result == IPREV_PASS || run->fwd_pending == 0) {
 		if (res->result != IPREV_PASS)

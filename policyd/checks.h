@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "shared/cfg.h"
+#include "shared/dns.h"
 #include "shared/netaddr.h"
 #include "shared/spfpool.h"
 #include "policyd/decide.h"
@@ -144,6 +145,8 @@ extern const struct check_ops *const check_table[CHECK_NCHECKS];
  * when nothing runs any more. */
 void	check_step_done(struct check *);
 
+/* 1 when an A or AAAA answer holds the address a, else 0 (check.c). */
+int	check_answer_has(const struct dns_answer *, const struct netaddr *a);
 /* The SPF outcome of a kept result, for decide(3) (check_spf.c). */
 void	check_spf_fill(const struct kept *, struct spf_outcome *out);
 /* The iprev outcome of a kept result, for decide(3) (check_iprev.c). */

@@ -56,6 +56,10 @@ import time
 import zlib
 
 DEFAULT_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# The tests' own configuration writer and port finder.
+sys.path.insert(0, os.path.join(DEFAULT_REPO, "tests", "integration"))
+from conftest import _render as render, free_port  # noqa: E402
 READY_RE = re.compile(r"ready: listening on")
 STOP_RE = re.compile(r"\]: (Terminated|Interrupt): stopping$")
 PREFIX_RE = re.compile(r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+?\[\d+\]: |<\d>)")
@@ -232,30 +236,6 @@ def build_zone():
 
 # ----------------------------------------------------------------------------
 # Configurations
-
-def render_value(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, (list, tuple)):
-        return "{ " + ", ".join(render_value(x) for x in v) + " }"
-    return '"%s"' % str(v).replace("\\", "\\\\").replace('"', '\\"')
-
-
-def render(cfg, indent=""):
-    out = []
-    for k, v in cfg.items():
-        if v is None:
-            continue
-        if isinstance(v, dict):
-            out.append("%s%s {" % (indent, k))
-            out.append(render(v, indent + "\t"))
-            out.append("%s}" % indent)
-        else:
-            out.append("%s%s = %s" % (indent, k, render_value(v)))
-    return "\n".join(out)
-
 
 def base_config(port, dns_port):
     return {
@@ -854,12 +834,6 @@ def run_config(name, args, dns_port, old_dir, new_dir, workdir):
         f.writelines(difflib.unified_diff([s + "\n" for s in lo[0]], [s + "\n" for s in ln[0]],
                                           "old", "new"))
     return res
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main(argv):

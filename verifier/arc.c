@@ -38,6 +38,7 @@
 
 #include "shared/mem.h"
 #include "verifier/arc.h"
+#include "verifier/authres.h"
 #include "verifier/canon.h"
 #include "verifier/dkim.h"
 #include "verifier/keys.h"
@@ -134,40 +135,30 @@ collect(const struct hdr *h, struct arc_fields *af)
 	}
 }
 
-/* The dkim=pass results of an ARC-Authentication-Results value (RFC 8601
- * resinfo after "i=N; authserv-id;"), with their header.d. */
+/* The dkim=pass results of an ARC-Authentication-Results field, with
+ * their header.d (authres: RFC 8601 grammar). */
 static void
 aar_claims(const struct hdr_field *f, struct arc_set *s)
 {
-	const char *p = f->val, *e = f->val + f->vallen, *semi, *q;
-	int k = 0;
+	static _Thread_local char buf[HDR_FIELD_MAX];
+	const struct authres_resinfo *r;
+	const char *d;
+	struct authres ar;
+	size_t n;
 
 	s->naar_dkim_pass = 0;
-	while (p < e && s->naar_dkim_pass < AUTH_AAR_DKIM_MAX) {
-		semi = memchr(p, ';', (size_t)(e - p));
-		if (semi == NULL)
-			semi = e;
-		if (k++ >= 2) {		/* skip i= and the authserv-id */
-			while (p < semi && (*p == ' ' || *p == '\t' ||
-			    *p == '\r' || *p == '\n'))
-				p++;
-			if (semi - p >= 9 && strncasecmp(p, "dkim=pass", 9) == 0) {
-				char *d = s->aar_dkim_pass[s->naar_dkim_pass++];
-				size_t n = 0;
-
-				d[0] = '\0';
-				q = memmem(p, (size_t)(semi - p), "header.d=", 9);
-				if (q != NULL) {
-					for (q += 9; q < semi && n < 255 &&
-					    *q != ' ' && *q != '\t' && *q != '\r' &&
-					    *q != '\n'; q++)
-						d[n++] = *q;
-					d[n] = '\0';
-				}
-			}
+	n = hdr_unfold(f->val, f->vallen, buf, sizeof(buf));
+	if (authres_parse(buf, n, 1, &ar, NULL, 0) == 0)
+		for (r = authres_find(&ar, "dkim"); r != NULL &&
+		    s->naar_dkim_pass < AUTH_AAR_DKIM_MAX;
+		    r = authres_find_next(&ar, r)) {
+			if (r->result != AUTHRES_PASS)
+				continue;
+			d = authres_prop(r, "header.d");
+			snprintf(s->aar_dkim_pass[s->naar_dkim_pass++],
+			    sizeof(s->aar_dkim_pass[0]), "%s", d ? d : "");
 		}
-		p = semi + 1;
-	}
+	authres_free(&ar);
 }
 
 static void

@@ -254,6 +254,56 @@ message_checks(struct chain *c, const struct hdr *h, int mflags)
 		    "a CR not followed by LF in the header");
 }
 
+static int
+word_is(const char *w, const char *prefix)
+{
+	return strncasecmp(w, prefix, strlen(prefix)) == 0;
+}
+
+/* An address inside a network: loopback, private, ULA, link-local,
+ * CGNAT (SPEC 3.2 step 4). */
+static int
+ip_inside(const char *ip, enum netaddr_class *cls)
+{
+	if (ip_class(ip, cls) != 0)
+		return 0;
+	switch (*cls) {
+	case NETADDR_LOOPBACK:
+	case NETADDR_PRIVATE:
+	case NETADDR_ULA:
+	case NETADDR_LINKLOCAL:
+	case NETADDR_CGNAT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* SPEC 3.2 step 2: what the hop is, from its protocol, authentication
+ * and sender address. */
+static enum chain_kind
+hop_kind(const struct received *r)
+{
+	enum netaddr_class cls;
+
+	if (r->kind == RECEIVED_FETCH)
+		return CHAIN_KIND_FETCH;
+	if (word_is(r->with, "LMTP") || word_is(r->with, "UTF8LMTP"))
+		return CHAIN_KIND_DELIVERY;
+	if (r->kind == RECEIVED_LOCAL || r->kind == RECEIVED_MARKER)
+		return CHAIN_KIND_LOCAL;
+	if (r->kind != RECEIVED_RELAY)
+		return CHAIN_KIND_RELAY;
+	if (word_is(r->with, "HTTP") || word_is(r->with, "MAPI") ||
+	    strcasestr(r->via, "HTTP") != NULL)
+		return CHAIN_KIND_HTTP_SUBMISSION;
+	if (r->auth > 0)
+		return CHAIN_KIND_SUBMISSION;
+	if (ip_inside(r->from_ip, &cls))
+		return CHAIN_KIND_INTERNAL;
+	return CHAIN_KIND_RELAY;
+}
+
 static void
 add_hop(struct chain *c, const struct hdr *h, int field)
 {
@@ -277,6 +327,7 @@ add_hop(struct chain *c, const struct hdr *h, int field)
 	hp->field = field;
 	hp->raw = f->raw;
 	hp->rawlen = f->rawlen;
+	hp->kind = hop_kind(&hp->r);
 }
 
 static void
@@ -302,11 +353,42 @@ set_origin_fields(struct chain *c, const struct hdr *h,
 	}
 }
 
+static int
+cfg_given(const struct chain_cfg *cfg)
+{
+	return cfg != NULL && (cfg->nhosts > 0 || (cfg->nets != NULL &&
+	    netaddr_list_count(cfg->nets) > 0));
+}
+
+/* Without --trusted: delivery hops and senders inside a network are
+ * inside the boundary (SPEC 3.2 step 4). 1 with why filled. */
+static int
+inferred_inside(struct chain_hop *hp)
+{
+	const struct received *r = &hp->r;
+	enum netaddr_class cls;
+
+	if (hp->kind == CHAIN_KIND_DELIVERY) {
+		snprintf(hp->why, sizeof(hp->why), "delivery hop (%.40s) "
+		    "written by a trusted host (inferred)", r->with);
+		return 1;
+	}
+	if (ip_inside(r->from_ip, &cls)) {
+		snprintf(hp->why, sizeof(hp->why), "sender %s is %s: inside "
+		    "the receiving network (inferred)", r->from_ip,
+		    netaddr_class_str(cls));
+		return 1;
+	}
+	return 0;
+}
+
 static void
 trust_walk(struct chain *c, const struct chain_cfg *cfg, const struct hdr *h)
 {
-	int j;
+	int j, given = cfg_given(cfg);
 	const char *t;
+
+	c->boundary_given = given;
 
 	for (j = c->nhops - 1; j >= 0; j--) {
 		struct chain_hop *hp = &c->hops[j];
@@ -344,6 +426,8 @@ trust_walk(struct chain *c, const struct chain_cfg *cfg, const struct hdr *h)
 			    "loopback (same host)", r->from_ip);
 			continue;
 		}
+		if (!given && inferred_inside(hp))
+			continue;
 		if (ip_trusted(cfg, r->from_ip)) {
 			snprintf(hp->why, sizeof(hp->why), "sender %s is in "
 			    "--trusted networks", r->from_ip);
@@ -368,11 +452,9 @@ trust_walk(struct chain *c, const struct chain_cfg *cfg, const struct hdr *h)
 		set_origin_fields(c, h, hp);
 		snprintf(hp->why, sizeof(hp->why), "first untrusted sender: "
 		    "%s%s%s", r->from_ip[0] ? r->from_ip : "(no address)",
-		    cfg && (cfg->nhosts || (cfg->nets &&
-		    netaddr_list_count(cfg->nets))) ? " is not in --trusted" :
-		    " (no --trusted given: only the receiving host and "
-		    "loopback are trusted)", r->auth > 0 ?
-		    "; it authenticated" : "");
+		    given ? " is not in --trusted" : " (inferred: the first "
+		    "public sender counting from the newest hop, the MX "
+		    "entry)", r->auth > 0 ? "; it authenticated" : "");
 	}
 }
 
@@ -427,6 +509,8 @@ time_checks(struct chain *c, const struct hdr *h, int64_t now)
 		if (hdr_date_parse(dbuf, strlen(dbuf), &prev, err,
 		    sizeof(err)) == 0) {
 			has_prev = 1;
+			c->has_date = 1;
+			c->date = prev;
 			if (prev > now + CHAIN_FUTURE_MAX)
 				chain_add(c, 0, CHAIN_WARN, "future-date",
 				    "Date: %s is in the future",
@@ -492,6 +576,9 @@ chain_build(struct chain *c, const struct chain_cfg *cfg,
 
 	c->nhops = 0;
 	c->boundary_hop = 0;
+	c->boundary_given = 0;
+	c->dmarc.checked = 0;
+	c->nclaims = c->nclaims_dropped = 0;
 	c->origin_ip[0] = c->origin_helo[0] = c->origin_sender[0] = '\0';
 	c->has_origin_sender = 0;
 	c->evaluated = 0;
@@ -499,11 +586,12 @@ chain_build(struct chain *c, const struct chain_cfg *cfg,
 	c->spf = -1;
 	c->eval_note[0] = '\0';
 	c->message_id[0] = c->from[0] = c->subject[0] = '\0';
+	c->has_date = 0;
 	c->dkim.n = c->dkim.nfound = 0;
 	c->arc.result = AUTH_NONE;
 	c->arc.nsets = 0;
 	c->nf = c->nf_dropped = 0;
-	c->verdict = CHAIN_PASS;
+	c->verdict = CHAIN_UNAUTHENTICATED;
 
 	message_checks(c, h, mflags);
 	if ((i = hdr_find(h, "Message-ID", 0)) >= 0)
@@ -598,7 +686,7 @@ chain_received_time(const struct chain *c, int64_t now)
 	for (i = c->nhops - 1; i >= 0; i--)
 		if (c->hops[i].r.has_date)
 			return c->hops[i].r.date;
-	return now;
+	return c->has_date ? c->date : now;
 }
 
 /* The hop after which a field with `above` Received fields above it was
@@ -822,19 +910,35 @@ chain_auth(struct chain *c, int64_t now)
 	arc_findings(c);
 }
 
+int
+chain_from_proven(const struct chain *c)
+{
+	const struct chain_dmarc *m = &c->dmarc;
+
+	return m->checked && (m->ev.result == DMARC_RESULT_PASS ||
+	    (m->ev.result != DMARC_RESULT_FAIL && (m->ev.dkim_aligned[0] ||
+	    m->ev.spf_aligned[0])));
+}
+
 void
 chain_finish(struct chain *c)
 {
-	int i;
+	int i, error = 0, warn = 0;
 
-	c->verdict = CHAIN_PASS;
 	for (i = 0; i < c->nf; i++) {
 		if (c->f[i].sev == CHAIN_ERROR)
-			c->verdict = CHAIN_FAIL;
-		else if (c->f[i].sev == CHAIN_WARN &&
-		    c->verdict == CHAIN_PASS)
-			c->verdict = CHAIN_SUSPICIOUS;
+			error = 1;
+		else if (c->f[i].sev == CHAIN_WARN)
+			warn = 1;
 	}
+	if (error)
+		c->verdict = CHAIN_FORGED;
+	else if (chain_from_proven(c))
+		c->verdict = CHAIN_AUTHENTICATED;
+	else if (warn)
+		c->verdict = CHAIN_SUSPICIOUS;
+	else
+		c->verdict = CHAIN_UNAUTHENTICATED;
 }
 
 void
@@ -865,14 +969,38 @@ const char *
 chain_verdict_str(enum chain_verdict v)
 {
 	switch (v) {
-	case CHAIN_PASS:
-		return "pass";
+	case CHAIN_AUTHENTICATED:
+		return "authenticated";
 	case CHAIN_SUSPICIOUS:
 		return "suspicious";
-	case CHAIN_FAIL:
+	case CHAIN_FORGED:
+		return "forged";
+	case CHAIN_UNAUTHENTICATED:
 		break;
 	}
-	return "fail";
+	return "unauthenticated";
+}
+
+const char *
+chain_kind_str(enum chain_kind k)
+{
+	switch (k) {
+	case CHAIN_KIND_SUBMISSION:
+		return "submission";
+	case CHAIN_KIND_HTTP_SUBMISSION:
+		return "http-submission";
+	case CHAIN_KIND_LOCAL:
+		return "local";
+	case CHAIN_KIND_INTERNAL:
+		return "internal";
+	case CHAIN_KIND_DELIVERY:
+		return "delivery";
+	case CHAIN_KIND_FETCH:
+		return "fetch";
+	case CHAIN_KIND_RELAY:
+		break;
+	}
+	return "relay";
 }
 
 const char *

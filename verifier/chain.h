@@ -8,6 +8,7 @@
 
 #include "shared/hdr.h"
 #include "verifier/auth.h"
+#include "verifier/dmarc.h"
 #include "verifier/received.h"
 
 #define CHAIN_FINDINGS_MAX	64	/* findings kept per message */
@@ -16,10 +17,22 @@
 #define CHAIN_FUTURE_MAX	900	/* seconds a date may lie in the future */
 #define CHAIN_TRUSTED_MAX	256	/* --trusted host names */
 #define CHAIN_DISPLAY_MAX	512	/* bytes of From, Subject, Message-ID kept */
+#define CHAIN_CLAIMS_MAX	64	/* claims (A-R, AAR results) kept */
+#define CHAIN_FROM_DOMAINS_MAX	4	/* From: domains evaluated (DMARC) */
 
 enum chain_sev { CHAIN_INFO, CHAIN_WARN, CHAIN_ERROR };
-enum chain_verdict { CHAIN_PASS, CHAIN_SUSPICIOUS, CHAIN_FAIL };
+/* SPEC 3.2 step 7 */
+enum chain_verdict {
+	CHAIN_AUTHENTICATED, CHAIN_UNAUTHENTICATED, CHAIN_SUSPICIOUS,
+	CHAIN_FORGED,
+};
 enum chain_trust { CHAIN_TRUSTED, CHAIN_BOUNDARY, CHAIN_UNTRUSTED };
+/* SPEC 3.2 step 2 */
+enum chain_kind {
+	CHAIN_KIND_RELAY, CHAIN_KIND_SUBMISSION, CHAIN_KIND_HTTP_SUBMISSION,
+	CHAIN_KIND_LOCAL, CHAIN_KIND_INTERNAL, CHAIN_KIND_DELIVERY,
+	CHAIN_KIND_FETCH,
+};
 
 /* iprev (RFC 8601 2.7.3) of the first untrusted hop, evaluated now. */
 enum chain_iprev {
@@ -44,6 +57,7 @@ struct chain_hop {
 	size_t	rawlen;
 	int	has_delay;
 	int64_t	delay_s;		/* from the previous hop (hop 1: Date:) */
+	enum chain_kind kind;
 	enum chain_trust trust;
 	char	why[CHAIN_TEXT_MAX];	/* why it is (not) trusted */
 };
@@ -55,10 +69,35 @@ struct chain_finding {
 	char	text[CHAIN_TEXT_MAX];
 };
 
+/* DMARC of the message (align.c). */
+struct chain_dmarc {
+	int	checked;		/* 0: not evaluated (all null) */
+	int	nfrom;			/* From: addresses (RFC 7489 6.6.1) */
+	struct dmarc_discovery d;	/* of the domain reported */
+	struct dmarc_eval ev;
+	char	spf_result[16];		/* SPF of spf_domain, now; "": null */
+	char	note[CHAIN_TEXT_MAX];	/* "" or why the result is what it is */
+};
+
+/* One result of an Authentication-Results or ARC-Authentication-Results
+ * field (claims.c). */
+struct chain_claim {
+	int	hop;			/* added after this hop; -1 unknown */
+	int	trusted;		/* that hop is inside the boundary */
+	int	arc;			/* from an AAR (instance arc) */
+	char	authserv_id[256];
+	char	method[64];
+	char	result[64];
+	char	subject[256];		/* header.d, smtp.mailfrom, ...; "" */
+	const char *ours;		/* our result (RFC 8601 word); NULL */
+	int	agree;			/* -1: nothing to compare */
+};
+
 struct chain {
 	struct chain_hop *hops;		/* owned */
 	int	nhops, cap;
 	int	boundary_hop;		/* 0: none */
+	int	boundary_given;		/* --trusted, else inferred */
 	char	origin_ip[RECEIVED_IP_MAX];
 	char	origin_helo[RECEIVED_NAME_MAX];
 	char	origin_sender[RECEIVED_NAME_MAX];
@@ -69,11 +108,17 @@ struct chain {
 	int	spf;			/* enum spf_result, or -1 */
 	char	eval_note[CHAIN_TEXT_MAX];
 	/* The message. */
+	int	has_date;		/* Date: parsed */
+	int64_t	date;
 	char	message_id[CHAIN_DISPLAY_MAX];
 	char	from[CHAIN_DISPLAY_MAX];
 	char	subject[CHAIN_DISPLAY_MAX];
 	struct dkim_results dkim;
 	struct arc_result arc;
+	struct chain_dmarc dmarc;
+	struct chain_claim claims[CHAIN_CLAIMS_MAX];
+	int	nclaims;
+	int	nclaims_dropped;
 	struct chain_finding f[CHAIN_FINDINGS_MAX];
 	int	nf;
 	int	nf_dropped;
@@ -95,10 +140,15 @@ void	chain_set_origin(struct chain *c, enum chain_iprev iprev, int spf,
  * dkim-t-after-hop, dkim-expired-since, arc-fail, ...). now: the time of
  * the run. */
 void	chain_auth(struct chain *c, int64_t now);
-/* The time the message was received here (the newest hop's date), or
- * now when no hop is dated. */
+/* The time the message was received here: the newest hop's date, else
+ * its Date:, else now. */
 int64_t	chain_received_time(const struct chain *c, int64_t now);
-/* Compute the verdict from the findings (call last). */
+/* 1 when DMARC passed, or no record decided and an aligned DKIM or SPF
+ * pass proves the From: domain all the same. */
+int	chain_from_proven(const struct chain *c);
+/* The verdict (SPEC 3.2 step 7) from the findings and DMARC (call
+ * last): forged with an error finding, authenticated when the From:
+ * domain is proven, suspicious with a warning, else unauthenticated. */
 void	chain_finish(struct chain *c);
 void	chain_add(struct chain *c, int hop, enum chain_sev sev,
 	    const char *code, const char *fmt, ...)
@@ -109,7 +159,8 @@ void	chain_free(struct chain *c);		/* frees c->hops only */
 int	chain_cfg_add_host(struct chain_cfg *cfg, const char *name);
 
 const char *chain_sev_str(enum chain_sev);	/* "info", "warn", "error" */
-const char *chain_verdict_str(enum chain_verdict);	/* "pass", ... */
+const char *chain_verdict_str(enum chain_verdict);	/* "authenticated", ... */
+const char *chain_kind_str(enum chain_kind);	/* "relay", ... */
 const char *chain_iprev_str(enum chain_iprev);	/* "pass", ... */
 const char *chain_trust_str(enum chain_trust);	/* "trusted", ... */
 

@@ -11,6 +11,7 @@
  *		size_t errlen);
  *	const struct keys_entry *keys_get(struct keys *k,
  *		const char *selector, const char *domain);
+ *	const struct keys_entry *keys_txt(struct keys *k, const char *name);
  *	unsigned long keys_id(const struct keys *k);
  *	void keys_free(struct keys *k);
  * DESCRIPTION
@@ -18,8 +19,9 @@
  *	looked up once: the first thread to ask makes the entry (pending)
  *	and resolves it outside the lock; any other thread asking for the
  *	same name meanwhile waits for that answer instead of asking again.
- *	Every record is parsed into a key (dkim_key_parse) once, when the
- *	entry is filled. Entries live until keys_free(), so a caller may
+ *	Every record is kept as published (keys_txt: DMARC policies and
+ *	any other TXT name) and, for a name with a "_domainkey" label,
+ *	parsed into a key (dkim_key_parse) once, when the entry is filled. Entries live until keys_free(), so a caller may
  *	keep the pointers keys_get() returns while keys_id() is the same
  *	(each verifying thread keeps a small memo of them, with its OpenSSL
  *	contexts, and takes no lock for a key it has seen).
@@ -109,6 +111,36 @@ add(struct keys *k, const char *name)
 	return e;
 }
 
+/* A DKIM key's name: a "_domainkey" label. */
+static int
+is_key_name(const char *name)
+{
+	const char *p;
+
+	for (p = name; (p = strcasestr(p, "_domainkey")) != NULL; p++)
+		if ((p == name || p[-1] == '.') && (p[10] == '.' ||
+		    p[10] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* One record into an entry: kept, and parsed when it is a key. */
+static void
+keep_record(struct kent *e, const char *txt, size_t len)
+{
+	int i = e->e.ntxt;
+
+	if (i >= KEYS_RR_MAX)
+		return;
+	e->e.txt[i] = xmalloc(len + 1);
+	memcpy(e->e.txt[i], txt, len);
+	e->e.txt[i][len] = '\0';
+	e->e.txtlen[i] = len;
+	e->e.ntxt++;
+	if (is_key_name(e->name))
+		dkim_key_parse(txt, len, &e->e.key[e->e.nkeys++]);
+}
+
 /* One record into an entry (file loading: done at once). */
 static void
 add_record(struct kent *e, const char *txt, size_t len,
@@ -117,9 +149,7 @@ add_record(struct kent *e, const char *txt, size_t len,
 	e->done = 1;
 	e->e.status = KEYS_FOUND;
 	e->e.source = src;
-	if (e->e.nkeys >= KEYS_RR_MAX)
-		return;
-	dkim_key_parse(txt, len, &e->e.key[e->e.nkeys++]);
+	keep_record(e, txt, len);
 }
 
 /* A word or a quoted string of a zone line; returns its end or NULL. */
@@ -393,8 +423,9 @@ dns_give(struct keys *k, struct dns *d)
 }
 
 static void
-resolve(struct keys *k, const char *name, struct keys_entry *e)
+resolve(struct keys *k, struct kent *ke)
 {
+	struct keys_entry *e = &ke->e;
 	struct dns *d;
 	struct dns_answer *a;
 	int i;
@@ -406,14 +437,14 @@ resolve(struct keys *k, const char *name, struct keys_entry *e)
 		    k->dns_failed ? k->dns_err : "too many threads");
 		return;
 	}
-	a = dns_query_sync(d, name, DNS_T_TXT);
+	a = dns_query_sync(d, ke->name, DNS_T_TXT);
 	dns_give(k, d);
 	switch (a->status) {
 	case DNS_OK:
 		e->status = KEYS_FOUND;
-		for (i = 0; i < a->nrr && e->nkeys < KEYS_RR_MAX; i++)
-			dkim_key_parse((const char *)a->rr[i].data,
-			    a->rr[i].len, &e->key[e->nkeys++]);
+		for (i = 0; i < a->nrr; i++)
+			keep_record(ke, (const char *)a->rr[i].data,
+			    a->rr[i].len);
 		break;
 	case DNS_NODATA:
 		e->status = KEYS_NOTFOUND;
@@ -440,9 +471,16 @@ const struct keys_entry *
 keys_get(struct keys *k, const char *selector, const char *domain)
 {
 	char name[DNS_NAME_MAX * 2 + 16];
-	struct kent *e;
 
 	snprintf(name, sizeof(name), "%s._domainkey.%s", selector, domain);
+	return keys_txt(k, name);
+}
+
+const struct keys_entry *
+keys_txt(struct keys *k, const char *name)
+{
+	struct kent *e;
+
 	pthread_mutex_lock(&k->mu);
 	if ((e = find(k, name)) != NULL) {
 		while (!e->done)
@@ -457,7 +495,7 @@ keys_get(struct keys *k, const char *selector, const char *domain)
 		e->e.source = AUTH_KEY_NONE;
 		snprintf(e->e.why, sizeof(e->e.why), "offline");
 	} else
-		resolve(k, name, &e->e);
+		resolve(k, e);
 	pthread_mutex_lock(&k->mu);
 	e->done = 1;
 	pthread_cond_broadcast(&k->cv);
@@ -484,6 +522,8 @@ keys_free(struct keys *k)
 			n = e->next;
 			for (j = 0; j < e->e.nkeys; j++)
 				dkim_key_clear(&e->e.key[j]);
+			for (j = 0; j < e->e.ntxt; j++)
+				free(e->e.txt[j]);
 			free(e->name);
 			free(e);
 		}

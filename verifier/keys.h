@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 #ifndef VERIFIER_KEYS_H
 #define VERIFIER_KEYS_H
-/* keys - DKIM key records for one run: --keys file, DNS, a cache shared
- * by every thread, one lookup per name even when several threads ask. */
+/* keys - the verifier's TXT records for one run (DKIM keys, DMARC
+ * policies): --keys file, DNS, a cache shared by every thread, one lookup
+ * per name even when several threads ask. */
 #include <stddef.h>
 
 #include "shared/dns.h"
@@ -33,7 +34,10 @@ struct keys_entry {
 	enum keys_status status;
 	enum auth_key_source source;
 	int	nkeys;
-	struct dkim_key key[KEYS_RR_MAX];
+	struct dkim_key key[KEYS_RR_MAX];	/* DKIM names only */
+	int	ntxt;
+	char	*txt[KEYS_RR_MAX];	/* the records as published (owned) */
+	size_t	txtlen[KEYS_RR_MAX];
 	char	why[128];
 };
 
@@ -44,6 +48,9 @@ struct keys *keys_new(const struct keys_opts *, char *err, size_t errlen);
  * keys_free(). Thread-safe. */
 const struct keys_entry *keys_get(struct keys *, const char *selector,
 	    const char *domain);
+/* The TXT records of any name (txt[], ntxt; nkeys is 0 unless the name
+ * is a DKIM key's), as keys_get() finds them. Thread-safe. */
+const struct keys_entry *keys_txt(struct keys *, const char *name);
 /* A number no other keys_new() of this process returned (never 0): the
  * entries of a cache with the same id are still valid. */
 unsigned long keys_id(const struct keys *);

@@ -6,7 +6,7 @@
  *	rebuild and check the relay chain of stored mail
  * SYNOPSIS
  *	relaytrust-verify [--json] [--dns-forward ADDR[@PORT]] [--keys FILE]
- *		[--offline] [--trusted CIDR|HOSTNAME] [--jobs N]
+ *		[--offline] [--trusted CIDR|HOSTNAME] [--at TIME] [--jobs N]
  *		[--progress|--no-progress] [-V] [PATH...]
  * DESCRIPTION
  *	Each PATH is an mbox, a Maildir, a directory of .eml files or one
@@ -18,7 +18,10 @@
  *
  *	Every DKIM-Signature and ARC set is verified (dkim, arc) with keys
  *	from --keys, then DNS unless --offline (keys); the results are tied
- *	to the hops (chain_auth).
+ *	to the hops (chain_auth). Expiry is judged at --at TIME, else at the
+ *	newest hop's date, else Date:. Then DMARC for the From: domain
+ *	(align, with the same TXT cache as the keys), the receivers' claims
+ *	(claims), and the verdict (chain_finish).
  *
  *	--jobs N verifies with N threads (default: the number of CPUs). The
  *	main thread reads the mailbox into a ring of RING_PER_JOB slots per
@@ -40,8 +43,8 @@
  *	"relaytrust-verify: FILE:INDEX: text" on stderr for a message that
  *	could not be read or has an error finding; "relaytrust-verify: PATH:
  *	text" for a path that cannot be opened.
- *	Exit status: 0 every message passed, 1 at least one message failed or
- *	is suspicious, 2 usage or I/O error.
+ *	Exit status: 0 every message is authenticated, 1 at least one is not,
+ *	2 usage or I/O error.
  * LIMITS
  *	See mailbox.h, hdr.h, received.h, chain.h: MAILBOX_MSG_MAX,
  *	HDR_FIELD_MAX, HDR_FIELDS_MAX, RECEIVED_MAX, CHAIN_FINDINGS_MAX.
@@ -56,6 +59,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <libpsl.h>
 #include <openssl/crypto.h>
 #include <spf2/spf.h>
 #include <unbound.h>
@@ -64,8 +68,10 @@
 #include "shared/mem.h"
 #include "shared/netaddr.h"
 #include "shared/spfworker.h"
+#include "verifier/align.h"
 #include "verifier/arc.h"
 #include "verifier/chain.h"
+#include "verifier/claims.h"
 #include "verifier/dkim.h"
 #include "verifier/keys.h"
 #include "verifier/mailbox.h"
@@ -102,13 +108,15 @@ struct run {
 	const char *keys;
 	int	jobs;
 	struct report_opts ro;
-	unsigned long n, npass, nsusp, nfail;
+	unsigned long n, nverdict[CHAIN_FORGED + 1];
 	unsigned long nunread;		/* paths or messages not read */
 	uint64_t bytes;
 	int	io_error;
 	struct timespec t0, last;
 	struct keys *keys_db;
 	int64_t	now;
+	int	has_at;			/* --at TIME */
+	int64_t	at;
 	pthread_mutex_t origin_mu;
 	/* the ring: slot i % nring; head <= claim <= tail */
 	struct slot *slots;
@@ -130,7 +138,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [--json] [--dns-forward ADDR[@PORT]] "
 	    "[--keys FILE] [--offline]\n"
-	    "       [--trusted CIDR|HOSTNAME] [--jobs N] "
+	    "       [--trusted CIDR|HOSTNAME] [--at TIME] [--jobs N] "
 	    "[--progress|--no-progress] [-V] [PATH...]\n", PROG);
 	exit(2);
 }
@@ -206,13 +214,15 @@ verify(struct run *r, struct hdr *h, struct chain *c, const char *data,
 		tctx = dkim_ctx_new();
 	hdr_parse(h, data, len);
 	chain_build(c, &r->cfg, h, flags, r->now);
-	dkim_verify(tctx, r->keys_db, h, data, len, chain_received_time(c,
-	    r->now), r->now, &c->dkim);
+	dkim_verify(tctx, r->keys_db, h, data, len, r->has_at ? r->at :
+	    chain_received_time(c, r->now), r->now, &c->dkim);
 	arc_verify(tctx, r->keys_db, h, data, len, &c->arc);
-	chain_auth(c, r->now);
+	chain_auth(c, r->has_at ? r->at : r->now);
 	pthread_mutex_lock(&r->origin_mu);
 	origin_for(r, c);
 	pthread_mutex_unlock(&r->origin_mu);
+	align_check(c, h, r->keys_db);
+	claims_check(c, h);
 	chain_finish(c);
 }
 
@@ -226,17 +236,7 @@ count(struct run *r, const struct chain *c, const char *source, long index)
 			fprintf(stderr, "%s: %s:%ld: %s\n", PROG, source,
 			    index, c->f[i].text);
 	r->n++;
-	switch (c->verdict) {
-	case CHAIN_PASS:
-		r->npass++;
-		break;
-	case CHAIN_SUSPICIOUS:
-		r->nsusp++;
-		break;
-	case CHAIN_FAIL:
-		r->nfail++;
-		break;
-	}
+	r->nverdict[c->verdict]++;
 }
 
 /* Verify a claimed slot and format its report; without r->mu. */
@@ -461,6 +461,46 @@ add_trusted(struct run *r, const char *arg)
 	}
 }
 
+/* --at: "2024-05-01T10:00:00Z" (any RFC 3339 offset, or a date alone:
+ * midnight UTC) or Unix seconds. */
+static int
+parse_at(const char *s, int64_t *t)
+{
+	struct tm tm;
+	char *end;
+	long long v;
+	int off = 0, oh, om;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s != '\0' && *end == '\0' && errno == 0 && v >= 0) {
+		*t = v;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL)
+		return -1;
+	if (*end == 'T' || *end == 't' || *end == ' ') {
+		if ((end = strptime(end + 1, "%H:%M", &tm)) == NULL)
+			return -1;
+		if (*end == ':' && (end = strptime(end + 1, "%S", &tm)) ==
+		    NULL)
+			return -1;
+		if (*end == 'Z' || *end == 'z')
+			end++;
+		else if ((*end == '+' || *end == '-') &&
+		    sscanf(end + 1, "%2d:%2d", &oh, &om) == 2 &&
+		    strlen(end) == 6) {
+			off = (oh * 60 + om) * 60 * (*end == '-' ? -1 : 1);
+			end += 6;
+		}
+	}
+	if (*end != '\0')
+		return -1;
+	*t = (int64_t)timegm(&tm) - off;
+	return 0;
+}
+
 /* -V: ours, and the libraries' as linked (SPEC 3.1). */
 static void
 version(void)
@@ -471,6 +511,7 @@ version(void)
 	printf("libspf2 %d.%d.%d\n", SPF_LIB_VERSION_MAJOR,
 	    SPF_LIB_VERSION_MINOR, SPF_LIB_VERSION_PATCH);
 	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("libpsl %s\n", psl_get_version());
 }
 
 int
@@ -483,6 +524,7 @@ main(int argc, char **argv)
 		{ "offline", no_argument, NULL, 'o' },
 		{ "trusted", required_argument, NULL, 't' },
 		{ "jobs", required_argument, NULL, 'J' },
+		{ "at", required_argument, NULL, 'a' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "no-progress", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
@@ -540,6 +582,15 @@ main(int argc, char **argv)
 				    PROG, optarg, JOBS_MAX);
 				exit(2);
 			}
+			break;
+		case 'a':
+			if (parse_at(optarg, &r.at) != 0) {
+				fprintf(stderr, "%s: --at %s: want an ISO 8601 "
+				    "time (2024-05-01T10:00:00Z) or a Unix "
+				    "time\n", PROG, optarg);
+				exit(2);
+			}
+			r.has_at = 1;
 			break;
 		case 'p':
 			progress_set = 1;
@@ -637,9 +688,12 @@ main(int argc, char **argv)
 	el = secs(&r.t0, &t1);
 	if (r.progress)
 		fputs("\r\033[K", stderr);
-	fprintf(stderr, "%s: %lu messages: %lu pass, %lu suspicious, %lu fail; "
-	    "%.1f MB in %.2f s (%.0f msg/s, %.1f MB/s)\n", PROG, r.n, r.npass,
-	    r.nsusp, r.nfail, (double)r.bytes / 1e6, el,
+	fprintf(stderr, "%s: %lu messages: %lu authenticated, %lu "
+	    "unauthenticated, %lu suspicious, %lu forged; %.1f MB in %.2f s "
+	    "(%.0f msg/s, %.1f MB/s)\n", PROG, r.n,
+	    r.nverdict[CHAIN_AUTHENTICATED], r.nverdict[CHAIN_UNAUTHENTICATED],
+	    r.nverdict[CHAIN_SUSPICIOUS], r.nverdict[CHAIN_FORGED],
+	    (double)r.bytes / 1e6, el,
 	    el > 0 ? (double)r.n / el : 0.0,
 	    el > 0 ? (double)r.bytes / el / 1e6 : 0.0);
 	if (r.nunread > 0)
@@ -659,5 +713,5 @@ main(int argc, char **argv)
 	netaddr_list_free(r.cfg.nets);
 	if (r.io_error)
 		return 2;
-	return r.nsusp || r.nfail ? 1 : 0;
+	return r.nverdict[CHAIN_AUTHENTICATED] == r.n ? 0 : 1;
 }

@@ -408,7 +408,7 @@ json_hop(struct report_buf *b, const struct chain_hop *hp)
 		BLIT(b, "true");
 	BLIT(b, ",\"raw\":");
 	report_json_str(b, hp->raw, rawlen);
-	JWORD(b, "kind", received_kind_str(r->kind));
+	JWORD(b, "kind", chain_kind_str(hp->kind));
 	JSTR(b, "note", r->note);
 	JSTR(b, "via", r->via);
 	JSTR(b, "by_ip", r->by_ip);
@@ -497,6 +497,70 @@ json_arc(struct report_buf *b, const struct arc_result *a)
 	bputc(b, '}');
 }
 
+/* "record": the record that decided (or the unusable one), as published. */
+static const char *
+dmarc_record_text(const struct chain_dmarc *m)
+{
+	return (m->d.status == DMARC_DISC_RECORD ||
+	    m->d.status == DMARC_DISC_PERMERROR) && m->d.record_domain[0] ?
+	    m->d.rec.text : NULL;
+}
+
+static void
+json_dmarc(struct report_buf *b, const struct chain_dmarc *m)
+{
+	const struct dmarc_discovery *d = &m->d;
+	int rec = m->checked && d->status == DMARC_DISC_RECORD;
+
+	JSTR0(b, "from_domain", m->checked ? d->from_domain : NULL);
+	JSTR(b, "org_domain", m->checked ? d->org_domain : NULL);
+	JSTR(b, "record", m->checked ? dmarc_record_text(m) : NULL);
+	JSTR(b, "policy", m->checked ? dmarc_policy_str(m->ev.policy) : NULL);
+	JWORD(b, "result", dmarc_result_str(m->checked ? m->ev.result :
+	    DMARC_RESULT_NONE));
+	JSTR(b, "dkim_aligned", m->checked ? m->ev.dkim_aligned : NULL);
+	JSTR(b, "spf_aligned", m->checked ? m->ev.spf_aligned : NULL);
+	JSTR(b, "spf_domain", m->checked ? m->ev.spf_domain : NULL);
+	JSTR(b, "spf_result", m->checked ? m->spf_result : NULL);
+	JSTR(b, "record_domain", m->checked ? d->record_domain : NULL);
+	JSTR(b, "adkim", rec ? dmarc_align_str(d->rec.adkim) : NULL);
+	JSTR(b, "aspf", rec ? dmarc_align_str(d->rec.aspf) : NULL);
+	JINT(b, "pct", m->ev.pct, rec);
+	JINT(b, "from_count", m->nfrom, m->checked);
+	JTRI(b, "proven", m->checked ? m->ev.dkim_aligned[0] != '\0' ||
+	    m->ev.spf_aligned[0] != '\0' : -1);
+	JSTR(b, "bis_policy_domain", m->checked && d->walk ==
+	    DMARC_WALK_DONE ? d->walk_policy_domain : NULL);
+	JSTR(b, "bis_org_domain", m->checked && d->walk == DMARC_WALK_DONE ?
+	    d->walk_org_domain : NULL);
+	JSTR(b, "note", !m->checked ? NULL : m->note[0] ? m->note :
+	    d->status != DMARC_DISC_RECORD ? d->why : NULL);
+}
+
+static void
+json_claims(struct report_buf *b, const struct chain *c)
+{
+	int i;
+
+	for (i = 0; i < c->nclaims; i++) {
+		const struct chain_claim *k = &c->claims[i];
+
+		if (i)
+			bputc(b, ',');
+		bputc(b, '{');
+		JSTR0(b, "authserv_id", k->authserv_id);
+		JINT(b, "hop", k->hop, k->hop >= 0);
+		JTRI(b, "trusted", k->trusted);
+		JSTR(b, "method", k->method);
+		JSTR(b, "result", k->result);
+		JSTR(b, "ours", k->ours);
+		JTRI(b, "agree", k->agree);
+		JSTR(b, "subject", k->subject);
+		JINT(b, "arc_instance", k->arc, k->arc > 0);
+		bputc(b, '}');
+	}
+}
+
 static void
 json_message(struct report_buf *b, const char *source, long index,
     const struct chain *c)
@@ -527,11 +591,17 @@ json_message(struct report_buf *b, const char *source, long index,
 	}
 	BLIT(b, "],\"arc\":");
 	json_arc(b, &c->arc);
-	BLIT(b, ",\"chain\":{\"boundary_hop\":");
+	BLIT(b, ",\"dmarc\":{");
+	json_dmarc(b, &c->dmarc);
+	BLIT(b, "},\"claims\":[");
+	json_claims(b, c);
+	BLIT(b, "],\"chain\":{\"boundary_hop\":");
 	if (c->boundary_hop)
 		bnum(b, c->boundary_hop);
 	else
 		BLIT(b, "null");
+	JWORD(b, "boundary_source", c->boundary_given ? "given" :
+	    "inferred");
 	JSTR(b, "origin_ip", c->origin_ip);
 	JSTR(b, "iprev", c->evaluated && c->iprev != CHAIN_IPREV_NOTCHECKED ?
 	    chain_iprev_str(c->iprev) : NULL);
@@ -560,6 +630,12 @@ json_message(struct report_buf *b, const char *source, long index,
 		    "\"truncated\",\"text\":\"");
 		bnum(b, c->nf_dropped);
 		BLIT(b, " more findings not shown\"}");
+	}
+	if (c->nclaims_dropped) {
+		BLIT(b, ",{\"hop\":null,\"severity\":\"info\",\"code\":"
+		    "\"truncated\",\"text\":\"");
+		bnum(b, c->nclaims_dropped);
+		BLIT(b, " more claims not shown\"}");
 	}
 	BLIT(b, "]},\"verdict\":\"");
 	bputs(b, chain_verdict_str(c->verdict));
@@ -603,18 +679,108 @@ sev_color(enum chain_sev s)
 	return s == CHAIN_ERROR ? C_RED : s == CHAIN_WARN ? C_YEL : C_DIM;
 }
 
+/* The origin as a reader names it: address and the best name known. */
+static void
+origin_str(const struct chain *c, char *buf, size_t len)
+{
+	const struct chain_hop *hp;
+	const char *name;
+
+	if (c->boundary_hop == 0) {
+		snprintf(buf, len, c->nhops ? "a trusted host (no untrusted "
+		    "hop)" : "an unknown origin (no Received)");
+		return;
+	}
+	hp = &c->hops[c->boundary_hop - 1];
+	name = hp->r.from_rdns[0] ? hp->r.from_rdns : hp->r.from_helo[0] ?
+	    hp->r.from_helo : hp->r.from_name;
+	snprintf(buf, len, "%s%s%s%s%s", c->origin_ip[0] ? c->origin_ip :
+	    "(no address)", name[0] ? " (" : "", hp->r.from_rdns[0] ? "" :
+	    name[0] ? "says " : "", name, name[0] ? ")" : "");
+}
+
+/* The first line: verdict, who sent it, for which From: domain, and
+ * what DMARC says. */
+static void
+who_line(struct report_buf *out, const struct report_opts *o,
+    const char *vc, const char *source, long index, const struct chain *c)
+{
+	const struct chain_dmarc *m = &c->dmarc;
+	const char *pol = dmarc_policy_str(m->ev.policy);
+	char origin[400], dm[64];
+
+	origin_str(c, origin, sizeof(origin));
+	snprintf(dm, sizeof(dm), "DMARC %s%s%s", dmarc_result_str(
+	    m->ev.result), pol ? " p=" : "", pol ? pol : "");
+	bprintf(out, "%s%s:%ld%s  %s%s%s: sent by ", o->color ? C_BOLD : "",
+	    source, index, o->color ? C_RESET : "", o->color ? vc : "",
+	    chain_verdict_str(c->verdict), o->color && vc[0] ? C_RESET : "");
+	cell(out, origin, (int)strlen(origin));
+	bprintf(out, ", From: %s, %s\n", m->checked &&
+	    m->d.from_domain[0] ? m->d.from_domain : "(no domain)", dm);
+}
+
+static void
+text_dmarc(struct report_buf *out, const struct chain *c)
+{
+	const struct chain_dmarc *m = &c->dmarc;
+	const char *pol = dmarc_policy_str(m->ev.policy);
+	char buf[1600];
+
+	if (!m->checked || m->d.from_domain[0] == '\0') {
+		text_line(out, "DMARC:", m->note[0] ? m->note : "none");
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s for %s%s%s%s%s; DKIM aligned: %s; "
+	    "SPF aligned: %s (%s %s, evaluated now)",
+	    dmarc_result_str(m->ev.result), m->d.from_domain,
+	    pol ? ", p=" : "", pol ? pol : "", m->d.record_domain[0] ?
+	    " from _dmarc." : "", m->d.record_domain,
+	    m->ev.dkim_aligned[0] ? m->ev.dkim_aligned : "-",
+	    m->ev.spf_aligned[0] ? m->ev.spf_aligned : "-",
+	    m->ev.spf_domain[0] ? m->ev.spf_domain : "no domain",
+	    m->spf_result[0] ? m->spf_result : "-");
+	text_line(out, "DMARC:", buf);
+	if (m->note[0])
+		text_line(out, "", m->note);
+	else if (m->d.status != DMARC_DISC_RECORD && m->d.why[0])
+		text_line(out, "", m->d.why);
+}
+
+static void
+text_claims(struct report_buf *out, const struct chain *c)
+{
+	char buf[1024];
+	int i;
+
+	for (i = 0; i < c->nclaims; i++) {
+		const struct chain_claim *k = &c->claims[i];
+
+		snprintf(buf, sizeof(buf), "%s %s=%s%s%s by %s (hop %d, %s): "
+		    "ours %s%s", k->arc ? "AAR" : "A-R", k->method, k->result,
+		    k->subject[0] ? " " : "", k->subject,
+		    k->authserv_id[0] ? k->authserv_id : "?", k->hop,
+		    k->trusted ? "trusted" : "untrusted",
+		    k->ours ? k->ours : "-", k->agree == 1 ? " (agrees)" :
+		    k->agree == 0 ? " (differs)" : "");
+		text_line(out, i == 0 ? "Claims:" : "", buf);
+	}
+	if (c->nclaims_dropped)
+		bprintf(out, "  %d more claims not shown\n",
+		    c->nclaims_dropped);
+}
+
 static void
 text_message(const struct report_opts *o, struct report_buf *out,
     const char *source, long index, const struct chain *c)
 {
-	const char *vc = c->verdict == CHAIN_PASS ? C_GRN :
+	const char *vc = c->verdict == CHAIN_AUTHENTICATED ? C_GRN :
+	    c->verdict == CHAIN_UNAUTHENTICATED ? "" :
 	    c->verdict == CHAIN_SUSPICIOUS ? C_YEL : C_RED;
 	int i;
 	char ts[32], buf[600];
 
-	bprintf(out, "%s%s:%ld%s  verdict: %s%s%s\n", o->color ? C_BOLD : "",
-	    source, index, o->color ? C_RESET : "", o->color ? vc : "",
-	    chain_verdict_str(c->verdict), o->color ? C_RESET : "");
+	who_line(out, o, vc, source, index, c);
 	text_line(out, "From:", c->from[0] ? c->from : "-");
 	text_line(out, "Subject:", c->subject[0] ? c->subject : "-");
 	text_line(out, "Msg-ID:", c->message_id[0] ? c->message_id : "-");
@@ -751,6 +917,8 @@ text_message(const struct report_opts *o, struct report_buf *out,
 			text_line(out, "", buf);
 		}
 	}
+	text_dmarc(out, c);
+	text_claims(out, c);
 	for (i = 0; i < c->nf; i++) {
 		const struct chain_finding *f = &c->f[i];
 
@@ -793,8 +961,11 @@ report_unreadable(const struct report_opts *o, const char *source,
 	char stack[REPORT_STACK_BUF];
 	struct report_buf b = { stack, 0, sizeof(stack), o->out };
 
+	static const struct chain_dmarc nodmarc;
+
 	if (!o->json) {
-		bprintf(&b, "%s:%ld  verdict: fail\n", source, index);
+		bprintf(&b, "%s:%ld  unauthenticated: could not be read\n",
+		    source, index);
 		text_line(&b, "error", why);
 		bputc(&b, '\n');
 		flush(&b);
@@ -806,11 +977,14 @@ report_unreadable(const struct report_opts *o, const char *source,
 	bnum(&b, index);
 	BLIT(&b, ",\"message_id\":null,\"from\":null,"
 	    "\"subject\":null,\"hops\":[],\"dkim\":[],\"arc\":{\"result\":"
-	    "\"none\",\"sets\":[]},\"chain\":{\"boundary_hop\":null,"
+	    "\"none\",\"sets\":[]},\"dmarc\":{");
+	json_dmarc(&b, &nodmarc);
+	BLIT(&b, "},\"claims\":[],\"chain\":{\"boundary_hop\":null,"
+	    "\"boundary_source\":null,"
 	    "\"origin_ip\":null,\"iprev\":null,\"spf\":null,\"evaluated\":"
 	    "null,\"note\":null,\"findings\":[{\"hop\":null,\"severity\":"
 	    "\"error\",\"code\":\"unreadable\",\"text\":");
 	report_json_str(&b, why, strlen(why));
-	BLIT(&b, "}]},\"verdict\":\"fail\"}\n");
+	BLIT(&b, "}]},\"verdict\":\"unauthenticated\"}\n");
 	flush(&b);
 }

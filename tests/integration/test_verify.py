@@ -14,10 +14,13 @@ RT_BIN = os.environ.get("RT_BIN", os.path.join(ROOT, "bin"))
 VERIFY = os.path.join(RT_BIN, "relaytrust-verify")
 
 TOP = ["source", "index", "message_id", "from", "subject", "hops", "dkim", "arc",
-       "chain", "verdict"]
+       "dmarc", "claims", "chain", "verdict"]
+VERDICTS = ("authenticated", "unauthenticated", "suspicious", "forged")
 HOP = ["n", "from_name", "from_helo", "from_rdns", "from_ip", "by_host", "with", "tls",
        "auth", "id", "for", "envelope_from", "date", "delay_s", "parsed", "raw"]
-CHAIN = ["boundary_hop", "origin_ip", "iprev", "spf", "findings"]
+CHAIN = ["boundary_hop", "boundary_source", "origin_ip", "iprev", "spf", "findings"]
+DMARC = ["from_domain", "org_domain", "record", "policy", "result", "dkim_aligned",
+         "spf_aligned", "spf_domain", "spf_result"]
 
 
 def message(i=0, extra_received=(), date="Mon, 01 Apr 2024 10:00:00 +0000"):
@@ -53,8 +56,10 @@ def objects(p):
                 assert k in h, k
         for k in CHAIN:
             assert k in o["chain"], k
+        for k in DMARC:
+            assert k in o["dmarc"], k
         assert o["dkim"] == [] and o["arc"] == {"result": "none", "sets": []}
-        assert o["verdict"] in ("pass", "suspicious", "fail")
+        assert o["verdict"] in VERDICTS
     return out
 
 
@@ -87,18 +92,56 @@ def test_mbox_json(tmp_path, crlf):
     assert h2["delay_s"] == 4 and h2["tls"] is False and h2["parsed"] is True
     assert o["chain"]["boundary_hop"] == 1 and o["chain"]["origin_ip"] == "93.184.216.34"
     assert o["chain"]["iprev"] is None and o["chain"]["spf"] is None
-    assert o["verdict"] == "pass", o["chain"]["findings"]
-    assert p.returncode == 0
+    assert o["chain"]["boundary_source"] == "given"
+    # Unsigned, offline: nothing proves example.com, nothing contradicts it.
+    d = o["dmarc"]
+    assert d["from_domain"] == "example.com" and d["org_domain"] == "example.com"
+    assert d["result"] == "temperror" and d["record"] is None and d["policy"] is None
+    assert d["spf_domain"] == "example.com" and d["spf_result"] is None
+    assert d["dkim_aligned"] is None and d["spf_aligned"] is None
+    assert o["claims"] == []
+    assert o["verdict"] == "unauthenticated", o["chain"]["findings"]
+    assert p.returncode == 1
 
 
 def test_boundary_without_trusted(tmp_path):
     path = tmp_path / "a.eml"
     path.write_text(message(0))
     o = objects(run(["--json", str(path)]))[0]
-    # Only the receiving host is trusted: the private relay is the boundary.
-    assert o["chain"]["boundary_hop"] == 2
+    # Inferred (SPEC 3.2 step 4): the relay on 10.0.0.2 is inside, the
+    # first public sender is the MX entry.
+    assert o["chain"]["boundary_hop"] == 1 and o["chain"]["boundary_source"] == "inferred"
+    assert o["chain"]["origin_ip"] == "93.184.216.34"
+    assert [h["kind"] for h in o["hops"]] == ["relay", "internal"]
+    codes = [f["code"] for f in o["chain"]["findings"]]
+    assert "private-ip" not in codes and o["verdict"] == "unauthenticated"
+    # --trusted wins: given a list that does not hold 10/8, the relay is
+    # the boundary again.
+    o = objects(run(["--json", "--trusted", "192.168.0.0/16", str(path)]))[0]
+    assert o["chain"]["boundary_hop"] == 2 and o["chain"]["boundary_source"] == "given"
     codes = [f["code"] for f in o["chain"]["findings"]]
     assert "private-ip" in codes and o["verdict"] == "suspicious"
+
+
+@pytest.mark.parametrize("inner", [
+    # LMTP delivery from a public address, then an Exchange-like relay on a
+    # CGNAT address: both inside, the public hop below them is the MX entry.
+    ["Received: from mx.example.org (mx.example.org [198.18.0.9])\n"
+     "\tby store.example.org (Dovecot) with LMTP id L1\n"
+     "\tfor <u@example.org>; Mon, 01 Apr 2024 10:00:10 +0000\n",
+     "Received: from relay.example.org (relay.example.org [100.64.0.7])\n"
+     "\tby mx.example.org (Postfix) with ESMTP id R1\n"
+     "\tfor <u@example.org>; Mon, 01 Apr 2024 10:00:09 +0000\n"],
+])
+def test_boundary_inferred_delivery(tmp_path, inner):
+    path = tmp_path / "a.eml"
+    m = message(0)
+    cut = m.index("Received: from mx.example.net")
+    path.write_text(m[:cut] + "".join(inner) + m[cut:])
+    o = objects(run(["--json", str(path)]))[0]
+    kinds = [h["kind"] for h in o["hops"]]
+    assert kinds == ["relay", "internal", "internal", "delivery"], kinds
+    assert o["chain"]["boundary_hop"] == 1 and o["chain"]["origin_ip"] == "93.184.216.34"
 
 
 def test_maildir_and_eml_dir(tmp_path):
@@ -118,10 +161,12 @@ def test_maildir_and_eml_dir(tmp_path):
 
 
 def test_stdin_and_exit_codes(tmp_path):
+    # Exit 1: an unauthenticated message (exit 0 needs every message
+    # authenticated: test_verify_dmarc.py).
     p = run(["--json", "--trusted", "10.0.0.0/8", "-"], input=message(0).encode())
-    assert p.returncode == 0 and objects(p)[0]["source"] == "-"
+    assert p.returncode == 1 and objects(p)[0]["source"] == "-"
     p = run(["--json", "--trusted", "10.0.0.0/8"], input=message(0).encode())
-    assert p.returncode == 0
+    assert p.returncode == 1
     p = run(["--json", str(tmp_path / "missing")])
     assert p.returncode == 2 and b"relaytrust-verify: " in p.stderr
     assert objects(p)[0]["chain"]["findings"][0]["code"] == "unreadable"
@@ -136,7 +181,10 @@ def test_text_report(tmp_path):
     path.write_text(message(0))
     p = run(["--trusted", "10.0.0.0/8", str(path)])
     out = p.stdout.decode()
-    assert "verdict: pass" in out and "93.184.216.34" in out and "Trust:" in out
+    first = out.splitlines()[0]
+    assert first == (str(path) + ":0  unauthenticated: sent by 93.184.216.34 "
+                     "(sender.example.com), From: example.com, DMARC temperror"), first
+    assert "Trust:" in out and "DMARC:" in out
     assert "messages:" in p.stderr.decode()
 
 
@@ -185,7 +233,7 @@ def test_malformed(tmp_path, name):
     o = [x for x in objects(p) if x["source"].endswith(name + ".eml")][0]
     codes = [f["code"] for f in o["chain"]["findings"]]
     assert WANT_CODE[name] in codes, codes
-    assert o["verdict"] in ("suspicious", "fail")
+    assert o["verdict"] in ("suspicious", "forged")
     if name == "many-received":
         assert len(o["hops"]) == 256
 

@@ -52,60 +52,60 @@ struct row {
 static const struct row rows[] = {
 	/* Clean rows. */
 	{ "clean-cidr", INNER("10:00:09") OUTER("10:00:05") TAIL,
-	    "10.0.0.0/8", 1, "93.184.216.34", CHAIN_PASS, NULL, "chain-gap" },
+	    "10.0.0.0/8", 1, "93.184.216.34", CHAIN_UNAUTHENTICATED, NULL, "chain-gap" },
 	{ "clean-hostname",
 	    RCV("mx.example.net", "mx.example.net", "81.2.69.142",
 	    "inbox.example.org", "10:00:09") OUTER("10:00:05") TAIL,
-	    "example.net", 1, "93.184.216.34", CHAIN_PASS, NULL, "chain-gap" },
+	    "example.net", 1, "93.184.216.34", CHAIN_UNAUTHENTICATED, NULL, "chain-gap" },
 	{ "clean-subdomain-trusted",
 	    RCV("a.b.example.net", "a.b.example.net", "81.2.69.142",
 	    "inbox.example.org", "10:00:09")
 	    RCV("s.example.com", "s.example.com", "93.184.216.34",
 	    "a.b.example.net", "10:00:05") TAIL,
-	    "EXAMPLE.NET.", 1, "93.184.216.34", CHAIN_PASS, NULL,
+	    "EXAMPLE.NET.", 1, "93.184.216.34", CHAIN_UNAUTHENTICATED, NULL,
 	    "private-ip" },
 	{ "clean-no-trusted-one-hop",
 	    RCV("s.example.com", "s.example.com", "93.184.216.34",
 	    "inbox.example.org", "10:00:05") TAIL,
-	    "", 1, "93.184.216.34", CHAIN_PASS, NULL, "no-boundary" },
+	    "", 1, "93.184.216.34", CHAIN_UNAUTHENTICATED, NULL, "no-boundary" },
 	{ "clean-loopback-passes-trust",
 	    RCV("mx.example.org", "localhost", "127.0.0.1",
 	    "mx.example.org", "10:00:09")
 	    RCV("s.example.com", "s.example.com", "93.184.216.34",
 	    "mx.example.org", "10:00:05") TAIL,
-	    "", 1, "93.184.216.34", CHAIN_PASS, NULL, "chain-gap" },
+	    "", 1, "93.184.216.34", CHAIN_UNAUTHENTICATED, NULL, "chain-gap" },
 	{ "clean-skew-within-tolerance",
 	    INNER("09:57:00") OUTER("10:00:05") TAIL,
-	    "10.0.0.0/8", 1, "93.184.216.34", CHAIN_PASS, NULL,
+	    "10.0.0.0/8", 1, "93.184.216.34", CHAIN_UNAUTHENTICATED, NULL,
 	    "time-reversed" },
 	{ "clean-future-within-tolerance",
 	    INNER("12:10:00") OUTER("10:00:05") TAIL,
-	    "10.0.0.0/8", 1, "93.184.216.34", CHAIN_PASS, NULL,
+	    "10.0.0.0/8", 1, "93.184.216.34", CHAIN_UNAUTHENTICATED, NULL,
 	    "future-date" },
 	{ "clean-ipv6-trusted-cidr",
 	    RCV("mx.example.net", "mx.example.net", "IPv6:2001:db8::25",
 	    "inbox.example.org", "10:00:09")
 	    RCV("s.example.com", "s.example.com", "IPv6:2a00:1450:4001::1a",
 	    "mx.example.net", "10:00:05") TAIL,
-	    "2001:db8::/32", 1, "2a00:1450:4001::1a", CHAIN_PASS, NULL,
+	    "2001:db8::/32", 1, "2a00:1450:4001::1a", CHAIN_UNAUTHENTICATED, NULL,
 	    "reserved-ip" },
 	{ "clean-private-inside-trusted",
 	    INNER("10:00:09")
 	    RCV("mx.example.net", "relay.example.net", "192.168.1.5",
 	    "mx.example.net", "10:00:07")
 	    OUTER("10:00:05") TAIL,
-	    "10.0.0.0/8 192.168.0.0/16", 1, "93.184.216.34", CHAIN_PASS, NULL,
+	    "10.0.0.0/8 192.168.0.0/16", 1, "93.184.216.34", CHAIN_UNAUTHENTICATED, NULL,
 	    "private-ip" },
 	{ "clean-local-submission-passes-trust",
 	    "Received: by inbox.example.org (Postfix, from userid 1000)\n"
 	    "\tid 4TxY2; Mon, 01 Apr 2024 10:00:09 +0000 (UTC)\n"
 	    RCV("s.example.com", "s.example.com", "93.184.216.34",
 	    "inbox.example.org", "10:00:05") TAIL,
-	    "", 1, "93.184.216.34", CHAIN_PASS, NULL, "unparsed-received" },
+	    "", 1, "93.184.216.34", CHAIN_UNAUTHENTICATED, NULL, "unparsed-received" },
 	{ "clean-trusted-multiple-cidrs",
 	    INNER("10:00:09") OUTER("10:00:05") TAIL,
 	    "192.0.2.0/24 10.0.0.2/32 example.org", 1, "93.184.216.34",
-	    CHAIN_PASS, NULL, "no-boundary" },
+	    CHAIN_UNAUTHENTICATED, NULL, "no-boundary" },
 
 	/* Rows with findings. */
 	{ "gap-among-trusted",
@@ -140,7 +140,7 @@ static const struct row rows[] = {
 	    INNER("10:00:09") OUTER("10:00:05")
 	    RCV("pc.example.com", "pc.example.com", "172.16.0.9",
 	    "s.example.com", "10:00:01") TAIL,
-	    "10.0.0.0/8", 2, "93.184.216.34", CHAIN_PASS, "private-ip",
+	    "10.0.0.0/8", 2, "93.184.216.34", CHAIN_UNAUTHENTICATED, "private-ip",
 	    NULL },
 	{ "reserved-ip-at-boundary",
 	    INNER("10:00:09")
@@ -152,7 +152,7 @@ static const struct row rows[] = {
 	    RCV("mx.example.net", "mx.example.net.evil.example",
 	    "81.2.69.142", "inbox.example.org", "10:00:09")
 	    OUTER("10:00:05") TAIL,
-	    "example.net", 2, "81.2.69.142", CHAIN_PASS, NULL, NULL },
+	    "example.net", 2, "81.2.69.142", CHAIN_UNAUTHENTICATED, NULL, NULL },
 	{ "unparsed-received",
 	    "Received: garbage without clauses\n" INNER("10:00:09")
 	    OUTER("10:00:05") TAIL,
@@ -160,14 +160,14 @@ static const struct row rows[] = {
 	    NULL },
 	{ "no-received", TAIL, "", 0, "", CHAIN_SUSPICIOUS, "no-received",
 	    NULL },
-	{ "no-headers", "\nbody only\n", "", 0, "", CHAIN_FAIL, "no-headers",
+	{ "no-headers", "\nbody only\n", "", 0, "", CHAIN_FORGED, "no-headers",
 	    NULL },
 	{ "no-from", INNER("10:00:09") OUTER("10:00:05")
 	    "Date: Mon, 01 Apr 2024 10:00:00 +0000\n\n",
 	    "10.0.0.0/8", 1, "93.184.216.34", CHAIN_SUSPICIOUS, "no-from",
 	    NULL },
 	{ "all-trusted-no-boundary", INNER("10:00:09") TAIL,
-	    "10.0.0.0/8", 0, "", CHAIN_PASS, "no-boundary", NULL },
+	    "10.0.0.0/8", 0, "", CHAIN_UNAUTHENTICATED, "no-boundary", NULL },
 };
 
 static void
@@ -330,15 +330,15 @@ struct origin_row {
 };
 
 static const struct origin_row orows[] = {
-	{ "pass-pass", CHAIN_IPREV_PASS, SPF_RES_PASS, CHAIN_PASS, NULL },
-	{ "pass-none", CHAIN_IPREV_PASS, SPF_RES_NONE, CHAIN_PASS, NULL },
+	{ "pass-pass", CHAIN_IPREV_PASS, SPF_RES_PASS, CHAIN_UNAUTHENTICATED, NULL },
+	{ "pass-none", CHAIN_IPREV_PASS, SPF_RES_NONE, CHAIN_UNAUTHENTICATED, NULL },
 	{ "spf-fail", CHAIN_IPREV_PASS, SPF_RES_FAIL, CHAIN_SUSPICIOUS,
 	    "spf-fail" },
-	{ "iprev-fail", CHAIN_IPREV_FAIL, SPF_RES_PASS, CHAIN_PASS,
+	{ "iprev-fail", CHAIN_IPREV_FAIL, SPF_RES_PASS, CHAIN_UNAUTHENTICATED,
 	    "iprev-fail" },
-	{ "spf-softfail", CHAIN_IPREV_PASS, SPF_RES_SOFTFAIL, CHAIN_PASS,
+	{ "spf-softfail", CHAIN_IPREV_PASS, SPF_RES_SOFTFAIL, CHAIN_UNAUTHENTICATED,
 	    "spf-softfail" },
-	{ "not-evaluated", CHAIN_IPREV_NOTCHECKED, -1, CHAIN_PASS, NULL },
+	{ "not-evaluated", CHAIN_IPREV_NOTCHECKED, -1, CHAIN_UNAUTHENTICATED, NULL },
 };
 
 /* chain_set_origin(): evaluated-now results become findings. */

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: ISC */
+/*++
+ * NAME
+ *	align 3
+ * SUMMARY
+ *	DMARC of one message: From: domain, policy, alignment
+ * SYNOPSIS
+ *	#include "verifier/align.h"
+ *
+ *	void align_check(struct chain *c, const struct hdr *h,
+ *		struct keys *k);
+ *	int align_from_domains(const char *value,
+ *		char dom[][DMARC_DOMAIN_MAX + 1], int max, int *ndom);
+ * DESCRIPTION
+ *	The RFC5322.From domain is taken from every From: field. RFC 7489
+ *	6.6.1: a message with no From: address that has a domain cannot be
+ *	authenticated (finding dmarc-no-from); one whose From: addresses
+ *	have several domains is evaluated for each (up to
+ *	CHAIN_FROM_DOMAINS_MAX) and the worst result is reported
+ *	(finding from-domains).
+ *
+ *	Policy discovery is dmarc_discover() (RFC 7489 6.6.3, and the
+ *	DMARCbis tree walk beside it) with the TXT records of keys_txt():
+ *	the --keys file first, then DNS, each name asked once per run
+ *	whatever the number of messages and threads. --offline without the
+ *	record in the file is a temporary error ("not looked up").
+ *
+ *	Alignment: the d= of every DKIM signature that passed, and the SPF
+ *	domain of the origin (the envelope sender the MX-entry hop recorded,
+ *	else its HELO name) when its SPF, evaluated now, is pass.
+ *	dmarc_evaluate() gives pass or fail when a record was used. Without
+ *	a usable record (none, temperror, permerror) the relaxed alignment
+ *	is still computed: an aligned pass proves the From domain (the
+ *	verdict can be authenticated) though the DMARC result stays what
+ *	discovery found. A fail is reported as temperror when an aligned
+ *	identity could not be checked: a DKIM signature of an aligned d=
+ *	whose key is not available, or an aligned SPF domain whose SPF was
+ *	not evaluated or had a temporary error.
+ *
+ *	Findings: dmarc-fail (error when the policy is quarantine or
+ *	reject: the verdict is forged; warn with p=none), dmarc-none,
+ *	dmarc-temperror, dmarc-permerror (info), dmarcbis-differs (info,
+ *	where the DMARCbis walk chooses another policy or organizational
+ *	domain), dmarc-pct (info, pct below 100).
+ * DIAGNOSTICS
+ *	Everything is a finding; nothing fails.
+ * LIMITS
+ *	CHAIN_FROM_DOMAINS_MAX From: domains; see dmarc.h for the record.
+ *--*/
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "shared/spf.h"
+#include "verifier/align.h"
+#include "verifier/keys.h"
+
+/* ------------------------------------------------------- From: domains */
+
+static void
+add_domain(const char *spec, size_t n, char dom[][DMARC_DOMAIN_MAX + 1],
+    int max, int *ndom)
+{
+	const char *at = NULL;
+	char d[DMARC_DOMAIN_MAX + 1];
+	size_t i, k = 0;
+	int j;
+
+	for (i = 0; i < n; i++)
+		if (spec[i] == '@')
+			at = spec + i;
+	if (at == NULL)
+		return;
+	for (at++; at < spec + n && k < sizeof(d) - 1; at++)
+		d[k++] = (char)tolower((unsigned char)*at);
+	if (at < spec + n || k == 0)
+		return;			/* longer than a domain: not one */
+	d[k] = '\0';
+	for (j = 0; j < *ndom; j++)
+		if (strcmp(dom[j], d) == 0)
+			return;
+	if (*ndom < max)
+		memcpy(dom[(*ndom)++], d, k + 1);
+}
+
+int
+align_from_domains(const char *value, char dom[][DMARC_DOMAIN_MAX + 1],
+    int max, int *ndom)
+{
+	char spec[1024];
+	size_t n = 0;
+	int naddr = 0, quoted = 0, angle = 0, closed = 0, depth = 0;
+	const char *p;
+
+	*ndom = 0;
+	for (p = value;; p++) {
+		char ch = *p;
+
+		if (ch != '\0' && quoted) {
+			if (ch == '\\' && p[1] != '\0')
+				p++;
+			else if (ch == '"')
+				quoted = 0;
+			if (n < sizeof(spec) && !closed)
+				spec[n++] = *p;
+			continue;
+		}
+		if (ch != '\0' && depth > 0) {
+			if (ch == '\\' && p[1] != '\0')
+				p++;
+			else if (ch == '(')
+				depth++;
+			else if (ch == ')')
+				depth--;
+			continue;
+		}
+		if (ch == '\0' || (!angle && (ch == ',' || ch == ';'))) {
+			if (n > 0) {
+				naddr++;
+				add_domain(spec, n, dom, max, ndom);
+			}
+			n = 0;
+			angle = closed = 0;
+			if (ch == '\0')
+				break;
+			continue;
+		}
+		switch (ch) {
+		case '(':
+			depth = 1;
+			continue;
+		case '"':
+			quoted = 1;
+			break;
+		case '<':
+			if (!closed) {
+				angle = 1;
+				n = 0;
+			}
+			continue;
+		case '>':
+			if (angle) {
+				angle = 0;
+				closed = 1;
+			}
+			continue;
+		case ':':
+			if (!angle && !closed) {
+				n = 0;		/* a group's display name */
+				continue;
+			}
+			break;
+		case ' ':
+		case '\t':
+		case '\r':
+		case '\n':
+			continue;
+		}
+		if (n < sizeof(spec) && !closed)
+			spec[n++] = ch;
+	}
+	return naddr;
+}
+
+/* ------------------------------------------------------------- lookups */
+
+struct lookup {
+	struct keys *k;
+	struct dmarc_txt txt[KEYS_RR_MAX];
+};
+
+static enum dmarc_dns
+txt_fn(void *arg, const char *name, const struct dmarc_txt **txt, int *n)
+{
+	struct lookup *l = arg;
+	const struct keys_entry *e = keys_txt(l->k, name);
+	int i;
+
+	switch (e->status) {
+	case KEYS_FOUND:
+		for (i = 0; i < e->ntxt; i++) {
+			l->txt[i].s = e->txt[i];
+			l->txt[i].len = e->txtlen[i];
+		}
+		*txt = l->txt;
+		*n = e->ntxt;
+		return DMARC_DNS_FOUND;
+	case KEYS_NOTFOUND:
+		return DMARC_DNS_NONE;
+	case KEYS_TEMPFAIL:
+	case KEYS_OFFLINE:
+		break;
+	}
+	return DMARC_DNS_TEMPFAIL;
+}
+
+/* ---------------------------------------------------------- evaluation */
+
+/* The SPF domain of the origin: the envelope sender's, else the HELO. */
+static void
+spf_domain(const struct chain *c, char *out, size_t outlen)
+{
+	const char *at;
+
+	out[0] = '\0';
+	if (c->has_origin_sender && c->origin_sender[0]) {
+		if ((at = strrchr(c->origin_sender, '@')) != NULL)
+			snprintf(out, outlen, "%s", at + 1);
+	} else
+		snprintf(out, outlen, "%s", c->origin_helo);
+}
+
+/* An identity that would align could not be checked: fail is not sure. */
+static const char *
+unchecked_aligned(const struct chain *c, const struct dmarc_discovery *d,
+    const char *spfdom)
+{
+	int i;
+	int sd = d->status == DMARC_DISC_RECORD &&
+	    d->rec.adkim == DMARC_ALIGN_STRICT;
+	int ss = d->status == DMARC_DISC_RECORD &&
+	    d->rec.aspf == DMARC_ALIGN_STRICT;
+
+	for (i = 0; i < c->dkim.n; i++) {
+		const struct dkim_result *r = &c->dkim.sig[i];
+
+		if (r->result == AUTH_TEMPERROR &&
+		    dmarc_aligned(r->d, d->from_domain, sd))
+			return "a DKIM key of an aligned domain is not available";
+	}
+	if (spfdom[0] && dmarc_aligned(spfdom, d->from_domain, ss) &&
+	    (!c->evaluated || c->spf < 0 || c->spf == SPF_RES_TEMPERROR))
+		return "the SPF of an aligned envelope domain was not evaluated";
+	return NULL;
+}
+
+/* One From domain: discovery, evaluation, the fail/temperror refinement,
+ * and the relaxed alignment when no record decides. */
+static void
+one_domain(struct chain *c, struct keys *k, const char *from,
+    struct chain_dmarc *out)
+{
+	struct lookup l = { k, { { NULL, 0 } } };
+	const char *pass[AUTH_SIGS_MAX], *why;
+	char sd[RECEIVED_NAME_MAX];
+	int i, n = 0, spf_pass;
+
+	memset(out, 0, sizeof(*out));
+	out->checked = 1;
+	dmarc_discover(from, txt_fn, &l, 0, &out->d);
+	for (i = 0; i < c->dkim.n; i++)
+		if (c->dkim.sig[i].result == AUTH_PASS)
+			pass[n++] = c->dkim.sig[i].d;
+	spf_domain(c, sd, sizeof(sd));
+	spf_pass = c->evaluated && c->spf == SPF_RES_PASS;
+	if (c->evaluated && c->spf >= 0)
+		snprintf(out->spf_result, sizeof(out->spf_result), "%s",
+		    spf_result_str((enum spf_result)c->spf));
+	dmarc_evaluate(&out->d, pass, n, sd[0] ? sd : NULL, spf_pass,
+	    &out->ev);
+	if (out->d.status != DMARC_DISC_RECORD && out->d.from_domain[0]) {
+		for (i = 0; i < n; i++)
+			if (dmarc_aligned(pass[i], out->d.from_domain, 0)) {
+				(void)dmarc_domain_norm(pass[i],
+				    out->ev.dkim_aligned,
+				    sizeof(out->ev.dkim_aligned));
+				break;
+			}
+		if (spf_pass && out->ev.spf_domain[0] &&
+		    dmarc_aligned(out->ev.spf_domain, out->d.from_domain, 0))
+			memcpy(out->ev.spf_aligned, out->ev.spf_domain,
+			    sizeof(out->ev.spf_aligned));
+	}
+	if (out->ev.result == DMARC_RESULT_FAIL &&
+	    (why = unchecked_aligned(c, &out->d, sd)) != NULL) {
+		out->ev.result = DMARC_RESULT_TEMPERROR;
+		snprintf(out->note, sizeof(out->note), "no aligned pass, but "
+		    "%s: fail cannot be concluded", why);
+	}
+}
+
+/* Worse first: what a reader must see when From: has several domains. */
+static int
+rank(const struct chain_dmarc *d)
+{
+	switch (d->ev.result) {
+	case DMARC_RESULT_FAIL:
+		return 0;
+	case DMARC_RESULT_TEMPERROR:
+		return 1;
+	case DMARC_RESULT_PERMERROR:
+		return 2;
+	case DMARC_RESULT_NONE:
+		return d->ev.dkim_aligned[0] || d->ev.spf_aligned[0] ? 4 : 3;
+	case DMARC_RESULT_PASS:
+		break;
+	}
+	return 5;
+}
+
+static void
+findings(struct chain *c)
+{
+	const struct chain_dmarc *m = &c->dmarc;
+	const struct dmarc_discovery *d = &m->d;
+	const char *pol = dmarc_policy_str(m->ev.policy);
+	const char *proof = m->ev.dkim_aligned[0] ? "an aligned DKIM "
+	    "signature" : "the aligned SPF of the origin (evaluated now)";
+	int proven = m->ev.dkim_aligned[0] || m->ev.spf_aligned[0];
+
+	switch (m->ev.result) {
+	case DMARC_RESULT_FAIL:
+		chain_add(c, 0, m->ev.policy == DMARC_POLICY_QUARANTINE ||
+		    m->ev.policy == DMARC_POLICY_REJECT ? CHAIN_ERROR :
+		    CHAIN_WARN, "dmarc-fail", "From: domain %s is not "
+		    "authenticated: no DKIM pass or SPF pass is aligned with it, "
+		    "and %s publishes p=%s", d->from_domain, d->record_domain,
+		    pol ? pol : "none");
+		break;
+	case DMARC_RESULT_NONE:
+		if (d->from_domain[0])
+			chain_add(c, 0, CHAIN_INFO, "dmarc-none", "%s publishes "
+			    "no DMARC record%s%s", d->from_domain, proven ?
+			    "; the From: domain is proven by " : "",
+			    proven ? proof : "");
+		break;
+	case DMARC_RESULT_TEMPERROR:
+		chain_add(c, 0, CHAIN_INFO, "dmarc-temperror", "DMARC of %s "
+		    "not concluded: %s%s%s", d->from_domain, m->note[0] ?
+		    m->note : d->why, proven ? "; the From: domain is proven "
+		    "by " : "", proven ? proof : "");
+		break;
+	case DMARC_RESULT_PERMERROR:
+		chain_add(c, 0, CHAIN_INFO, "dmarc-permerror", "the DMARC "
+		    "record of %s cannot be used: %s%s%s", d->from_domain,
+		    d->why, proven ? "; the From: domain is proven by " : "",
+		    proven ? proof : "");
+		break;
+	case DMARC_RESULT_PASS:
+		if (m->ev.pct < 100)
+			chain_add(c, 0, CHAIN_INFO, "dmarc-pct", "%s applies "
+			    "its policy to %d%% of failing mail", d->record_domain,
+			    m->ev.pct);
+		break;
+	}
+	if (d->walk == DMARC_WALK_DONE && (d->walk_policy_differs ||
+	    d->walk_org_differs))
+		chain_add(c, 0, CHAIN_INFO, "dmarcbis-differs", "the DMARCbis "
+		    "tree walk would use %s%s%s (RFC 7489: %s, organizational "
+		    "domain %s)", d->walk_policy_domain[0] ?
+		    d->walk_policy_domain : "no record", d->walk_org_differs ?
+		    ", organizational domain " : "", d->walk_org_differs ?
+		    d->walk_org_domain : "", d->record_domain[0] ?
+		    d->record_domain : "no record", d->org_domain);
+}
+
+void
+align_check(struct chain *c, const struct hdr *h, struct keys *k)
+{
+	static _Thread_local char buf[HDR_FIELD_MAX];
+	char dom[CHAIN_FROM_DOMAINS_MAX][DMARC_DOMAIN_MAX + 1];
+	struct chain_dmarc one;
+	int i, nd = 0, naddr = 0, all = 0;
+
+	memset(&c->dmarc, 0, sizeof(c->dmarc));
+	c->dmarc.checked = 1;
+	for (i = 0; (i = hdr_find(h, "From", i)) >= 0; i++) {
+		char more[CHAIN_FROM_DOMAINS_MAX][DMARC_DOMAIN_MAX + 1];
+		int j, m, l;
+
+		hdr_unfold(h->f[i].val, h->f[i].vallen, buf, sizeof(buf));
+		naddr += align_from_domains(buf, more, CHAIN_FROM_DOMAINS_MAX,
+		    &m);
+		for (j = 0; j < m; j++) {
+			for (l = 0; l < nd && strcmp(dom[l], more[j]); l++)
+				;
+			all += l == nd;
+			if (l == nd && nd < CHAIN_FROM_DOMAINS_MAX)
+				memcpy(dom[nd++], more[j], sizeof(dom[0]));
+		}
+	}
+	c->dmarc.nfrom = naddr;
+	if (nd == 0) {
+		snprintf(c->dmarc.note, sizeof(c->dmarc.note), "no From: "
+		    "address with a domain: DMARC cannot apply (RFC 7489 "
+		    "6.6.1)");
+		if (hdr_find(h, "From", 0) >= 0)
+			chain_add(c, 0, CHAIN_WARN, "dmarc-no-from", "%s",
+			    c->dmarc.note);
+		return;
+	}
+	if (all > 1)
+		chain_add(c, 0, CHAIN_WARN, "from-domains", "From: has "
+		    "addresses in %d domains: each is evaluated, the worst "
+		    "result is reported (RFC 7489 6.6.1)", all);
+	for (i = 0; i < nd; i++) {
+		one_domain(c, k, dom[i], &one);
+		if (i == 0 || rank(&one) < rank(&c->dmarc))
+			c->dmarc = one;
+	}
+	c->dmarc.nfrom = naddr;
+	findings(c);
+}

@@ -168,6 +168,7 @@ align_from_domains(const char *value, char dom[][DMARC_DOMAIN_MAX + 1],
 struct lookup {
 	struct keys *k;
 	struct dmarc_txt txt[KEYS_RR_MAX];
+	int	offline;		/* a name was not looked up: --offline */
 };
 
 static enum dmarc_dns
@@ -188,8 +189,10 @@ txt_fn(void *arg, const char *name, const struct dmarc_txt **txt, int *n)
 		return DMARC_DNS_FOUND;
 	case KEYS_NOTFOUND:
 		return DMARC_DNS_NONE;
-	case KEYS_TEMPFAIL:
 	case KEYS_OFFLINE:
+		l->offline = 1;
+		break;
+	case KEYS_TEMPFAIL:
 		break;
 	}
 	return DMARC_DNS_TEMPFAIL;
@@ -241,7 +244,7 @@ static void
 one_domain(struct chain *c, struct keys *k, const char *from,
     struct chain_dmarc *out)
 {
-	struct lookup l = { k, { { NULL, 0 } } };
+	struct lookup l = { k, { { NULL, 0 } }, 0 };
 	const char *pass[AUTH_SIGS_MAX], *why;
 	char sd[RECEIVED_NAME_MAX];
 	int i, n = 0, spf_pass;
@@ -249,6 +252,10 @@ one_domain(struct chain *c, struct keys *k, const char *from,
 	memset(out, 0, sizeof(*out));
 	out->checked = 1;
 	dmarc_discover(from, txt_fn, &l, 0, &out->d);
+	if (l.offline && out->d.status == DMARC_DISC_TEMPERROR)
+		snprintf(out->note, sizeof(out->note), "offline: the DMARC "
+		    "record of %.200s was not looked up (not in --keys)",
+		    out->d.from_domain);
 	for (i = 0; i < c->dkim.n; i++)
 		if (c->dkim.sig[i].result == AUTH_PASS)
 			pass[n++] = c->dkim.sig[i].d;

@@ -28,7 +28,8 @@
  *
  *	Findings, for trusted claims only: a dkim=pass that we now find
  *	failing on a changed body or header is "dkim-broken-inside" (error:
- *	the message was altered after a host we trust verified it); any
+ *	the message was altered after a host we trust verified it, and the
+ *	signature's hop_intact/hop_broken move to that hop); any
  *	other pass against fail (or a passing signature that is gone) is
  *	"claim-contradicted" (warn). Results that differ only because a
  *	key or a lookup is no longer available are not findings; "agree"
@@ -150,6 +151,20 @@ subject(const struct authres_resinfo *r)
 	return "";
 }
 
+/* A trusted receiver saw sig pass at hop: it broke after that hop. */
+static void
+narrow(struct chain *c, const struct dkim_result *sig, int hop)
+{
+	struct dkim_result *r = &c->dkim.sig[sig - c->dkim.sig];
+
+	if (hop <= r->hop_intact)
+		return;
+	r->hop_intact = hop;
+	r->hop_broken = hop < c->nhops ? hop + 1 : 0;
+	if (r->hop_last != 0 && r->hop_last < r->hop_broken)
+		r->hop_last = 0;
+}
+
 static void
 one_claim(struct chain *c, const struct authres *ar,
     const struct authres_resinfo *r, int hop)
@@ -180,12 +195,15 @@ one_claim(struct chain *c, const struct authres *ar,
 		return;
 	if (sig != NULL && strcmp(w, "pass") == 0 &&
 	    sig->result == AUTH_FAIL && (sig->reason == AUTH_REASON_BODY_HASH ||
-	    sig->reason == AUTH_REASON_SIGNATURE))
+	    sig->reason == AUTH_REASON_SIGNATURE)) {
+		narrow(c, sig, hop);
 		chain_add(c, hop, CHAIN_ERROR, "dkim-broken-inside", "%s "
 		    "(trusted, hop %d) verified DKIM d=%s s=%s, which now fails "
-		    "(%s): the message was altered inside the trust boundary",
-		    k->authserv_id[0] ? k->authserv_id : "a receiver", hop,
-		    sig->d, sig->s, auth_reason_str(sig->reason));
+		    "(%s): the message was altered after hop %d, inside the "
+		    "trust boundary", k->authserv_id[0] ? k->authserv_id :
+		    "a receiver", hop, sig->d, sig->s,
+		    auth_reason_str(sig->reason), hop);
+	}
 	else if ((strcmp(w, "pass") == 0 && (is_fail(ours) ||
 	    strcmp(ours, "none") == 0)) || (is_fail(w) &&
 	    strcmp(ours, "pass") == 0))

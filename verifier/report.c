@@ -732,14 +732,15 @@ text_dmarc(struct report_buf *out, const struct chain *c)
 		return;
 	}
 	snprintf(buf, sizeof(buf), "%s for %s%s%s%s%s; DKIM aligned: %s; "
-	    "SPF aligned: %s (%s %s, evaluated now)",
+	    "SPF aligned: %s (SPF of %s: %s%s)",
 	    dmarc_result_str(m->ev.result), m->d.from_domain,
 	    pol ? ", p=" : "", pol ? pol : "", m->d.record_domain[0] ?
 	    " from _dmarc." : "", m->d.record_domain,
 	    m->ev.dkim_aligned[0] ? m->ev.dkim_aligned : "-",
 	    m->ev.spf_aligned[0] ? m->ev.spf_aligned : "-",
 	    m->ev.spf_domain[0] ? m->ev.spf_domain : "no domain",
-	    m->spf_result[0] ? m->spf_result : "-");
+	    m->spf_result[0] ? m->spf_result : "not evaluated",
+	    m->spf_result[0] ? ", evaluated now" : "");
 	text_line(out, "DMARC:", buf);
 	if (m->note[0])
 		text_line(out, "", m->note);

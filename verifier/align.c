@@ -254,7 +254,7 @@ one_domain(struct chain *c, struct keys *k, const char *from,
 	dmarc_discover(from, txt_fn, &l, 0, &out->d);
 	if (l.offline && out->d.status == DMARC_DISC_TEMPERROR)
 		snprintf(out->note, sizeof(out->note), "offline: the DMARC "
-		    "record of %.200s was not looked up (not in --keys)",
+		    "record of %.180s was not looked up (not in --keys)",
 		    out->d.from_domain);
 	for (i = 0; i < c->dkim.n; i++)
 		if (c->dkim.sig[i].result == AUTH_PASS)

@@ -163,16 +163,40 @@ int
 dkim_tags_parse(const char *s, size_t len, struct dkim_tags *out, char *err,
     size_t errlen)
 {
+	return dkim_tags_parse_flags(s, len, 0, DKIM_TAGS_MAX, out, err,
+	    errlen);
+}
+
+static int
+same_name(const struct dkim_tag *t, const char *name, size_t n,
+    unsigned flags)
+{
+	return t->nlen == n && ((flags & DKIM_TAGS_NOCASE) ?
+	    strncasecmp(t->name, name, n) == 0 :
+	    memcmp(t->name, name, n) == 0);
+}
+
+int
+dkim_tags_parse_flags(const char *s, size_t len, unsigned flags, int max,
+    struct dkim_tags *out, char *err, size_t errlen)
+{
 	size_t i = 0, ns, ne, vs, ve;
 	int k;
 
+	if (max > DKIM_TAGS_MAX)
+		max = DKIM_TAGS_MAX;
 	out->n = 0;
 	for (;;) {
 		/* [FWS] */
-		while (i < len && FWSC(s[i]))
+		while (i < len && (FWSC(s[i]) && (WSP(s[i]) ||
+		    !(flags & DKIM_TAGS_WSP))))
 			i++;
 		if (i == len)
 			return 0;	/* empty list, or after a final ';' */
+		if (s[i] == ';' && (flags & DKIM_TAGS_EMPTY)) {
+			i++;
+			continue;
+		}
 		ns = i;
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
 		    s[i] <= 'Z'))) {
@@ -198,7 +222,8 @@ dkim_tags_parse(const char *s, size_t len, struct dkim_tags *out, char *err,
 		while (i < len && s[i] != ';') {
 			unsigned char c = (unsigned char)s[i];
 
-			if (c == '\r' || c == '\n') {
+			if ((c == '\r' || c == '\n') &&
+			    !(flags & DKIM_TAGS_WSP)) {
 				/* FWS: a line break must be followed by WSP */
 				size_t j = i;
 
@@ -215,7 +240,8 @@ dkim_tags_parse(const char *s, size_t len, struct dkim_tags *out, char *err,
 				i = j;
 				continue;
 			}
-			if (!(WSP(c) || (c >= 0x21 && c <= 0x7e))) {
+			if (!(WSP(c) || (c >= 0x21 && c <= 0x7e) ||
+			    (c >= 0x80 && (flags & DKIM_TAGS_8BIT)))) {
 				seterr(err, errlen, "tag %.*s: byte 0x%02x not "
 				    "allowed in a value", (int)(ne - ns > 32 ?
 				    32 : ne - ns), s + ns, c);
@@ -227,14 +253,13 @@ dkim_tags_parse(const char *s, size_t len, struct dkim_tags *out, char *err,
 		while (ve > vs && FWSC(s[ve - 1]))
 			ve--;
 		for (k = 0; k < out->n; k++)
-			if (out->t[k].nlen == ne - ns &&
-			    memcmp(out->t[k].name, s + ns, ne - ns) == 0) {
+			if (same_name(&out->t[k], s + ns, ne - ns, flags)) {
 				seterr(err, errlen, "tag %.*s appears twice",
 				    (int)(ne - ns > 32 ? 32 : ne - ns), s + ns);
 				return -1;
 			}
-		if (out->n >= DKIM_TAGS_MAX) {
-			seterr(err, errlen, "more than %d tags", DKIM_TAGS_MAX);
+		if (out->n >= max) {
+			seterr(err, errlen, "more than %d tags", max);
 			return -1;
 		}
 		out->t[out->n].name = s + ns;

@@ -37,6 +37,14 @@ struct dkim_tags {
  * into s. */
 int	dkim_tags_parse(const char *s, size_t len, struct dkim_tags *out,
 	    char *err, size_t errlen);
+/* The same with flags, for the other tag-lists of DKIM's syntax (DMARC,
+ * RFC 7489 6.4), and at most max (<= DKIM_TAGS_MAX) tags. */
+#define DKIM_TAGS_EMPTY		0x1	/* skip empty tag-specs (";;") */
+#define DKIM_TAGS_NOCASE	0x2	/* tag names are case-insensitive */
+#define DKIM_TAGS_8BIT		0x4	/* values may hold bytes >= 0x80 */
+#define DKIM_TAGS_WSP		0x8	/* white space only: no line breaks */
+int	dkim_tags_parse_flags(const char *s, size_t len, unsigned flags,
+	    int max, struct dkim_tags *out, char *err, size_t errlen);
 /* The tag named name, or NULL. */
 const struct dkim_tag *dkim_tag_get(const struct dkim_tags *, const char *name);
 /* Base64 with FWS ignored. Returns the decoded length, -1 when invalid

@@ -39,6 +39,11 @@
  *	psd= (y, n, u) is kept for the tree walk, an unknown value of it
  *	ignored.
  *
+ *	The tag list is split by DKIM's parser (dkim_tags_parse_flags),
+ *	as RFC 7489 6.4 borrows RFC 6376 3.2's syntax, with names compared
+ *	without case, 8-bit bytes allowed in values and white space without
+ *	line breaks (RFC 7489's ABNF has WSP, not FWS).
+ *
  *	A record that cannot be read is a permerror: a tag without "=", a
  *	name that is not a name, a control byte in a value, the same tag
  *	twice (RFC 7489 does not say; DKIM's tag list, which DMARC
@@ -155,6 +160,7 @@
 
 #include <libpsl.h>
 
+#include "verifier/dkim.h"
 #include "verifier/dmarc.h"
 
 #define WSP(c)		((c) == ' ' || (c) == '\t')
@@ -222,12 +228,6 @@ shown(const char *s, size_t n, char *buf, size_t buflen)
 
 /* ------------------------------------------------------------- records */
 
-struct tag {
-	const char *name;
-	size_t	nlen;
-	const char *val;	/* white space around it removed */
-	size_t	vlen;
-};
 
 int
 dmarc_is_record(const char *t, size_t len)
@@ -251,96 +251,22 @@ dmarc_is_record(const char *t, size_t len)
 	return i == len || t[i] == ';';
 }
 
-/* The tag list into t[]; -1 with the reason in err. */
 static int
-tags_split(const char *s, size_t len, struct tag *t, int *nt, char *err,
-    size_t errlen)
-{
-	size_t i = 0, ns, ne, vs, ve;
-	int n = 0, k;
-
-	for (;;) {
-		while (i < len && WSP(s[i]))
-			i++;
-		if (i == len)
-			break;
-		if (s[i] == ';') {		/* empty tag-spec */
-			i++;
-			continue;
-		}
-		ns = i;
-		if (!ALPHA(s[i])) {
-			seterr(err, errlen, "tag name expected at byte %zu", i);
-			return -1;
-		}
-		while (i < len && (ALNUM(s[i]) || s[i] == '_'))
-			i++;
-		ne = i;
-		while (i < len && WSP(s[i]))
-			i++;
-		if (i == len || s[i] != '=') {
-			seterr(err, errlen, "tag %.*s: '=' expected",
-			    (int)(ne - ns > 32 ? 32 : ne - ns), s + ns);
-			return -1;
-		}
-		i++;
-		while (i < len && WSP(s[i]))
-			i++;
-		vs = i;
-		for (; i < len && s[i] != ';'; i++) {
-			unsigned char c = (unsigned char)s[i];
-
-			if ((c < 0x20 && c != '\t') || c == 0x7f) {
-				seterr(err, errlen, "tag %.*s: control byte "
-				    "0x%02x in the value",
-				    (int)(ne - ns > 32 ? 32 : ne - ns), s + ns,
-				    c);
-				return -1;
-			}
-		}
-		ve = i;
-		while (ve > vs && WSP(s[ve - 1]))
-			ve--;
-		for (k = 0; k < n; k++)
-			if (t[k].nlen == ne - ns &&
-			    strncasecmp(t[k].name, s + ns, ne - ns) == 0) {
-				seterr(err, errlen, "tag %.*s appears twice",
-				    (int)(ne - ns > 32 ? 32 : ne - ns), s + ns);
-				return -1;
-			}
-		if (n >= DMARC_TAGS_MAX) {
-			seterr(err, errlen, "more than %d tags",
-			    DMARC_TAGS_MAX);
-			return -1;
-		}
-		t[n].name = s + ns;
-		t[n].nlen = ne - ns;
-		t[n].val = s + vs;
-		t[n].vlen = ve - vs;
-		n++;
-		if (i < len)
-			i++;			/* ';' */
-	}
-	*nt = n;
-	return 0;
-}
-
-static int
-is(const struct tag *t, const char *name)
+is(const struct dkim_tag *t, const char *name)
 {
 	return t->nlen == strlen(name) &&
 	    strncasecmp(t->name, name, t->nlen) == 0;
 }
 
 static int
-val_is(const struct tag *t, const char *word)
+val_is(const struct dkim_tag *t, const char *word)
 {
 	return t->vlen == strlen(word) &&
 	    strncasecmp(t->val, word, t->vlen) == 0;
 }
 
 static enum dmarc_policy
-policy_word(const struct tag *t)
+policy_word(const struct dkim_tag *t)
 {
 	if (val_is(t, "none"))
 		return DMARC_POLICY_NONE;
@@ -353,7 +279,7 @@ policy_word(const struct tag *t)
 
 /* 1*n DIGIT no greater than max into *v; -1 otherwise. */
 static int
-number(const struct tag *t, size_t n, unsigned long max, unsigned long *v)
+number(const struct dkim_tag *t, size_t n, unsigned long max, unsigned long *v)
 {
 	size_t i;
 
@@ -437,7 +363,7 @@ uri_ok(const char *s, size_t n, struct dmarc_uri *u)
 
 /* rua=, ruf=: every URI counted and checked, the first kept. */
 static void
-uri_list(const char *base, const struct tag *t, struct dmarc_uri *u,
+uri_list(const char *base, const struct dkim_tag *t, struct dmarc_uri *u,
     int *kept, int *total, int *valid)
 {
 	const char *p = t->val, *e = t->val + t->vlen;
@@ -474,7 +400,7 @@ uri_list(const char *base, const struct tag *t, struct dmarc_uri *u,
 
 /* ITEM *(*WSP ":" *WSP ITEM); fo: ITEM one of 0 1 d s; rf: a keyword. */
 static int
-colon_list(const struct tag *t, int fo)
+colon_list(const struct dkim_tag *t, int fo)
 {
 	const char *p = t->val, *e = t->val + t->vlen;
 
@@ -506,8 +432,8 @@ int
 dmarc_parse(const char *txt, size_t len, struct dmarc_record *out, char *err,
     size_t errlen)
 {
-	struct tag t[DMARC_TAGS_MAX];
-	const struct tag *p = NULL, *sp = NULL;
+	struct dkim_tags tl;
+	const struct dkim_tag *t = tl.t, *p = NULL, *sp = NULL;
 	char b[SHOWN_MAX + 8];
 	unsigned long v;
 	int n, k, pidx = 0;
@@ -535,10 +461,14 @@ dmarc_parse(const char *txt, size_t len, struct dmarc_record *out, char *err,
 		    len, DMARC_RECORD_MAX);
 		return -1;
 	}
-	if (tags_split(out->text, out->len, t, &n, err, errlen) != 0)
+	/* RFC 7489 6.4: DKIM's tag-value syntax (RFC 6376 3.2) */
+	if (dkim_tags_parse_flags(out->text, out->len, DKIM_TAGS_EMPTY |
+	    DKIM_TAGS_NOCASE | DKIM_TAGS_8BIT | DKIM_TAGS_WSP, DMARC_TAGS_MAX, &tl, err,
+	    errlen) != 0)
 		return -1;
+	n = tl.n;
 	for (k = 1; k < n; k++) {
-		const struct tag *g = &t[k];
+		const struct dkim_tag *g = &t[k];
 
 		if (is(g, "p")) {
 			p = g;

@@ -170,7 +170,7 @@ static const struct parse_row parse_rows[] = {
 	{ "err-tag-without-equals", "v=DMARC1; p=none; reject", 0, "tag reject: '=' expected", NULL },
 	{ "err-name-digit", "v=DMARC1; p=none; 1x=2", 0, "tag name expected", NULL },
 	{ "err-name-dash", "v=DMARC1; p-x=none", 0, "'=' expected", NULL },
-	{ "err-cr-lf-in-value", "v=DMARC1; p=none\r\n", 0, "control byte 0x0d", NULL },
+	{ "err-cr-lf-in-value", "v=DMARC1; p=none\r\n", 0, "byte 0x0d not allowed", NULL },
 	{ "bad-ri-letters", "v=DMARC1; p=none; ri=abc", 1, "p=none sp=- " DEF " rua=0/0/0 ruf=0/0/0 ignored=1",
 	  "ri=abc is not a number" },
 	{ "bad-ri-too-big", "v=DMARC1; p=none; ri=4294967296", 1, "p=none sp=- " DEF " rua=0/0/0 ruf=0/0/0 ignored=1",
@@ -181,7 +181,7 @@ static const struct parse_row parse_rows[] = {
 	  "fo=0::1 is not" },
 	{ "bad-rf-value", "v=DMARC1; p=none; rf=:afrf", 1, "p=none sp=- " DEF " rua=0/0/0 ruf=0/0/0 ignored=1",
 	  "rf=:afrf is not a list of keywords" },
-	{ "err-shown-cut", "v=DMARC1; p=\x01", 0, "control byte 0x01", NULL },
+	{ "err-shown-cut", "v=DMARC1; p=\x01", 0, "byte 0x01 not allowed", NULL },
 	{ "err-8bit-value-shown", "v=DMARC1; p=caf\xc3\xa9", 0, "p=caf?? is not", NULL },
 };
 
@@ -280,7 +280,7 @@ test_limits(void **state)
 	rc = dmarc_parse("v=DMARC1; p=none\0; p=reject", 27, &r, err,
 	    sizeof(err));
 	assert_int_equal(rc, -1);
-	assert_non_null(strstr(err, "control byte 0x00"));
+	assert_non_null(strstr(err, "byte 0x00 not allowed"));
 
 	/* no error buffer, NULL text */
 	assert_int_equal(dmarc_parse(NULL, 0, &r, NULL, 0), -1);

@@ -41,7 +41,7 @@
  *	reject: the verdict is forged; warn with p=none), dmarc-none,
  *	dmarc-temperror, dmarc-permerror (info), dmarcbis-differs (info,
  *	where the DMARCbis walk chooses another policy or organizational
- *	domain), dmarc-pct (info, pct below 100).
+ *	domain), dmarc-pct (info, pct below 100 on a pass or a fail).
  * DIAGNOSTICS
  *	Everything is a finding; nothing fails.
  * LIMITS
@@ -76,6 +76,8 @@ add_domain(const char *spec, size_t n, char dom[][DMARC_DOMAIN_MAX + 1],
 		d[k++] = (char)tolower((unsigned char)*at);
 	if (at < spec + n || k == 0)
 		return;			/* longer than a domain: not one */
+	if (k > 1 && d[k - 1] == '.')
+		k--;			/* the same domain (RFC 1034 3.1) */
 	d[k] = '\0';
 	for (j = 0; j < *ndom; j++)
 		if (strcmp(dom[j], d) == 0)
@@ -345,12 +347,13 @@ findings(struct chain *c)
 		    proven ? proof : "");
 		break;
 	case DMARC_RESULT_PASS:
-		if (m->ev.pct < 100)
-			chain_add(c, 0, CHAIN_INFO, "dmarc-pct", "%s applies "
-			    "its policy to %d%% of failing mail", d->record_domain,
-			    m->ev.pct);
 		break;
 	}
+	if ((m->ev.result == DMARC_RESULT_PASS || m->ev.result ==
+	    DMARC_RESULT_FAIL) && m->ev.pct < 100)
+		chain_add(c, 0, CHAIN_INFO, "dmarc-pct", "%s applies its "
+		    "policy to %d%% of failing mail (pct=)", d->record_domain,
+		    m->ev.pct);
 	if (d->walk == DMARC_WALK_DONE && (d->walk_policy_differs ||
 	    d->walk_org_differs))
 		chain_add(c, 0, CHAIN_INFO, "dmarcbis-differs", "the DMARCbis "

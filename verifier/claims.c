@@ -19,8 +19,9 @@
  *	Received field was written by the sender and is never trusted.
  *
  *	Each claim is compared with what we found now:
- *	dkim: our result for the signature of the same header.d (and
- *	header.s when given; "none" when there is no such signature);
+ *	dkim: our result for the signature of the same header.d (without
+ *	it, of a d= that header.i's domain is or is under), and header.s
+ *	when given ("none" when there is no such signature);
  *	spf and iprev: the origin's, evaluated now, when the claim was made
  *	by the host that received the MX-entry hop; dmarc: ours, for the
  *	same header.from; arc: ours, when no ARC set was added at or after
@@ -68,6 +69,22 @@ same(const char *a, const char *b)
 	return na == nb && strncasecmp(a, b, na) == 0;
 }
 
+/* a is d or a name under d. */
+static int
+same_or_under(const char *a, const char *d)
+{
+	size_t na = strlen(a), nd = strlen(d);
+
+	if (na && a[na - 1] == '.')
+		na--;
+	if (nd && d[nd - 1] == '.')
+		nd--;
+	if (nd == 0 || na < nd)
+		return 0;
+	return strncasecmp(a + na - nd, d, nd) == 0 && (na == nd ||
+	    a[na - nd - 1] == '.');
+}
+
 /* Our result for a dkim claim; *sig the signature compared (or NULL). */
 static const char *
 ours_dkim(const struct chain *c, const struct authres_resinfo *r,
@@ -75,14 +92,22 @@ ours_dkim(const struct chain *c, const struct authres_resinfo *r,
 {
 	const char *d = authres_prop(r, "header.d");
 	const char *sel = authres_prop(r, "header.s");
+	const char *id = authres_prop(r, "header.i");
 	const char *w = authres_result_str(r->result);
 	int i;
 
+	/* header.i (older receivers, RFC 8601 B.6): its domain is d= or
+	 * under it (RFC 6376 3.5) */
+	if (d == NULL && id != NULL && strrchr(id, '@') != NULL)
+		id = strrchr(id, '@') + 1;
+	else
+		id = NULL;
 	*sig = NULL;
 	for (i = 0; i < c->dkim.n; i++) {
 		const struct dkim_result *s = &c->dkim.sig[i];
 
 		if ((d != NULL && !same(d, s->d)) ||
+		    (id != NULL && !same_or_under(id, s->d)) ||
 		    (sel != NULL && !same(sel, s->s)))
 			continue;
 		if (*sig == NULL || strcmp(auth_result_str(s->result), w) == 0)

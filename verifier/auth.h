@@ -64,6 +64,7 @@ struct dkim_result {
 					 * body unchanged after this hop, so it
 					 * broke at or before it (0 unknown) */
 	char	detail[160];		/* why, in a sentence; "" none */
+	int	finding;		/* its dkim-fail finding; -1 none */
 };
 
 struct dkim_results {
@@ -71,6 +72,7 @@ struct dkim_results {
 	int	n;			/* verified results (JSON "dkim") */
 	struct auth_pos found[AUTH_SIGS_MAX];	/* every DKIM-Signature seen */
 	int	nfound;
+	int	nunchecked;		/* more than AUTH_SIGS_MAX: not verified */
 };
 
 struct arc_set {

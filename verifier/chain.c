@@ -45,8 +45,10 @@
  *	the message: no header, no From, bytes over the limits, NUL bytes,
  *	invalid UTF-8, a truncated mbox.
  *
- *	chain_finish() sets the verdict: fail with an error finding,
- *	suspicious with a warning, else pass.
+ *	chain_finish() sets the verdict (SPEC 3.2 step 7): forged with an
+ *	error finding, authenticated when the From: domain is proven
+ *	(chain_from_proven), suspicious with a warning, else
+ *	unauthenticated.
  * DIAGNOSTICS
  *	Everything is a finding (code, severity, text); nothing fails.
  * LIMITS
@@ -75,9 +77,8 @@ chain_add(struct chain *c, int hop, enum chain_sev sev, const char *code,
 	va_list ap;
 
 	if (c->nf >= CHAIN_FINDINGS_MAX) {
-		c->nf_dropped++;
-		if (sev > c->f[CHAIN_FINDINGS_MAX - 1].sev)
-			c->f[CHAIN_FINDINGS_MAX - 1].sev = sev;
+		if (c->nf_dropped++ == 0 || sev > c->sev_dropped)
+			c->sev_dropped = sev;
 		return;
 	}
 	f = &c->f[c->nf++];
@@ -587,7 +588,7 @@ chain_build(struct chain *c, const struct chain_cfg *cfg,
 	c->eval_note[0] = '\0';
 	c->message_id[0] = c->from[0] = c->subject[0] = '\0';
 	c->has_date = 0;
-	c->dkim.n = c->dkim.nfound = 0;
+	c->dkim.n = c->dkim.nfound = c->dkim.nunchecked = 0;
 	c->arc.result = AUTH_NONE;
 	c->arc.nsets = 0;
 	c->nf = c->nf_dropped = 0;
@@ -616,12 +617,20 @@ chain_build(struct chain *c, const struct chain_cfg *cfg,
 			} else
 				over++;
 			nrec++;
-		} else if (hdr_is(&h->f[i], "DKIM-Signature") &&
-		    c->dkim.nfound < AUTH_SIGS_MAX) {
+		} else if (hdr_is(&h->f[i], "DKIM-Signature")) {
+			if (c->dkim.nfound == AUTH_SIGS_MAX) {
+				c->dkim.nunchecked++;
+				continue;
+			}
 			c->dkim.found[c->dkim.nfound].field = i;
 			c->dkim.found[c->dkim.nfound++].received_above = nrec;
 		}
 	}
+	if (c->dkim.nunchecked)
+		chain_add(c, 0, CHAIN_WARN, "truncated", "%d DKIM-Signature "
+		    "fields: the %d below the first %d are not verified",
+		    c->dkim.nfound + c->dkim.nunchecked, c->dkim.nunchecked,
+		    AUTH_SIGS_MAX);
 	if (over)
 		chain_add(c, 0, CHAIN_WARN, "truncated", "%d Received fields: "
 		    "the oldest %d are not analysed (limit %d)", nrec, over,
@@ -767,6 +776,8 @@ dkim_findings(struct chain *c, const char *from_dom, int64_t now)
 		const char *why = auth_reason_str(r->reason);
 
 		r->hop_added = hop_of(c, r->pos.received_above);
+		r->finding = r->result == AUTH_FAIL && c->nf < CHAIN_FINDINGS_MAX ?
+		    c->nf : -1;
 		r->hop_broken = 0;
 		r->hop_intact = 0;
 		r->hop_last = 0;
@@ -923,8 +934,10 @@ chain_from_proven(const struct chain *c)
 void
 chain_finish(struct chain *c)
 {
-	int i, error = 0, warn = 0;
+	int i, error, warn;
 
+	error = c->nf_dropped && c->sev_dropped == CHAIN_ERROR;
+	warn = c->nf_dropped && c->sev_dropped == CHAIN_WARN;
 	for (i = 0; i < c->nf; i++) {
 		if (c->f[i].sev == CHAIN_ERROR)
 			error = 1;

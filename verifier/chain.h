@@ -122,6 +122,7 @@ struct chain {
 	struct chain_finding f[CHAIN_FINDINGS_MAX];
 	int	nf;
 	int	nf_dropped;
+	enum chain_sev sev_dropped;	/* the worst of them */
 	enum chain_verdict verdict;
 };
 

@@ -182,12 +182,31 @@ narrow(struct chain *c, const struct dkim_result *sig, int hop)
 {
 	struct dkim_result *r = &c->dkim.sig[sig - c->dkim.sig];
 
+	struct chain_finding *f;
+	char t[CHAIN_TEXT_MAX];
+
 	if (hop <= r->hop_intact)
 		return;
 	r->hop_intact = hop;
 	r->hop_broken = hop < c->nhops ? hop + 1 : 0;
 	if (r->hop_last != 0 && r->hop_last < r->hop_broken)
 		r->hop_last = 0;
+	if (r->finding < 0 || r->finding >= c->nf)
+		return;
+	/* its dkim-fail finding says where, as chain_auth() knew it */
+	f = &c->f[r->finding];
+	f->hop = r->hop_broken;
+	if (r->hop_broken)
+		snprintf(t, sizeof(t), "DKIM d=%.60s s=%.40s fails "
+		    "(%s): a trusted receiver verified it after hop %d, so hop "
+		    "%d or a later one broke it", r->d, r->s,
+		    auth_reason_str(r->reason), hop, r->hop_broken);
+	else
+		snprintf(t, sizeof(t), "DKIM d=%.60s s=%.40s fails "
+		    "(%s): a trusted receiver verified it at the last hop, so "
+		    "it was changed after delivery", r->d, r->s,
+		    auth_reason_str(r->reason));
+	memcpy(f->text, t, sizeof(t));
 }
 
 static void
@@ -240,12 +259,24 @@ one_claim(struct chain *c, const struct authres *ar,
 		    strcmp(k->method, "iprev") == 0 ? " (evaluated now)" : "");
 }
 
+static const char *
+where(int hop, char *buf, size_t len)
+{
+	if (hop < 0)
+		snprintf(buf, len, "older than the hops kept");
+	else if (hop == 0)
+		snprintf(buf, len, "written by the sender");
+	else
+		snprintf(buf, len, "added at hop %d", hop);
+	return buf;
+}
+
 void
 claims_check(struct chain *c, const struct hdr *h)
 {
 	static _Thread_local char buf[HDR_FIELD_MAX];
 	struct authres ar;
-	char err[160];
+	char err[160], whbuf[48];
 	int i, j, above = 0, arc, hop;
 	size_t n;
 
@@ -269,12 +300,22 @@ claims_check(struct chain *c, const struct hdr *h)
 		n = hdr_unfold(f->val, f->vallen, buf, sizeof(buf));
 		if (authres_parse(buf, n, arc, &ar, err, sizeof(err)) != 0) {
 			chain_add(c, hop > 0 ? hop : 0, CHAIN_INFO,
-			    "claim-unparsed", "%s field %s hop %d cannot be "
-			    "parsed: %s", arc ? "an ARC-Authentication-Results" :
-			    "an Authentication-Results", "added by", hop, err);
+			    "claim-unparsed", "%s field %s cannot be parsed: %s",
+			    arc ? "an ARC-Authentication-Results" :
+			    "an Authentication-Results", where(hop, whbuf,
+			    sizeof(whbuf)), err);
 			authres_free(&ar);
 			continue;
 		}
+		if (ar.truncated || ar.unparsed)
+			chain_add(c, hop > 0 ? hop : 0, CHAIN_INFO,
+			    "claim-unparsed", "%s field %s: %d results past "
+			    "the first %d left out, %d parts not parsed%s%s",
+			    arc ? "an ARC-Authentication-Results" :
+			    "an Authentication-Results", where(hop, whbuf,
+			    sizeof(whbuf)), ar.truncated, AUTHRES_RESULTS_MAX,
+			    ar.unparsed, ar.unparsed ? ": " : "",
+			    ar.unparsed_why);
 		for (j = 0; j < ar.nres; j++)
 			one_claim(c, &ar, &ar.res[j], hop);
 		authres_free(&ar);

@@ -19,7 +19,7 @@
  *	Every DKIM-Signature and ARC set is verified (dkim, arc) with keys
  *	from --keys, then DNS unless --offline (keys); the results are tied
  *	to the hops (chain_auth). Expiry is judged at --at TIME, else at the
- *	newest hop's date, else Date:. Then DMARC for the From: domain
+ *	newest hop's date, else Date:, else the time of the run. Then DMARC for the From: domain
  *	(align, with the same TXT cache as the keys), the receivers' claims
  *	(claims), and the verdict (chain_finish).
  *
@@ -49,6 +49,7 @@
  *	See mailbox.h, hdr.h, received.h, chain.h: MAILBOX_MSG_MAX,
  *	HDR_FIELD_MAX, HDR_FIELDS_MAX, RECEIVED_MAX, CHAIN_FINDINGS_MAX.
  *--*/
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -488,9 +489,15 @@ parse_at(const char *s, int64_t *t)
 			return -1;
 		if (*end == 'Z' || *end == 'z')
 			end++;
-		else if ((*end == '+' || *end == '-') &&
-		    sscanf(end + 1, "%2d:%2d", &oh, &om) == 2 &&
-		    strlen(end) == 6) {
+		else if ((*end == '+' || *end == '-') && strlen(end) == 6 &&
+		    isdigit((unsigned char)end[1]) &&
+		    isdigit((unsigned char)end[2]) && end[3] == ':' &&
+		    isdigit((unsigned char)end[4]) &&
+		    isdigit((unsigned char)end[5])) {
+			oh = (end[1] - '0') * 10 + (end[2] - '0');
+			om = (end[4] - '0') * 10 + (end[5] - '0');
+			if (oh > 23 || om > 59)
+				return -1;
 			off = (oh * 60 + om) * 60 * (*end == '-' ? -1 : 1);
 			end += 6;
 		}

@@ -22,8 +22,8 @@
  *
  *	JSON: one object per line with every field of SPEC 3.3 present
  *	(absent values are null). Extra fields an analyst needs are added
- *	beside them: per hop "kind" (relay, local, marker, fetch,
- *	unparsed), "note", "via", "by_ip", "tls_detail", "trust" and
+ *	beside them: per hop "kind" (relay, submission, http-submission,
+ *	local, internal, delivery, fetch), "note", "via", "by_ip", "tls_detail", "trust" and
  *	"trust_why"; in "chain", "evaluated" ("now" when iprev and SPF were
  *	looked up during this run, else null) and "note".
  *
@@ -626,10 +626,12 @@ json_message(struct report_buf *b, const char *source, long index,
 		bputc(b, '}');
 	}
 	if (c->nf_dropped) {
-		BLIT(b, ",{\"hop\":null,\"severity\":\"info\",\"code\":"
-		    "\"truncated\",\"text\":\"");
+		BLIT(b, ",{\"hop\":null");
+		JWORD(b, "severity", chain_sev_str(c->sev_dropped));
+		BLIT(b, ",\"code\":\"truncated\",\"text\":\"");
 		bnum(b, c->nf_dropped);
-		BLIT(b, " more findings not shown\"}");
+		BLIT(b, " more findings not shown (the worst is this "
+		    "severity)\"}");
 	}
 	if (c->nclaims_dropped) {
 		BLIT(b, ",{\"hop\":null,\"severity\":\"info\",\"code\":"

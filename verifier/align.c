@@ -49,9 +49,11 @@
  *--*/
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "shared/mem.h"
 #include "shared/spf.h"
 #include "verifier/align.h"
 #include "verifier/keys.h"
@@ -208,12 +210,18 @@ spf_domain(const struct chain *c, char *out, size_t outlen)
 {
 	const char *at;
 
+	const char *src = c->origin_helo;
+	size_t n;
+
 	out[0] = '\0';
 	if (c->has_origin_sender && c->origin_sender[0]) {
-		if ((at = strrchr(c->origin_sender, '@')) != NULL)
-			snprintf(out, outlen, "%s", at + 1);
-	} else
-		snprintf(out, outlen, "%s", c->origin_helo);
+		if ((at = strrchr(c->origin_sender, '@')) == NULL)
+			return;
+		src = at + 1;
+	}
+	if ((n = strlen(src)) >= outlen)
+		return;
+	memcpy(out, src, n + 1);
 }
 
 /* An identity that would align could not be checked: fail is not sure. */
@@ -251,8 +259,8 @@ one_domain(struct chain *c, struct keys *k, const char *from,
 	char sd[RECEIVED_NAME_MAX];
 	int i, n = 0, spf_pass;
 
-	memset(out, 0, sizeof(*out));
 	out->checked = 1;
+	out->spf_result[0] = out->note[0] = '\0';
 	dmarc_discover(from, txt_fn, &l, 0, &out->d);
 	if (l.offline && out->d.status == DMARC_DISC_TEMPERROR)
 		snprintf(out->note, sizeof(out->note), "offline: the DMARC "
@@ -370,11 +378,16 @@ align_check(struct chain *c, const struct hdr *h, struct keys *k)
 {
 	static _Thread_local char buf[HDR_FIELD_MAX];
 	char dom[CHAIN_FROM_DOMAINS_MAX][DMARC_DOMAIN_MAX + 1];
-	struct chain_dmarc one;
+	struct chain_dmarc *one = NULL;
 	int i, nd = 0, naddr = 0, all = 0;
 
-	memset(&c->dmarc, 0, sizeof(c->dmarc));
 	c->dmarc.checked = 1;
+	c->dmarc.note[0] = c->dmarc.spf_result[0] = '\0';
+	c->dmarc.d.status = DMARC_DISC_NONE;
+	c->dmarc.d.from_domain[0] = c->dmarc.d.org_domain[0] = '\0';
+	c->dmarc.d.record_domain[0] = c->dmarc.d.why[0] = '\0';
+	c->dmarc.d.walk = DMARC_WALK_SKIPPED;
+	memset(&c->dmarc.ev, 0, sizeof(c->dmarc.ev));
 	for (i = 0; (i = hdr_find(h, "From", i)) >= 0; i++) {
 		char more[CHAIN_FROM_DOMAINS_MAX][DMARC_DOMAIN_MAX + 1];
 		int j, m, l;
@@ -404,11 +417,15 @@ align_check(struct chain *c, const struct hdr *h, struct keys *k)
 		chain_add(c, 0, CHAIN_WARN, "from-domains", "From: has "
 		    "addresses in %d domains: each is evaluated, the worst "
 		    "result is reported (RFC 7489 6.6.1)", all);
-	for (i = 0; i < nd; i++) {
-		one_domain(c, k, dom[i], &one);
-		if (i == 0 || rank(&one) < rank(&c->dmarc))
-			c->dmarc = one;
+	one_domain(c, k, dom[0], &c->dmarc);
+	for (i = 1; i < nd; i++) {
+		if (one == NULL)
+			one = xmalloc(sizeof(*one));
+		one_domain(c, k, dom[i], one);
+		if (rank(one) < rank(&c->dmarc))
+			c->dmarc = *one;
 	}
+	free(one);
 	c->dmarc.nfrom = naddr;
 	findings(c);
 }

@@ -639,17 +639,35 @@ psl_init(void)
 	psl = l != NULL ? l : psl_builtin();
 }
 
+/* The last ORG_MEMO_MAX answers of this thread: a mailbox asks about the
+ * same few domains again and again, and each answer is a PSL search. */
+#define ORG_MEMO_MAX	16
+
+struct org_memo {
+	char	domain[DMARC_DOMAIN_MAX + 1];	/* normalized; "" unused */
+	char	org[DMARC_DOMAIN_MAX + 1];
+	int	rc;
+};
+
 int
 dmarc_org_domain(const char *domain, char *out, size_t outlen)
 {
+	static _Thread_local struct org_memo memo[ORG_MEMO_MAX];
+	static _Thread_local unsigned next;
 	char norm[DMARC_DOMAIN_MAX + 1];
+	struct org_memo *m;
 	const char *r;
-	int rc = 0;
+	int i, rc = 0;
 
 	if (outlen > 0)
 		out[0] = '\0';
 	if (dmarc_domain_norm(domain, norm, sizeof(norm)) != 0)
 		return -1;
+	for (i = 0; i < ORG_MEMO_MAX; i++)
+		if (strcmp(memo[i].domain, norm) == 0) {
+			m = &memo[i];
+			goto found;
+		}
 	pthread_once(&psl_once, psl_init);
 	if (psl == NULL)
 		return -1;
@@ -657,10 +675,15 @@ dmarc_org_domain(const char *domain, char *out, size_t outlen)
 		r = norm;
 		rc = 1;
 	}
-	if (strlen(r) >= outlen)
+	m = &memo[next++ % ORG_MEMO_MAX];
+	memcpy(m->domain, norm, sizeof(norm));
+	snprintf(m->org, sizeof(m->org), "%s", r);
+	m->rc = rc;
+found:
+	if (strlen(m->org) >= outlen)
 		return -1;
-	memcpy(out, r, strlen(r) + 1);
-	return rc;
+	memcpy(out, m->org, strlen(m->org) + 1);
+	return m->rc;
 }
 
 int

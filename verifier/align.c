@@ -316,6 +316,31 @@ rank(const struct chain_dmarc *d)
 	return 5;
 }
 
+/* A pass that strict alignment refused: say so, the reader would not
+ * guess it. */
+static void
+strict_note(const struct chain *c, char *buf, size_t len)
+{
+	const struct dmarc_discovery *d = &c->dmarc.d;
+	int i;
+
+	buf[0] = '\0';
+	if (d->status != DMARC_DISC_RECORD)
+		return;
+	for (i = 0; i < c->dkim.n && d->rec.adkim == DMARC_ALIGN_STRICT; i++)
+		if (c->dkim.sig[i].result == AUTH_PASS &&
+		    dmarc_aligned(c->dkim.sig[i].d, d->from_domain, 0)) {
+			snprintf(buf, len, " (DKIM d=%.60s passed, but adkim=s "
+			    "wants the From: domain itself)", c->dkim.sig[i].d);
+			return;
+		}
+	if (d->rec.aspf == DMARC_ALIGN_STRICT && c->evaluated &&
+	    c->spf == SPF_RES_PASS && c->dmarc.ev.spf_domain[0] &&
+	    dmarc_aligned(c->dmarc.ev.spf_domain, d->from_domain, 0))
+		snprintf(buf, len, " (SPF of %.60s passed, but aspf=s wants "
+		    "the From: domain itself)", c->dmarc.ev.spf_domain);
+}
+
 static void
 findings(struct chain *c)
 {
@@ -325,15 +350,18 @@ findings(struct chain *c)
 	const char *proof = m->ev.dkim_aligned[0] ? "an aligned DKIM "
 	    "signature" : "the aligned SPF of the origin (evaluated now)";
 	int proven = m->ev.dkim_aligned[0] || m->ev.spf_aligned[0];
+	char why[CHAIN_TEXT_MAX];
 
 	switch (m->ev.result) {
 	case DMARC_RESULT_FAIL:
+		strict_note(c, why, sizeof(why));
 		chain_add(c, 0, m->ev.policy == DMARC_POLICY_QUARANTINE ||
 		    m->ev.policy == DMARC_POLICY_REJECT ? CHAIN_ERROR :
-		    CHAIN_WARN, "dmarc-fail", "From: domain %s is not "
-		    "authenticated: no DKIM pass or SPF pass is aligned with it, "
-		    "and %s publishes p=%s", d->from_domain, d->record_domain,
-		    pol ? pol : "none");
+		    CHAIN_WARN, "dmarc-fail", "From: domain %.100s is not "
+		    "authenticated: no DKIM pass or SPF pass is aligned with "
+		    "it%s, and %.100s publishes %s=%s", d->from_domain, why,
+		    d->record_domain, d->sp_applies && d->rec.sp !=
+		    DMARC_POLICY_UNSET ? "sp" : "p", pol ? pol : "none");
 		break;
 	case DMARC_RESULT_NONE:
 		if (d->from_domain[0])

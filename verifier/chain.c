@@ -176,6 +176,7 @@ static int
 continuous(const struct received *older, const struct received *newer)
 {
 	const char *by = older->by_host;
+	enum netaddr_class cls;
 
 	if (by[0] == '\0')
 		return 1;		/* nothing to compare */
@@ -185,9 +186,11 @@ continuous(const struct received *older, const struct received *newer)
 	if (newer->from_ip[0] != '\0' && (strcmp(older->by_ip,
 	    newer->from_ip) == 0 || strcasecmp(by, newer->from_ip) == 0))
 		return 1;
-	if (strncasecmp(by, "localhost", 9) == 0 &&
-	    (strcmp(newer->from_ip, "127.0.0.1") == 0 ||
-	    strcmp(newer->from_ip, "::1") == 0))
+	/* over loopback: the sender is the receiving machine itself (a
+	 * content filter reinjecting), the host that received the older hop */
+	if ((strncasecmp(by, "localhost", 9) == 0 ||
+	    name_eq(by, newer->by_host)) && ip_class(newer->from_ip, &cls) == 0 &&
+	    cls == NETADDR_LOOPBACK)
 		return 1;
 	return 0;
 }

@@ -549,7 +549,7 @@ json_claims(struct report_buf *b, const struct chain *c)
 			bputc(b, ',');
 		bputc(b, '{');
 		JSTR0(b, "authserv_id", k->authserv_id);
-		JINT(b, "hop", k->hop, k->hop >= 0);
+		JINT(b, "hop", k->hop, k->hop >= 1);
 		JTRI(b, "trusted", k->trusted);
 		JSTR(b, "method", k->method);
 		JSTR(b, "result", k->result);
@@ -736,7 +736,9 @@ text_dmarc(struct report_buf *out, const struct chain *c)
 	snprintf(buf, sizeof(buf), "%s for %s%s%s%s%s; DKIM aligned: %s; "
 	    "SPF aligned: %s (SPF of %s: %s%s)",
 	    dmarc_result_str(m->ev.result), m->d.from_domain,
-	    pol ? ", p=" : "", pol ? pol : "", m->d.record_domain[0] ?
+	    pol == NULL ? "" : m->d.sp_applies && m->d.rec.sp !=
+	    DMARC_POLICY_UNSET ? ", sp=" : ", p=", pol ? pol : "",
+	    m->d.record_domain[0] ?
 	    " from _dmarc." : "", m->d.record_domain,
 	    m->ev.dkim_aligned[0] ? m->ev.dkim_aligned : "-",
 	    m->ev.spf_aligned[0] ? m->ev.spf_aligned : "-",

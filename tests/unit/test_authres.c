@@ -633,6 +633,7 @@ test_limit_texts(void **state)
 
 	/* Deep nesting, closed: one comment, no recursion to run out of. */
 	in = malloc(2 * 5000 + 64);
+	assert_non_null(in);
 	strcpy(in, "mx; x=pass ");
 	memset(in + 11, '(', 5000);
 	memset(in + 11 + 5000, ')', 5000);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shared/mem.h"
 #include "verifier/authres.h"
 
 struct sbuf {
@@ -632,8 +633,7 @@ test_limit_texts(void **state)
 	free(in);
 
 	/* Deep nesting, closed: one comment, no recursion to run out of. */
-	in = malloc(2 * 5000 + 64);
-	assert_non_null(in);
+	in = xmalloc(2 * 5000 + 64);
 	strcpy(in, "mx; x=pass ");
 	memset(in + 11, '(', 5000);
 	memset(in + 11 + 5000, ')', 5000);

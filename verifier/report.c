@@ -55,6 +55,7 @@
 #include "shared/mem.h"
 #include "shared/spf.h"
 #include "verifier/dkim.h"
+#include "verifier/obuf.h"
 #include "verifier/report.h"
 
 #define C_RESET	"\033[0m"
@@ -66,133 +67,15 @@
 
 #define REPORT_STACK_BUF	16384	/* report_message()'s buffer */
 
-/* ---------------------------------------------------------- the writer */
-
-static void
-flush(struct report_buf *b)
-{
-	if (b->len > 0)
-		fwrite(b->p, 1, b->len, b->out);
-	b->len = 0;
-}
-
-/* Room for n more bytes; with a FILE, 0 when they do not fit even in an
- * empty buffer (the caller then writes them to the FILE itself). */
-static int
-room(struct report_buf *b, size_t n)
-{
-	size_t cap;
-
-	if (b->cap - b->len >= n)
-		return 1;
-	if (b->out != NULL) {
-		flush(b);
-		return b->cap >= n;
-	}
-	cap = b->cap ? b->cap : 4096;
-	while (cap - b->len < n)
-		cap *= 2;
-	b->p = xrealloc(b->p, cap);
-	b->cap = cap;
-	return 1;
-}
-
-static void
-bput(struct report_buf *b, const char *s, size_t n)
-{
-	if (n == 0)
-		return;
-	if (!room(b, n)) {
-		fwrite(s, 1, n, b->out);
-		return;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-#define BLIT(b, lit)	bput((b), (lit), sizeof(lit) - 1)
-
-static void
-bputs(struct report_buf *b, const char *s)
-{
-	bput(b, s, strlen(s));
-}
-
-static void
-bputc(struct report_buf *b, int c)
-{
-	if (b->len == b->cap && !room(b, 1)) {
-		putc(c, b->out);
-		return;
-	}
-	b->p[b->len++] = (char)c;
-}
-
-static void
-bnum(struct report_buf *b, long long v)
-{
-	char tmp[24], *e = tmp + sizeof(tmp), *p = e;
-	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v :
-	    (unsigned long long)v;
-
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--p = '-';
-	bput(b, p, (size_t)(e - p));
-}
-
-static void
-bunum(struct report_buf *b, unsigned long long u)
-{
-	char tmp[24], *e = tmp + sizeof(tmp), *p = e;
-
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	bput(b, p, (size_t)(e - p));
-}
-
-static void bprintf(struct report_buf *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-bprintf(struct report_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-	char *big;
-
-	(void)room(b, 256);
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < b->cap - b->len) {
-		b->len += (size_t)n;
-		return;
-	}
-	big = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	bput(b, big, (size_t)n);
-	free(big);
-}
-
-void
-report_buf_free(struct report_buf *b)
-{
-	if (b == NULL || b->out != NULL)
-		return;
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
+/* The writer is obuf's; its short names here. */
+#define bput		obuf_put
+#define bputs		obuf_puts
+#define bputc		obuf_putc
+#define bnum		obuf_num
+#define bunum		obuf_unum
+#define bprintf		obuf_printf
+#define flush		obuf_flush
+#define BLIT		OBUF_LIT
 
 /* ---------------------------------------------------------------- JSON */
 

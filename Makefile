@@ -115,7 +115,7 @@ $(BUILD)/tests/%.o: tests/tools/%.c
 DEB_PKGS := build-essential pkg-config libevent-dev libunbound-dev libspf2-dev \
 	libconfuse-dev libssl-dev libpsl-dev libcmocka-dev python3 python3-pytest python3-dnslib \
 	python3-yaml python3-cryptography python3-authheaders postfix swaks clang libclang-rt-14-dev valgrind \
-	mandoc groff-base systemd debhelper dpkg-dev lintian git
+	mandoc groff-base systemd debhelper dpkg-dev lintian git chromium python3-websocket
 # The peers and tools only make bench needs.
 BENCH_PKGS := postfix-policyd-spf-python postfix-policyd-spf-perl socat \
 	python3-dkim opendkim-tools time iproute2 util-linux gdb

@@ -37,8 +37,17 @@
  *	keeps a memo of the keys it has seen); the origin's iprev/SPF
  *	evaluation is serialised.
  *
- *	A progress line (messages, rate, ETA) is written to stderr when it is
- *	a terminal or with --progress; a summary line always.
+ *	Output is flushed every FLUSH_MS by a thread of its own (stdio locks
+ *	the FILEs): what is done is out, in order, even while a later
+ *	message waits for DNS, and a killed run keeps it. With --html FILE
+ *	each message's section is formatted beside its report (html) and
+ *	written in the same order; the run summary (summary) ends the file.
+ *
+ *	A progress line (messages, MB, rate, percent and ETA when the size
+ *	is known) is written to stderr when it is a terminal or with
+ *	--progress; a summary line always, and with several messages in
+ *	text a summary on stdout (counts per verdict, most frequent origins
+ *	and From: domains of the mail not authenticated).
  * DIAGNOSTICS
  *	"relaytrust-verify: FILE:INDEX: text" on stderr for a message that
  *	could not be read or has an error finding; "relaytrust-verify: PATH:
@@ -53,10 +62,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -74,16 +85,19 @@
 #include "verifier/chain.h"
 #include "verifier/claims.h"
 #include "verifier/dkim.h"
+#include "verifier/html.h"
 #include "verifier/keys.h"
 #include "verifier/mailbox.h"
 #include "verifier/origin.h"
 #include "verifier/report.h"
+#include "verifier/summary.h"
 
 #define PROG		"relaytrust-verify"
 #define JOBS_MAX	256
 #define RING_MSGS	1024		/* messages in the ring (--jobs > 1) */
 #define RING_PER_JOB	8		/* ring slots per thread, at least 32 */
 #define RING_BYTES	(32u << 20)	/* bytes in the ring, beyond one message */
+#define FLUSH_MS	100		/* output is flushed this often */
 
 struct slot {
 	char	*data;			/* owned copy of the message */
@@ -96,6 +110,7 @@ struct slot {
 	struct hdr h;
 	struct chain c;
 	struct report_buf out;		/* the report, to be written */
+	struct report_buf hsec;		/* its HTML section (--html) */
 };
 
 struct run {
@@ -109,7 +124,15 @@ struct run {
 	const char *keys;
 	int	jobs;
 	struct report_opts ro;
-	unsigned long n, nverdict[CHAIN_FORGED + 1];
+	unsigned long n;
+	struct summary sum;		/* counts per verdict, top origins */
+	struct html *html;		/* --html */
+	const char *html_path;
+	struct report_buf hbuf;		/* a section (--jobs 1) */
+	atomic_int dirty;		/* written since the last flush */
+	pthread_mutex_t flush_mu;
+	pthread_cond_t flush_cv;
+	int	flush_quit;
 	unsigned long nunread;		/* paths or messages not read */
 	uint64_t bytes;
 	int	io_error;
@@ -139,7 +162,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [--json] [--dns-forward ADDR[@PORT]] "
 	    "[--keys FILE] [--offline]\n"
-	    "       [--trusted CIDR|HOSTNAME] [--at TIME] [--jobs N] "
+	    "       [--trusted CIDR|HOSTNAME] [--at TIME] [--html FILE] [--jobs N] "
 	    "[--progress|--no-progress] [-V] [PATH...]\n", PROG);
 	exit(2);
 }
@@ -172,10 +195,12 @@ progress(struct run *r, const struct mailbox *mb, int force)
 	if (total > 0 && done > 0 && done <= total) {
 		double left = (double)(total - done) * (el / (double)done);
 
-		snprintf(eta, sizeof(eta), ", ETA %.0fs", left);
+		snprintf(eta, sizeof(eta), ", %.0f%%, ETA %.0fs",
+		    100.0 * (double)done / (double)total, left);
 	}
-	fprintf(stderr, "\r%s: %lu messages, %.0f msg/s, %.1f MB/s%s\033[K",
-	    PROG, r->n, rate, mbs, eta);
+	fprintf(stderr, "\r%s: %lu messages, %.1f MB, %.0f msg/s, %.1f MB/s%s"
+	    "\033[K", PROG, r->n, (double)(r->bytes + bytes) / 1e6, rate, mbs,
+	    eta);
 }
 
 static void
@@ -237,7 +262,8 @@ count(struct run *r, const struct chain *c, const char *source, long index)
 			fprintf(stderr, "%s: %s:%ld: %s\n", PROG, source,
 			    index, c->f[i].text);
 	r->n++;
-	r->nverdict[c->verdict]++;
+	summary_add(&r->sum, c);
+	atomic_store(&r->dirty, 1);
 }
 
 /* Verify a claimed slot and format its report; without r->mu. */
@@ -247,6 +273,10 @@ verify_slot(struct run *r, struct slot *s)
 	verify(r, &s->h, &s->c, s->data, s->len, s->flags);
 	s->out.len = 0;
 	report_message_buf(&r->ro, &s->out, s->source, s->index, &s->c);
+	if (r->html != NULL) {
+		s->hsec.len = 0;
+		html_message_buf(&s->hsec, s->source, s->index, &s->c);
+	}
 }
 
 /* Claim the next filled slot, verify it, mark it done; r->mu is held on
@@ -304,6 +334,9 @@ drain(struct run *r, int all)
 		    (s = &r->slots[r->head % r->nring])->done) {
 			pthread_mutex_unlock(&r->mu);
 			fwrite(s->out.p, 1, s->out.len, r->ro.out);
+			if (r->html != NULL)
+				html_write(r->html, &s->c, s->hsec.p,
+				    s->hsec.len);
 			count(r, &s->c, s->source, s->index);
 			pthread_mutex_lock(&r->mu);
 			r->ring_bytes -= s->len;
@@ -350,6 +383,11 @@ one_message(struct run *r, struct hdr *h, struct chain *c,
 	(void)now;
 	verify(r, h, c, msg->data, msg->len, msg->flags);
 	report_message(&r->ro, msg->source, msg->index, c);
+	if (r->html != NULL) {
+		r->hbuf.len = 0;
+		html_message_buf(&r->hbuf, msg->source, msg->index, c);
+		html_write(r->html, c, r->hbuf.p, r->hbuf.len);
+	}
 	count(r, c, msg->source, msg->index);
 }
 
@@ -397,6 +435,8 @@ one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
 			drain(r, 1);	/* in order after what came before */
 		fprintf(stderr, "%s: %s: %s\n", PROG, path, err);
 		report_unreadable(&r->ro, path, 0, err);
+		if (r->html != NULL)
+			html_unreadable(r->html, path, 0, err);
 		r->io_error = 1;
 		r->nunread++;
 		return;
@@ -408,7 +448,10 @@ one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
 			fprintf(stderr, "%s: %s:%ld: %s\n", PROG, path, bad,
 			    err);
 			r->io_error = 1;
-			report_unreadable(&r->ro, path, bad++, err);
+			report_unreadable(&r->ro, path, bad, err);
+			if (r->html != NULL)
+				html_unreadable(r->html, path, bad, err);
+			bad++;
 			r->nunread++;
 			if (mailbox_type(mb) == MAILBOX_MBOX ||
 			    mailbox_type(mb) == MAILBOX_FILE)
@@ -459,6 +502,82 @@ add_trusted(struct run *r, const char *arg)
 		fprintf(stderr, "%s: --trusted: more than %d host names\n",
 		    PROG, CHAIN_TRUSTED_MAX);
 		exit(2);
+	}
+}
+
+/* The terminal's width for the text output; $COLUMNS when stdout is not
+ * a terminal; else 0: no limit (a file keeps every line whole). */
+static int
+text_width(void)
+{
+	struct winsize ws;
+	const char *e;
+	long v;
+
+	if (isatty(1) && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if ((e = getenv("COLUMNS")) != NULL && (v = strtol(e, NULL, 10)) > 0 &&
+	    v < 10000)
+		return (int)v;
+	return 0;
+}
+
+/* Every FLUSH_MS, write out what the main thread wrote since: a slow
+ * message (a resolver that does not answer) holds back nothing before it,
+ * and a run killed halfway keeps what was done. stdio locks the FILEs. */
+static void *
+flusher(void *arg)
+{
+	struct run *r = arg;
+	struct timespec t;
+
+	pthread_mutex_lock(&r->flush_mu);
+	while (!r->flush_quit) {
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += FLUSH_MS * 1000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&r->flush_cv, &r->flush_mu, &t);
+		if (atomic_exchange(&r->dirty, 0)) {
+			fflush(r->ro.out);
+			if (r->html != NULL)
+				html_flush(r->html);
+		}
+	}
+	pthread_mutex_unlock(&r->flush_mu);
+	return NULL;
+}
+
+/* The end of a text run of several messages: counts per verdict, where
+ * the mail that is not authenticated comes from. */
+static void
+text_summary(struct run *r)
+{
+	struct summary_count top[SUMMARY_TOP_MAX];
+	const struct summary *s = &r->sum;
+	static const char *const what[2] = {
+		"origins", "From: domains",
+	};
+	int i, k, n;
+
+	printf("Summary: %lu messages: %lu authenticated, %lu "
+	    "unauthenticated, %lu suspicious, %lu forged\n", s->n,
+	    s->nverdict[CHAIN_AUTHENTICATED],
+	    s->nverdict[CHAIN_UNAUTHENTICATED],
+	    s->nverdict[CHAIN_SUSPICIOUS], s->nverdict[CHAIN_FORGED]);
+	if (s->nverdict[CHAIN_AUTHENTICATED] == s->n)
+		return;
+	for (k = 0; k < 2; k++) {
+		n = summary_top(s, (enum summary_what)k, top, 5);
+		printf("  most frequent %s of mail not authenticated:", what[k]);
+		for (i = 0; i < n; i++)
+			printf("%s %s (%lu)", i ? "," : "", top[i].key,
+			    top[i].n);
+		if (s->other[k])
+			printf(", %lu more not counted", s->other[k]);
+		putchar('\n');
 	}
 }
 
@@ -532,6 +651,7 @@ main(int argc, char **argv)
 		{ "trusted", required_argument, NULL, 't' },
 		{ "jobs", required_argument, NULL, 'J' },
 		{ "at", required_argument, NULL, 'a' },
+		{ "html", required_argument, NULL, 'H' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "no-progress", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
@@ -549,7 +669,7 @@ main(int argc, char **argv)
 	int64_t now = (int64_t)time(NULL);
 	struct keys_opts ko;
 	char kerr[512];
-	pthread_t *th = NULL;
+	pthread_t *th = NULL, flush_th;
 
 	spfworker_run_if_asked(argc, argv);	/* a started SPF worker */
 	memset(&h, 0, sizeof(h));
@@ -599,6 +719,9 @@ main(int argc, char **argv)
 			}
 			r.has_at = 1;
 			break;
+		case 'H':
+			r.html_path = optarg;
+			break;
 		case 'p':
 			progress_set = 1;
 			break;
@@ -634,6 +757,12 @@ main(int argc, char **argv)
 		exit(2);
 	}
 	r.now = now;
+	summary_init(&r.sum);
+	if (r.html_path != NULL &&
+	    (r.html = html_open(r.html_path, kerr, sizeof(kerr))) == NULL) {
+		fprintf(stderr, "%s: --html %s\n", PROG, kerr);
+		exit(2);
+	}
 	pthread_mutex_init(&r.origin_mu, NULL);
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.go, NULL);
@@ -656,9 +785,16 @@ main(int argc, char **argv)
 	r.progress = progress_set >= 0 ? progress_set : isatty(2);
 	r.ro.out = stdout;
 	r.ro.color = !r.ro.json && isatty(1) && getenv("NO_COLOR") == NULL;
+	r.ro.width = text_width();
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
 	r.last = r.t0;
+	pthread_mutex_init(&r.flush_mu, NULL);
+	pthread_cond_init(&r.flush_cv, NULL);
+	if (pthread_create(&flush_th, NULL, flusher, &r) != 0) {
+		fprintf(stderr, "%s: cannot start threads\n", PROG);
+		exit(2);
+	}
 
 	if (optind == argc)
 		one_path(&r, "-", &h, &c, now);
@@ -666,6 +802,11 @@ main(int argc, char **argv)
 		one_path(&r, argv[i], &h, &c, now);
 	if (r.jobs > 1)
 		drain(&r, 1);
+	pthread_mutex_lock(&r.flush_mu);
+	r.flush_quit = 1;
+	pthread_cond_signal(&r.flush_cv);
+	pthread_mutex_unlock(&r.flush_mu);
+	pthread_join(flush_th, NULL);
 
 	if (r.jobs > 1) {
 		pthread_mutex_lock(&r.mu);
@@ -679,6 +820,7 @@ main(int argc, char **argv)
 			free(r.slots[i].data);
 			free(r.slots[i].source);
 			report_buf_free(&r.slots[i].out);
+			report_buf_free(&r.slots[i].hsec);
 			hdr_free(&r.slots[i].h);
 			chain_free(&r.slots[i].c);
 		}
@@ -686,6 +828,9 @@ main(int argc, char **argv)
 	}
 	dkim_ctx_free(tctx);
 	tctx = NULL;
+	report_buf_free(&r.hbuf);
+	if (!r.ro.json && r.n > 1)
+		text_summary(&r);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "%s: writing output: %s\n", PROG,
 		    strerror(errno));
@@ -698,8 +843,9 @@ main(int argc, char **argv)
 	fprintf(stderr, "%s: %lu messages: %lu authenticated, %lu "
 	    "unauthenticated, %lu suspicious, %lu forged; %.1f MB in %.2f s "
 	    "(%.0f msg/s, %.1f MB/s)\n", PROG, r.n,
-	    r.nverdict[CHAIN_AUTHENTICATED], r.nverdict[CHAIN_UNAUTHENTICATED],
-	    r.nverdict[CHAIN_SUSPICIOUS], r.nverdict[CHAIN_FORGED],
+	    r.sum.nverdict[CHAIN_AUTHENTICATED],
+	    r.sum.nverdict[CHAIN_UNAUTHENTICATED],
+	    r.sum.nverdict[CHAIN_SUSPICIOUS], r.sum.nverdict[CHAIN_FORGED],
 	    (double)r.bytes / 1e6, el,
 	    el > 0 ? (double)r.n / el : 0.0,
 	    el > 0 ? (double)r.bytes / el / 1e6 : 0.0);
@@ -710,6 +856,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: no message in the input\n", PROG);
 		r.io_error = 1;
 	}
+	r.sum.nunread = r.nunread;
+	if (r.html != NULL && html_close(r.html, &r.sum, kerr,
+	    sizeof(kerr)) != 0) {
+		fprintf(stderr, "%s: --html %s: %s\n", PROG, r.html_path, kerr);
+		r.io_error = 1;
+	}
 
 	origin_free(r.origin);
 	keys_free(r.keys_db);
@@ -718,7 +870,7 @@ main(int argc, char **argv)
 	for (i = 0; i < r.cfg.nhosts; i++)
 		free(r.cfg.hosts[i]);
 	netaddr_list_free(r.cfg.nets);
-	if (r.io_error)
-		return 2;
-	return r.nverdict[CHAIN_AUTHENTICATED] == r.n ? 0 : 1;
+	i = r.sum.nverdict[CHAIN_AUTHENTICATED] == r.n ? 0 : 1;
+	summary_free(&r.sum);
+	return r.io_error ? 2 : i;
 }

@@ -544,18 +544,59 @@ cell(struct report_buf *b, const char *s, int w)
 		bputc(b, ' ');
 }
 
-static void
-text_line(struct report_buf *b, const char *label, const char *v)
+/* The next piece of s that fits in w columns: the whole rest, else up
+ * to the last blank in it, else before an address in brackets, else
+ * after the last '.', '/', '-', ',' or ':', else w bytes. An address is
+ * kept whole when it fits in a line. */
+static size_t
+piece(const char *s, size_t w)
 {
-	int i;
+	size_t n = strlen(s), i;
 
-	bprintf(b, "  %-9s ", label);
-	for (i = 0; v[i]; i++) {
-		unsigned char ch = (unsigned char)v[i];
+	if (n <= w || w == 0)
+		return n;
+	for (i = w; i > 0; i--)
+		if (s[i - 1] == ' ' || (s[i] == '[' && i > 0))
+			return i;
+	for (i = w; i > w / 2; i--)
+		if (strchr("./-,:", s[i - 1]) != NULL)
+			return i;
+	return w;
+}
 
-		bputc(b, ch >= 0x20 && ch != 0x7f ? ch : '?');
+/* v after a prefix of indent columns, wrapped at the terminal's width
+ * (continuation lines indented as much); control bytes shown as '?'. */
+static void
+wrap_text(const struct report_opts *o, struct report_buf *b, int indent,
+    const char *v)
+{
+	size_t n, i, w = o->width > indent + 20 ? (size_t)(o->width - indent) :
+	    0;
+
+	for (;;) {
+		n = piece(v, w);
+		for (i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)v[i];
+
+			bputc(b, ch >= 0x20 && ch != 0x7f ? ch : '?');
+		}
+		v += n;
+		while (b->len > 0 && b->p[b->len - 1] == ' ')
+			b->len--;
+		bputc(b, '\n');
+		if (*v == '\0')
+			break;
+		for (i = 0; i < (size_t)indent; i++)
+			bputc(b, ' ');
 	}
-	bputc(b, '\n');
+}
+
+static void
+text_line(const struct report_opts *o, struct report_buf *b,
+    const char *label, const char *v)
+{
+	bprintf(b, "  %-9s ", label);
+	wrap_text(o, b, 12, v);
 }
 
 static const char *
@@ -606,14 +647,15 @@ who_line(struct report_buf *out, const struct report_opts *o,
 }
 
 static void
-text_dmarc(struct report_buf *out, const struct chain *c)
+text_dmarc(const struct report_opts *o, struct report_buf *out,
+    const struct chain *c)
 {
 	const struct chain_dmarc *m = &c->dmarc;
 	const char *pol = dmarc_policy_str(m->ev.policy);
 	char buf[1600];
 
 	if (!m->checked || m->d.from_domain[0] == '\0') {
-		text_line(out, "DMARC:", m->note[0] ? m->note : "none");
+		text_line(o, out, "DMARC:", m->note[0] ? m->note : "none");
 		return;
 	}
 	snprintf(buf, sizeof(buf), "%s for %s%s%s%s%s; DKIM aligned: %s; "
@@ -628,15 +670,16 @@ text_dmarc(struct report_buf *out, const struct chain *c)
 	    m->ev.spf_domain[0] ? m->ev.spf_domain : "no domain",
 	    m->spf_result[0] ? m->spf_result : "not evaluated",
 	    m->spf_result[0] ? ", evaluated now" : "");
-	text_line(out, "DMARC:", buf);
+	text_line(o, out, "DMARC:", buf);
 	if (m->note[0])
-		text_line(out, "", m->note);
+		text_line(o, out, "", m->note);
 	else if (m->d.status != DMARC_DISC_RECORD && m->d.why[0])
-		text_line(out, "", m->d.why);
+		text_line(o, out, "", m->d.why);
 }
 
 static void
-text_claims(struct report_buf *out, const struct chain *c)
+text_claims(const struct report_opts *o, struct report_buf *out,
+    const struct chain *c)
 {
 	char buf[1024];
 	int i;
@@ -651,11 +694,253 @@ text_claims(struct report_buf *out, const struct chain *c)
 		    k->trusted ? "trusted" : "untrusted",
 		    k->ours ? k->ours : "-", k->agree == 1 ? " (agrees)" :
 		    k->agree == 0 ? " (differs)" : "");
-		text_line(out, i == 0 ? "Claims:" : "", buf);
+		text_line(o, out, i == 0 ? "Claims:" : "", buf);
 	}
 	if (c->nclaims_dropped)
 		bprintf(out, "  %d more claims not shown\n",
 		    c->nclaims_dropped);
+}
+
+/* ---------------------------------------------------------- hop table */
+
+enum { COL_N, COL_TRUST, COL_KIND, COL_DATE, COL_DELAY, COL_FROM, COL_BY,
+	COL_WITH, COL_TLS, COL_AUTH, NCOLS };
+
+#define CELL_MAX	600		/* bytes of a cell's text */
+
+static const char *const col_head[NCOLS] = {
+	"hop", "trust", "kind", "date (UTC)", "delay",
+	"from: helo / rdns [ip]", "by", "with", "tls", "auth",
+};
+/* Columns that may wrap, and how narrow they may get. */
+static const int col_min[NCOLS] = {
+	0, 0, 0, 0, 0, 24, 16, 10, 0, 0,
+};
+
+const char *
+report_delay_str(int64_t s, char *buf, size_t len)
+{
+	const char *sign = s < 0 ? "-" : "";
+	uint64_t a = s < 0 ? (uint64_t)0 - (uint64_t)s : (uint64_t)s;
+
+	if (a < 60)
+		snprintf(buf, len, "%s%us", sign, (unsigned)a);
+	else if (a < 3600)
+		snprintf(buf, len, "%s%um %us", sign, (unsigned)(a / 60),
+		    (unsigned)(a % 60));
+	else if (a < 86400)
+		snprintf(buf, len, "%s%uh %um", sign, (unsigned)(a / 3600),
+		    (unsigned)(a % 3600 / 60));
+	else if (a < 365 * 86400ull)
+		snprintf(buf, len, "%s%ud %uh", sign, (unsigned)(a / 86400),
+		    (unsigned)(a % 86400 / 3600));
+	else
+		snprintf(buf, len, "%s%lluy %llud", sign,
+		    (unsigned long long)(a / (365 * 86400ull)),
+		    (unsigned long long)(a % (365 * 86400ull) / 86400));
+	return buf;
+}
+
+/* The cells of one hop, printable (control and non-ASCII bytes are '?'). */
+static void
+hop_cells(const struct chain_hop *hp, char cell[NCOLS][CELL_MAX])
+{
+	const struct received *r = &hp->r;
+	char *p;
+	int k;
+
+	snprintf(cell[COL_N], CELL_MAX, "%d", hp->n);
+	snprintf(cell[COL_TRUST], CELL_MAX, "%s", chain_trust_str(hp->trust));
+	snprintf(cell[COL_KIND], CELL_MAX, "%s", chain_kind_str(hp->kind));
+	if (r->has_date) {
+		hdr_date_format(r->date, cell[COL_DATE], CELL_MAX);
+		cell[COL_DATE][10] = ' ';
+		cell[COL_DATE][19] = '\0';
+	} else
+		snprintf(cell[COL_DATE], CELL_MAX, "-");
+	if (hp->has_delay)
+		report_delay_str(hp->delay_s, cell[COL_DELAY], CELL_MAX);
+	else
+		snprintf(cell[COL_DELAY], CELL_MAX, "-");
+	if (r->kind == RECEIVED_UNPARSED)
+		snprintf(cell[COL_FROM], CELL_MAX, "(unparsed: %s)", r->note);
+	else if (r->kind == RECEIVED_MARKER || (r->kind != RECEIVED_RELAY &&
+	    r->from_name[0] == '\0'))
+		snprintf(cell[COL_FROM], CELL_MAX, "(%s)",
+		    received_kind_str(r->kind));
+	else
+		snprintf(cell[COL_FROM], CELL_MAX, "%s / %s [%s]",
+		    r->from_helo[0] ? r->from_helo : "-",
+		    r->from_rdns[0] ? r->from_rdns : "-",
+		    r->from_ip[0] ? r->from_ip : "-");
+	snprintf(cell[COL_BY], CELL_MAX, "%s", r->by_host[0] ? r->by_host :
+	    "-");
+	snprintf(cell[COL_WITH], CELL_MAX, "%s", r->with[0] ? r->with :
+	    r->via[0] ? r->via : "-");
+	snprintf(cell[COL_TLS], CELL_MAX, "%s", r->tls < 0 ? "?" : r->tls ?
+	    "yes" : "no");
+	snprintf(cell[COL_AUTH], CELL_MAX, "%s", r->auth < 0 ? "?" :
+	    r->auth ? "yes" : "no");
+	for (k = 0; k < NCOLS; k++)
+		for (p = cell[k]; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				*p = '?';
+}
+
+/* Column widths: each column as wide as its widest cell; when that is
+ * wider than the terminal, the from, by and with columns give way (their
+ * cells wrap onto continuation lines: nothing is cut). Returns 0, or -1
+ * when even that does not fit (the caller stacks the cells). */
+static int
+col_widths(const struct report_opts *o, const struct chain *c, int w[NCOLS])
+{
+	char cell[NCOLS][CELL_MAX];
+	int i, k, total, over, floor[NCOLS];
+
+	memcpy(floor, col_min, sizeof(floor));
+	for (k = 0; k < NCOLS; k++)
+		w[k] = (int)strlen(col_head[k]);
+	for (i = 0; i < c->nhops; i++) {
+		hop_cells(&c->hops[i], cell);
+		for (k = 0; k < NCOLS; k++)
+			if ((int)strlen(cell[k]) > w[k])
+				w[k] = (int)strlen(cell[k]);
+		/* an address in brackets stays on one line */
+		k = (int)strlen(c->hops[i].r.from_ip) + 2;
+		if (k > floor[COL_FROM])
+			floor[COL_FROM] = k;
+	}
+	for (total = 2, k = 0; k < NCOLS; k++)
+		total += w[k] + 1;
+	if (o->width <= 0 || total <= o->width)
+		return 0;
+	over = total - o->width;
+	/* take from the widest wrapping column first */
+	while (over > 0) {
+		int best = -1;
+
+		for (k = 0; k < NCOLS; k++)
+			if (floor[k] && w[k] > floor[k] &&
+			    (best < 0 || w[k] > w[best]))
+				best = k;
+		if (best < 0)
+			return -1;
+		w[best]--;
+		over--;
+	}
+	return 0;
+}
+
+/* "  label value" wrapped at width, continuation lines indented. */
+static void
+stacked_field(struct report_buf *out, const char *label, const char *v,
+    int width)
+{
+	int ind = 9 + (int)strlen(label) + 1;
+	size_t n;
+
+	obuf_printf(out, "         %s ", label);
+	for (;;) {
+		n = piece(v, width > ind + 16 ? (size_t)(width - ind) : 16);
+		bput(out, v, n);
+		v += n;
+		while (out->len > 0 && out->p[out->len - 1] == ' ')
+			out->len--;
+		bputc(out, '\n');
+		if (*v == '\0')
+			break;
+		obuf_printf(out, "%*s", ind, "");
+	}
+}
+
+/* A terminal too narrow for the table: one line per hop with the short
+ * cells, then its from, by and with, wrapped. */
+static void
+hop_stacked(const struct report_opts *o, struct report_buf *out,
+    const struct chain *c)
+{
+	char cell[NCOLS][CELL_MAX];
+	int i;
+
+	for (i = 0; i < c->nhops; i++) {
+		const struct chain_hop *hp = &c->hops[i];
+		int red = o->color && hp->has_delay &&
+		    hp->delay_s < -CHAIN_SKEW_MAX;
+
+		hop_cells(hp, cell);
+		obuf_printf(out, "  %shop %s  %s  %s  %s  delay %s  tls %s  auth "
+		    "%s%s\n", red ? C_RED : "", cell[COL_N], cell[COL_TRUST],
+		    cell[COL_KIND], cell[COL_DATE], cell[COL_DELAY],
+		    cell[COL_TLS], cell[COL_AUTH], red ? C_RESET : "");
+		stacked_field(out, "from", cell[COL_FROM], o->width);
+		stacked_field(out, "by  ", cell[COL_BY], o->width);
+		stacked_field(out, "with", cell[COL_WITH], o->width);
+	}
+}
+
+static void
+hop_row(struct report_buf *out, char cell[NCOLS][CELL_MAX],
+    const int w[NCOLS], const char *color, const char *reset)
+{
+	const char *rest[NCOLS];
+	int k, more = 1;
+
+	for (k = 0; k < NCOLS; k++)
+		rest[k] = cell[k];
+	while (more) {
+		more = 0;
+		bputs(out, "  ");
+		bputs(out, color);
+		for (k = 0; k < NCOLS; k++) {
+			size_t n = piece(rest[k], (size_t)w[k]);
+			int pad = w[k] - (int)n;
+
+			if (k == COL_N || k == COL_DELAY)
+				for (; pad > 0; pad--)
+					bputc(out, ' ');
+			bput(out, rest[k], n);
+			rest[k] += n;
+			if (*rest[k] != '\0')
+				more = 1;
+			if (k == NCOLS - 1)
+				break;
+			for (; pad > 0; pad--)
+				bputc(out, ' ');
+			bputc(out, ' ');
+		}
+		bputs(out, reset);
+		/* no trailing blanks */
+		while (out->len > 0 && out->p[out->len - 1] == ' ')
+			out->len--;
+		bputc(out, '\n');
+	}
+}
+
+static void
+hop_table(const struct report_opts *o, struct report_buf *out,
+    const struct chain *c)
+{
+	char cell[NCOLS][CELL_MAX];
+	int w[NCOLS], i, k;
+
+	if (c->nhops == 0)
+		return;
+	if (col_widths(o, c, w) != 0) {
+		hop_stacked(o, out, c);
+		return;
+	}
+	for (k = 0; k < NCOLS; k++)
+		snprintf(cell[k], CELL_MAX, "%s", col_head[k]);
+	hop_row(out, cell, w, o->color ? C_DIM : "", o->color ? C_RESET : "");
+	for (i = 0; i < c->nhops; i++) {
+		const struct chain_hop *hp = &c->hops[i];
+
+		hop_cells(hp, cell);
+		hop_row(out, cell, w, o->color && hp->has_delay &&
+		    hp->delay_s < -CHAIN_SKEW_MAX ? C_RED : "",
+		    o->color && hp->has_delay && hp->delay_s < -CHAIN_SKEW_MAX ?
+		    C_RESET : "");
+	}
 }
 
 static void
@@ -666,67 +951,19 @@ text_message(const struct report_opts *o, struct report_buf *out,
 	    c->verdict == CHAIN_UNAUTHENTICATED ? "" :
 	    c->verdict == CHAIN_SUSPICIOUS ? C_YEL : C_RED;
 	int i;
-	char ts[32], buf[600];
+	char buf[600];
 
 	who_line(out, o, vc, source, index, c);
-	text_line(out, "From:", c->from[0] ? c->from : "-");
-	text_line(out, "Subject:", c->subject[0] ? c->subject : "-");
-	text_line(out, "Msg-ID:", c->message_id[0] ? c->message_id : "-");
-	if (c->nhops > 0) {
-		bprintf(out, "  %s%3s %-9s %-19s %7s  %-44s %-26s %-10s %-4s "
-		    "%-4s%s\n", o->color ? C_DIM : "", "hop", "trust",
-		    "date (UTC)", "delay", "from: helo / rdns [ip]", "by",
-		    "with", "tls", "auth", o->color ? C_RESET : "");
-	}
-	for (i = 0; i < c->nhops; i++) {
-		const struct chain_hop *hp = &c->hops[i];
-		const struct received *r = &hp->r;
-
-		bprintf(out, "  %3d ", hp->n);
-		cell(out, chain_trust_str(hp->trust), 9);
-		bputc(out, ' ');
-		if (r->has_date) {
-			hdr_date_format(r->date, ts, sizeof(ts));
-			ts[10] = ' ';
-			ts[19] = '\0';
-		} else
-			snprintf(ts, sizeof(ts), "-");
-		cell(out, ts, 19);
-		if (hp->has_delay) {
-			snprintf(buf, sizeof(buf), "%" PRId64 "s", hp->delay_s);
-			bprintf(out, " %s%7s%s  ", o->color && hp->delay_s < 0 ?
-			    C_RED : "", buf, o->color && hp->delay_s < 0 ?
-			    C_RESET : "");
-		} else
-			bprintf(out, " %7s  ", "-");
-		if (r->kind == RECEIVED_UNPARSED)
-			snprintf(buf, sizeof(buf), "(unparsed: %s)", r->note);
-		else if (r->kind == RECEIVED_MARKER || (r->kind !=
-		    RECEIVED_RELAY && r->from_name[0] == '\0'))
-			snprintf(buf, sizeof(buf), "(%s)", received_kind_str(
-			    r->kind));
-		else
-			snprintf(buf, sizeof(buf), "%s / %s [%s]",
-			    r->from_helo[0] ? r->from_helo : "-",
-			    r->from_rdns[0] ? r->from_rdns : "-",
-			    r->from_ip[0] ? r->from_ip : "-");
-		cell(out, buf, 44);
-		bputc(out, ' ');
-		cell(out, r->by_host[0] ? r->by_host : "-", 26);
-		bputc(out, ' ');
-		cell(out, r->with[0] ? r->with : r->via[0] ? r->via : "-", 10);
-		bputc(out, ' ');
-		cell(out, r->tls < 0 ? "?" : r->tls ? "yes" : "no", 4);
-		bputc(out, ' ');
-		cell(out, r->auth < 0 ? "?" : r->auth ? "yes" : "no", 4);
-		bputc(out, '\n');
-	}
+	text_line(o, out, "From:", c->from[0] ? c->from : "-");
+	text_line(o, out, "Subject:", c->subject[0] ? c->subject : "-");
+	text_line(o, out, "Msg-ID:", c->message_id[0] ? c->message_id : "-");
+	hop_table(o, out, c);
 	for (i = c->nhops - 1; i >= 0; i--) {
 		const struct chain_hop *hp = &c->hops[i];
 
 		snprintf(buf, sizeof(buf), "hop %d: %s%s%s", hp->n, hp->why,
 		    hp->r.tls_detail[0] ? "; TLS " : "", hp->r.tls_detail);
-		text_line(out, i == c->nhops - 1 ? "Trust:" : "", buf);
+		text_line(o, out, i == c->nhops - 1 ? "Trust:" : "", buf);
 		if (hp->trust == CHAIN_BOUNDARY)
 			break;
 	}
@@ -739,12 +976,12 @@ text_message(const struct report_opts *o, struct report_buf *out,
 		    c->evaluated && c->spf >= 0 ?
 		    spf_result_str((enum spf_result)c->spf) : "-",
 		    c->evaluated ? " (evaluated now, not at delivery)" : "");
-		text_line(out, "Origin:", buf);
+		text_line(o, out, "Origin:", buf);
 		if (c->eval_note[0])
-			text_line(out, "", c->eval_note);
+			text_line(o, out, "", c->eval_note);
 	}
 	if (c->dkim.n == 0)
-		text_line(out, "DKIM:", "no signature");
+		text_line(o, out, "DKIM:", "no signature");
 	for (i = 0; i < c->dkim.n; i++) {
 		const struct dkim_result *r = &c->dkim.sig[i];
 		const char *why = auth_reason_str(r->reason);
@@ -775,9 +1012,9 @@ text_message(const struct report_opts *o, struct report_buf *out,
 		    AUTH_CHECK_PASS ? "pass" : "fail", key,
 		    r->weak ? " weak" : "", r->testing ? " testing" : "",
 		    hops);
-		text_line(out, i == 0 ? "DKIM:" : "", buf);
+		text_line(o, out, i == 0 ? "DKIM:" : "", buf);
 		if (r->detail[0] && r->result != AUTH_PASS)
-			text_line(out, "", r->detail);
+			text_line(o, out, "", r->detail);
 	}
 	if (c->arc.result != AUTH_NONE || c->arc.nsets) {
 		snprintf(buf, sizeof(buf), "%s, %d set%s%s%s",
@@ -787,7 +1024,7 @@ text_message(const struct report_opts *o, struct report_buf *out,
 		if (c->arc.oldest_pass >= 0)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
 			    ", oldest-pass %d", c->arc.oldest_pass);
-		text_line(out, "ARC:", buf);
+		text_line(o, out, "ARC:", buf);
 		for (i = 0; i < c->arc.nsets; i++) {
 			const struct arc_set *s = &c->arc.sets[i];
 
@@ -802,17 +1039,18 @@ text_message(const struct report_opts *o, struct report_buf *out,
 				snprintf(buf + strlen(buf), sizeof(buf) -
 				    strlen(buf), " added after hop %d",
 				    s->hop_added);
-			text_line(out, "", buf);
+			text_line(o, out, "", buf);
 		}
 	}
-	text_dmarc(out, c);
-	text_claims(out, c);
+	text_dmarc(o, out, c);
+	text_claims(o, out, c);
 	for (i = 0; i < c->nf; i++) {
 		const struct chain_finding *f = &c->f[i];
 
-		bprintf(out, "  %s%-5s%s %-18s %s\n", o->color ?
+		bprintf(out, "  %s%-5s%s %-18s ", o->color ?
 		    sev_color(f->sev) : "", chain_sev_str(f->sev),
-		    o->color ? C_RESET : "", f->code, f->text);
+		    o->color ? C_RESET : "", f->code);
+		wrap_text(o, out, 27, f->text);
 	}
 	if (c->nf_dropped)
 		bprintf(out, "  %d more findings not shown\n", c->nf_dropped);
@@ -854,7 +1092,7 @@ report_unreadable(const struct report_opts *o, const char *source,
 	if (!o->json) {
 		bprintf(&b, "%s:%ld  unauthenticated: could not be read\n",
 		    source, index);
-		text_line(&b, "error", why);
+		text_line(o, &b, "error", why);
 		bputc(&b, '\n');
 		flush(&b);
 		return;

@@ -2,6 +2,7 @@
 #ifndef VERIFIER_REPORT_H
 #define VERIFIER_REPORT_H
 /* report - one message's results as a JSON line (SPEC 3.3) or text. */
+#include <stdint.h>
 #include <stdio.h>
 
 #include "verifier/chain.h"
@@ -10,6 +11,7 @@ struct report_opts {
 	FILE	*out;
 	int	json;		/* JSON Lines, else text */
 	int	color;		/* ANSI colours in text */
+	int	width;		/* text columns; 0: no limit (not a terminal) */
 };
 
 /* Output being built. With out NULL, p grows as needed (xrealloc) and is
@@ -35,6 +37,9 @@ void	report_unreadable(const struct report_opts *, const char *source,
 /* Append the JSON string (with quotes) of n bytes to b: control
  * characters escaped, invalid UTF-8 replaced by U+FFFD. */
 void	report_json_str(struct report_buf *b, const char *s, size_t n);
+/* A delay as a reader says it: "17s", "2m 17s", "3h 4m", "3d 4h",
+ * "1y 42d", with "-" before a reversed one. Returns buf. */
+const char *report_delay_str(int64_t s, char *buf, size_t len);
 /* Frees a growing buffer's memory (not one with out set); NULL: no-op. */
 void	report_buf_free(struct report_buf *);
 

@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: ISC
 # verify_bench.sh - header-only analysis speed of relaytrust-verify.
 # Builds an mbox of about $RT_BENCH_MB MB (default 1024) under a temp dir,
-# runs relaytrust-verify --json --offline on it (one process, one core),
-# prints messages/s, MB/s and the peak RSS (/usr/bin/time -v).
-# Targets (issue 4): over 200 MB/s, peak RSS under 64 MB.
+# runs relaytrust-verify --offline on it $RT_BENCH_ROUNDS times (default 3)
+# each way, alternating: --json --jobs 1, --json --jobs 2, --json --html
+# FILE --jobs 1; prints the median wall times, peak RSS (/usr/bin/time
+# -v) and the ratios. Targets: over 200 MB/s and under 64 MB (issue 4);
+# --jobs 2 >= 1.8x --jobs 1 on two free cores, --html <= 2x the JSON run
+# and under 64 MB (issue 19).
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${RT_BIN:-$ROOT/bin}
@@ -36,11 +39,40 @@ with open(path, "w") as f:
     f.write("".join(chunk))
 PY
 SIZE=$(stat -c %s "$TMP/bench.mbox")
-/usr/bin/time -v "$BIN/relaytrust-verify" --jobs 1 --json --offline --no-progress \
-    --trusted 10.0.0.0/8 "$TMP/bench.mbox" >/dev/null 2>"$TMP/time.txt" || true
-WALL=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$TMP/time.txt")
-RSS=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$TMP/time.txt")
-SUMMARY=$(grep '^relaytrust-verify:' "$TMP/time.txt" | tail -1)
-echo "verify_bench: mbox $((SIZE / 1000000)) MB"
-echo "verify_bench: $SUMMARY"
-echo "verify_bench: wall $WALL, peak RSS $((RSS / 1024)) MB (target < 64 MB)"
+ROUNDS=${RT_BENCH_ROUNDS:-3}
+# run NAME ARGS...: ROUNDS runs, alternating with the others; the median
+# wall time and the largest peak RSS are kept in $TMP/NAME.
+run() {
+	name=$1; shift
+	/usr/bin/time -v "$BIN/relaytrust-verify" --offline --no-progress \
+	    --trusted 10.0.0.0/8 "$@" "$TMP/bench.mbox" >/dev/null \
+	    2>"$TMP/time.txt" || true
+	awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":");
+	    s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }
+	    /Maximum resident set size/ { print "rss", $2 }' "$TMP/time.txt" \
+	    >>"$TMP/$name"
+	grep '^relaytrust-verify:' "$TMP/time.txt" | tail -1 >"$TMP/$name.sum"
+}
+i=0
+while [ $i -lt "$ROUNDS" ]; do
+	run json1 --jobs 1 --json
+	run json2 --jobs 2 --json
+	run html1 --jobs 1 --json --html "$TMP/report.html"
+	i=$((i + 1))
+done
+median() {	# of the wall times
+	grep -v rss "$TMP/$1" | sort -n | awk '{ a[NR] = $1 }
+	    END { print a[int((NR + 1) / 2)] }'
+}
+rss() {
+	awk '/rss/ { if ($2 > m) m = $2 } END { printf "%d", m / 1024 }' "$TMP/$1"
+}
+J1=$(median json1); J2=$(median json2); H1=$(median html1)
+echo "verify_bench: mbox $((SIZE / 1000000)) MB, $ROUNDS rounds, medians"
+echo "verify_bench: $(cat "$TMP/json1.sum")"
+echo "verify_bench: --json --jobs 1: ${J1} s wall, peak RSS $(rss json1) MB (target < 64 MB)"
+echo "verify_bench: --json --jobs 2: ${J2} s wall, peak RSS $(rss json2) MB;" \
+    "speed-up $(echo "$J1 $J2" | awk '{ printf "%.2f", $1 / $2 }')x (target >= 1.8x on 2 free cores, $(nproc) here)"
+echo "verify_bench: --html --jobs 1: ${H1} s wall, peak RSS $(rss html1) MB;" \
+    "$(echo "$H1 $J1" | awk '{ printf "%.2f", $1 / $2 }')x the JSON run (target <= 2x, < 64 MB)," \
+    "report $(($(stat -c %s "$TMP/report.html") / 1000000)) MB"

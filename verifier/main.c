@@ -94,8 +94,8 @@
 
 #define PROG		"relaytrust-verify"
 #define JOBS_MAX	256
-#define RING_MSGS	1024		/* messages in the ring (--jobs > 1) */
-#define RING_PER_JOB	8		/* ring slots per thread, at least 32 */
+#define RING_MSGS	512		/* messages in the ring (--jobs > 1) */
+#define RING_PER_JOB	32		/* ring slots per thread, at least 32 */
 #define RING_BYTES	(32u << 20)	/* bytes in the ring, beyond one message */
 #define FLUSH_MS	100		/* output is flushed this often */
 

@@ -371,51 +371,6 @@ lnum(struct line *l, long long v)
 
 /* ------------------------------------------------------------ values */
 
-/* Decimal digits of u at p; returns the end. */
-static char *
-udig(char *p, uint64_t u)
-{
-	char tmp[24], *e = tmp + sizeof(tmp), *q = e;
-
-	do {
-		*--q = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	memcpy(p, q, (size_t)(e - q));
-	return p + (e - q);
-}
-
-/* "2m 17s", "3d 4h", "-1y 42d": the two largest units (buf >= 48). */
-static void
-human_delay(char *buf, int64_t d)
-{
-	uint64_t a = d < 0 ? 0 - (uint64_t)d : (uint64_t)d;
-	uint64_t u1, u2;
-	char n1, n2, *p = buf;
-
-	if (d < 0)
-		*p++ = '-';
-	if (a < 60) {
-		u1 = a, u2 = 0, n1 = 's', n2 = 0;
-	} else if (a < 3600) {
-		u1 = a / 60, u2 = a % 60, n1 = 'm', n2 = 's';
-	} else if (a < 86400) {
-		u1 = a / 3600, u2 = a % 3600 / 60, n1 = 'h', n2 = 'm';
-	} else if (a < 365 * 86400ull) {
-		u1 = a / 86400, u2 = a % 86400 / 3600, n1 = 'd', n2 = 'h';
-	} else {
-		u1 = a / (365 * 86400ull), u2 = a % (365 * 86400ull) / 86400,
-		    n1 = 'y', n2 = 'd';
-	}
-	p = udig(p, u1);
-	*p++ = n1;
-	if (u2) {
-		*p++ = ' ';
-		p = udig(p, u2);
-		*p++ = n2;
-	}
-	*p = '\0';
-}
 
 static char *
 dig2(char *p, unsigned v)
@@ -509,20 +464,6 @@ static const char *
 check_str(enum auth_check v, const char *yes, const char *no)
 {
 	return v == AUTH_CHECK_NONE ? NULL : v == AUTH_CHECK_PASS ? yes : no;
-}
-
-static const char *
-cv_str(int cv)
-{
-	return cv == 0 ? "none" : cv == 1 ? "pass" : cv == 2 ? "fail" : NULL;
-}
-
-static const char *
-dmarc_record_text(const struct chain_dmarc *m)
-{
-	return (m->d.status == DMARC_DISC_RECORD ||
-	    m->d.status == DMARC_DISC_PERMERROR) && m->d.record_domain[0] ?
-	    m->d.rec.text : NULL;
 }
 
 /* -------------------------------------------------------------- timeline */
@@ -867,7 +808,7 @@ tl_row(struct report_buf *b, const struct chain *c, int i, int y,
 			BLIT(b, "\">\xe2\x96\xbc trusted: your hosts</text>");
 		}
 		if (hp->has_delay) {
-			human_delay(ds, hp->delay_s);
+			report_delay_str(hp->delay_s, ds, sizeof(ds));
 			BLIT(b, "<text class=\"dl");
 			if (hp->delay_s < 0)
 				BLIT(b, " neg");
@@ -1290,7 +1231,7 @@ arc_table(struct report_buf *b, const struct chain *c)
 			bputs(b, auth_reason_str(s->as_reason));
 		}
 		BLIT(b, "</td><td>");
-		bputs(b, cv_str(s->cv) ? cv_str(s->cv) : "\xe2\x80\x93");
+		bputs(b, report_cv_str(s->cv) ? report_cv_str(s->cv) : "\xe2\x80\x93");
 		BLIT(b, "</td><td>");
 		if (s->hop_added == 0)
 			BLIT(b, "by the sender");
@@ -1350,7 +1291,7 @@ dmarc_block(struct report_buf *b, const struct chain *c)
 	escd(b, d->org_domain);
 	BLIT(b, "</dd>");
 	BLIT(b, "<dt>record</dt><dd class=\"m\">");
-	if ((rec = dmarc_record_text(m)) != NULL) {
+	if ((rec = report_dmarc_record(m)) != NULL) {
 		BLIT(b, "_dmarc.");
 		escs(b, d->record_domain);
 		BLIT(b, ": ");
@@ -1803,14 +1744,14 @@ html_write(struct html *h, const struct chain *c, const char *sec,
 	h->nsec++;
 #define P(lit)	(memcpy(p, lit, sizeof(lit) - 1), p += sizeof(lit) - 1)
 	P("<section class=\"msg\" id=\"m");
-	p = udig(p, id);
+	p = obuf_udig(p, id);
 	P("\" data-verdict=\"");
 	memcpy(p, v, strlen(v));
 	p += strlen(v);
 	P("\"><a class=\"no\" href=\"#m");
-	p = udig(p, id);
+	p = obuf_udig(p, id);
 	P("\">#");
-	p = udig(p, id);
+	p = obuf_udig(p, id);
 	P("</a>");
 #undef P
 	put_file(h, open, (size_t)(p - open));

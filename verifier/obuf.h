@@ -49,6 +49,20 @@ obuf_putc(struct report_buf *b, int c)
 	b->p[b->len++] = (char)c;
 }
 
+/* The decimal digits of u at p (no NUL); returns their end. */
+static inline char *
+obuf_udig(char *p, unsigned long long u)
+{
+	char tmp[24], *e = tmp + sizeof(tmp), *q = e;
+
+	do {
+		*--q = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	memcpy(p, q, (size_t)(e - q));
+	return p + (e - q);
+}
+
 #define OBUF_LIT(b, lit)	obuf_put((b), (lit), sizeof(lit) - 1)
 
 #endif

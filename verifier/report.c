@@ -334,8 +334,8 @@ json_dkim(struct report_buf *b, const struct dkim_result *r)
 	JSTR(b, "detail", r->detail);
 }
 
-static const char *
-cv_str(int cv)
+const char *
+report_cv_str(int cv)
 {
 	return cv == 0 ? "none" : cv == 1 ? "pass" : cv == 2 ? "fail" : NULL;
 }
@@ -365,7 +365,7 @@ json_arc(struct report_buf *b, const struct arc_result *a)
 		JSTR(b, "as_selector", s->as_s);
 		JCHECK(b, "as_valid", s->as_valid, "pass", "fail");
 		JSTR(b, "as_reason", auth_reason_str(s->as_reason));
-		JSTR(b, "cv", cv_str(s->cv));
+		JSTR(b, "cv", report_cv_str(s->cv));
 		JINT(b, "hop_added", s->hop_added, s->hop_added >= 0);
 		JINT(b, "hop_broken", s->hop_broken, s->hop_broken > 0);
 		JSTR(b, "detail", s->detail);
@@ -380,9 +380,8 @@ json_arc(struct report_buf *b, const struct arc_result *a)
 	bputc(b, '}');
 }
 
-/* "record": the record that decided (or the unusable one), as published. */
-static const char *
-dmarc_record_text(const struct chain_dmarc *m)
+const char *
+report_dmarc_record(const struct chain_dmarc *m)
 {
 	return (m->d.status == DMARC_DISC_RECORD ||
 	    m->d.status == DMARC_DISC_PERMERROR) && m->d.record_domain[0] ?
@@ -397,7 +396,7 @@ json_dmarc(struct report_buf *b, const struct chain_dmarc *m)
 
 	JSTR0(b, "from_domain", m->checked ? d->from_domain : NULL);
 	JSTR(b, "org_domain", m->checked ? d->org_domain : NULL);
-	JSTR(b, "record", m->checked ? dmarc_record_text(m) : NULL);
+	JSTR(b, "record", m->checked ? report_dmarc_record(m) : NULL);
 	JSTR(b, "policy", m->checked ? dmarc_policy_str(m->ev.policy) : NULL);
 	JWORD(b, "result", dmarc_result_str(m->checked ? m->ev.result :
 	    DMARC_RESULT_NONE));
@@ -717,27 +716,38 @@ static const int col_min[NCOLS] = {
 	0, 0, 0, 0, 0, 24, 16, 10, 0, 0,
 };
 
-const char *
-report_delay_str(int64_t s, char *buf, size_t len)
-{
-	const char *sign = s < 0 ? "-" : "";
-	uint64_t a = s < 0 ? (uint64_t)0 - (uint64_t)s : (uint64_t)s;
 
-	if (a < 60)
-		snprintf(buf, len, "%s%us", sign, (unsigned)a);
-	else if (a < 3600)
-		snprintf(buf, len, "%s%um %us", sign, (unsigned)(a / 60),
-		    (unsigned)(a % 60));
-	else if (a < 86400)
-		snprintf(buf, len, "%s%uh %um", sign, (unsigned)(a / 3600),
-		    (unsigned)(a % 3600 / 60));
-	else if (a < 365 * 86400ull)
-		snprintf(buf, len, "%s%ud %uh", sign, (unsigned)(a / 86400),
-		    (unsigned)(a % 86400 / 3600));
-	else
-		snprintf(buf, len, "%s%lluy %llud", sign,
-		    (unsigned long long)(a / (365 * 86400ull)),
-		    (unsigned long long)(a % (365 * 86400ull) / 86400));
+/* The two largest units, by hand: it is written for every hop. */
+const char *
+report_delay_str(int64_t d, char *buf, size_t len)
+{
+	uint64_t a = d < 0 ? 0 - (uint64_t)d : (uint64_t)d;
+	uint64_t u1, u2;
+	char n1, n2, tmp[48], *p = tmp;
+
+	if (d < 0)
+		*p++ = '-';
+	if (a < 60) {
+		u1 = a, u2 = 0, n1 = 's', n2 = 0;
+	} else if (a < 3600) {
+		u1 = a / 60, u2 = a % 60, n1 = 'm', n2 = 's';
+	} else if (a < 86400) {
+		u1 = a / 3600, u2 = a % 3600 / 60, n1 = 'h', n2 = 'm';
+	} else if (a < 365 * 86400ull) {
+		u1 = a / 86400, u2 = a % 86400 / 3600, n1 = 'd', n2 = 'h';
+	} else {
+		u1 = a / (365 * 86400ull), u2 = a % (365 * 86400ull) / 86400,
+		    n1 = 'y', n2 = 'd';
+	}
+	p = obuf_udig(p, u1);
+	*p++ = n1;
+	if (u2) {
+		*p++ = ' ';
+		p = obuf_udig(p, u2);
+		*p++ = n2;
+	}
+	*p = '\0';
+	snprintf(buf, len, "%s", tmp);
 	return buf;
 }
 
@@ -1034,7 +1044,7 @@ text_message(const struct report_opts *o, struct report_buf *out,
 			    s->ams_valid == AUTH_CHECK_FAIL ? "fail" : "-",
 			    s->as_valid == AUTH_CHECK_PASS ? "pass" :
 			    s->as_valid == AUTH_CHECK_FAIL ? "fail" : "-",
-			    cv_str(s->cv) ? cv_str(s->cv) : "-");
+			    report_cv_str(s->cv) ? report_cv_str(s->cv) : "-");
 			if (s->hop_added >= 0)
 				snprintf(buf + strlen(buf), sizeof(buf) -
 				    strlen(buf), " added after hop %d",

@@ -38,8 +38,14 @@ void	report_unreadable(const struct report_opts *, const char *source,
  * characters escaped, invalid UTF-8 replaced by U+FFFD. */
 void	report_json_str(struct report_buf *b, const char *s, size_t n);
 /* A delay as a reader says it: "17s", "2m 17s", "3h 4m", "3d 4h",
- * "1y 42d", with "-" before a reversed one. Returns buf. */
+ * "1y 42d" (a zero second unit left out: "2m"), with "-" before a
+ * reversed one. Returns buf. */
 const char *report_delay_str(int64_t s, char *buf, size_t len);
+/* An ARC-Seal cv= as a word: "none", "pass", "fail"; NULL when absent. */
+const char *report_cv_str(int cv);
+/* The DMARC record that decided (or the unusable one), as published;
+ * NULL when there was none. */
+const char *report_dmarc_record(const struct chain_dmarc *m);
 /* Frees a growing buffer's memory (not one with out set); NULL: no-op. */
 void	report_buf_free(struct report_buf *);
 

@@ -145,7 +145,7 @@ test_same_bytes(void **state)
 	memset(&h, 0, sizeof(h));
 	for (i = 0; i < sizeof(msg_rows) / sizeof(msg_rows[0]); i++) {
 		const struct msg_row *r = &msg_rows[i];
-		struct report_opts ro = { NULL, r->json, 0 };
+		struct report_opts ro = { NULL, r->json, 0, 0 };
 		struct report_buf grow = { NULL, 0, 0, NULL };
 		char *a, *s, first[64];
 		size_t alen, slen;

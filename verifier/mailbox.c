@@ -33,6 +33,12 @@
  *	dropped, by one memmove() of the unread rest, only when a read needs
  *	the room. Memory is bounded by MAILBOX_MSG_MAX plus two blocks
  *	whatever the size of the mailbox.
+ *
+ *	mailbox_hold() keeps the buffer of the message just handed out
+ *	alive past the next call and past mailbox_close(), until
+ *	mailbox_release(): the --jobs threads verify messages in place
+ *	instead of copies. A held buffer is not moved; the reader takes a
+ *	new one and the old one is freed with its last release.
  * DIAGNOSTICS
  *	mailbox_open() and mailbox_next() return the reason (strerror, "not a
  *	mailbox"); a message over MAILBOX_MSG_MAX is cut there and flagged
@@ -47,6 +53,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +63,13 @@
 #include "shared/mem.h"
 #include "verifier/mailbox.h"
 
+/* The buffer of a mailbox, kept alive while messages in it are held. */
+struct mailbox_block {
+	unsigned refs;		/* messages handed out and held */
+	int	retired;	/* the mailbox moved on: freed at refs 0 */
+	char	data[];
+};
+
 struct mailbox {
 	enum mailbox_type type;
 	char	*path;
@@ -63,6 +77,7 @@ struct mailbox {
 	int	eof;
 	int	started;
 	/* mbox / single file */
+	struct mailbox_block *blk;	/* buf is its data */
 	char	*buf;
 	size_t	cap, len;	/* buf[0, len) read, not yet dropped */
 	size_t	off;		/* first byte still needed: the message */
@@ -193,32 +208,121 @@ list_maildir(struct mailbox *mb, const char *top, int subfolders)
 
 /* Make room for one read: drop the bytes before mb->off (the messages
  * handed out), then grow the buffer if that is not enough. */
+/* Offsets after the first d bytes of buf were dropped. */
+static void
+shift(struct mailbox *mb, size_t d)
+{
+	mb->len -= d;
+	mb->off = 0;
+	mb->scan = mb->scan > d ? mb->scan - d : 0;
+	mb->lscan = mb->lscan > d ? mb->lscan - d : 0;
+	mb->blank_start = mb->blank_start > d ? mb->blank_start - d : 0;
+	if (mb->esc_at != SIZE_MAX)
+		mb->esc_at = mb->esc_at > d ? mb->esc_at - d : 0;
+}
+
+/* Holds are released by whichever thread writes the message out. */
+static pthread_mutex_t block_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+block_held(struct mailbox_block *b)
+{
+	int held;
+
+	pthread_mutex_lock(&block_mu);
+	held = b != NULL && b->refs > 0;
+	pthread_mutex_unlock(&block_mu);
+	return held;
+}
+
+static void
+block_free(struct mailbox_block *b)
+{
+	int held;
+
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&block_mu);
+	held = b->refs > 0;
+	b->retired = 1;		/* the last mailbox_release() frees it */
+	pthread_mutex_unlock(&block_mu);
+	if (!held)
+		free(b);
+}
+
+static size_t
+block_want(const struct mailbox *mb, size_t keep)
+{
+	size_t want = mb->cap ? mb->cap : 2 * MAILBOX_READ_BLOCK;
+
+	if (want < keep + MAILBOX_READ_BLOCK)
+		want = mb->cap ? mb->cap * 2 : 2 * MAILBOX_READ_BLOCK;
+	if (want > MAILBOX_MSG_MAX + 2 * MAILBOX_READ_BLOCK)
+		want = MAILBOX_MSG_MAX + 2 * MAILBOX_READ_BLOCK;
+	if (want < keep + MAILBOX_READ_BLOCK)
+		want = keep + MAILBOX_READ_BLOCK;
+	return want;
+}
+
+/* Room for a read. Handed-out bytes are dropped by one memmove() of the
+ * unread rest; when messages in the buffer are held (mailbox_hold), the
+ * rest goes to a new buffer instead and the old one stays theirs. */
 static void
 make_room(struct mailbox *mb)
 {
-	size_t d = mb->off, want;
+	size_t d = mb->off, keep = mb->len - mb->off, want;
+	struct mailbox_block *nb;
 
 	if (mb->cap - mb->len >= MAILBOX_READ_BLOCK)
 		return;
+	if (block_held(mb->blk)) {
+		want = block_want(mb, keep);
+		nb = xmalloc(sizeof(*nb) + want + 1);
+		nb->refs = 0;
+		nb->retired = 0;
+		memcpy(nb->data, mb->buf + d, keep);
+		block_free(mb->blk);
+		mb->blk = nb;
+		mb->buf = nb->data;
+		mb->cap = want;
+		shift(mb, d);
+		return;
+	}
 	if (d > 0) {
-		memmove(mb->buf, mb->buf + d, mb->len - d);
-		mb->len -= d;
-		mb->off = 0;
-		mb->scan = mb->scan > d ? mb->scan - d : 0;
-		mb->lscan = mb->lscan > d ? mb->lscan - d : 0;
-		mb->blank_start = mb->blank_start > d ? mb->blank_start - d : 0;
-		if (mb->esc_at != SIZE_MAX)
-			mb->esc_at = mb->esc_at > d ? mb->esc_at - d : 0;
+		memmove(mb->buf, mb->buf + d, keep);
+		shift(mb, d);
 	}
 	if (mb->cap - mb->len >= MAILBOX_READ_BLOCK)
 		return;
-	want = mb->cap ? mb->cap * 2 : 2 * MAILBOX_READ_BLOCK;
-	if (want > MAILBOX_MSG_MAX + 2 * MAILBOX_READ_BLOCK)
-		want = MAILBOX_MSG_MAX + 2 * MAILBOX_READ_BLOCK;
-	if (want < mb->len + MAILBOX_READ_BLOCK)
-		want = mb->len + MAILBOX_READ_BLOCK;
+	want = block_want(mb, mb->len);
+	mb->blk = xrealloc(mb->blk, sizeof(*mb->blk) + want + 1);
+	if (mb->cap == 0)
+		mb->blk->refs = mb->blk->retired = 0;
+	mb->buf = mb->blk->data;
 	mb->cap = want;
-	mb->buf = xrealloc(mb->buf, mb->cap + 1);
+}
+
+struct mailbox_block *
+mailbox_hold(struct mailbox *mb)
+{
+	pthread_mutex_lock(&block_mu);
+	mb->blk->refs++;
+	pthread_mutex_unlock(&block_mu);
+	return mb->blk;
+}
+
+void
+mailbox_release(struct mailbox_block *b)
+{
+	int last;
+
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&block_mu);
+	last = --b->refs == 0 && b->retired;
+	pthread_mutex_unlock(&block_mu);
+	if (last)
+		free(b);
 }
 
 /* Fill the buffer: returns bytes read, 0 at EOF, -1 on error. */
@@ -589,6 +693,13 @@ mailbox_next(struct mailbox *mb, struct mailbox_msg *msg, char *err,
 
 		if (mb->fd > 0)
 			close(mb->fd);
+		if (block_held(mb->blk)) {
+			block_free(mb->blk);	/* held: the next file needs
+						 * a buffer of its own */
+			mb->blk = NULL;
+			mb->buf = NULL;
+			mb->cap = 0;
+		}
 		mb->len = 0;
 		mb->eof = 0;
 		if ((mb->fd = open(f, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -658,7 +769,7 @@ mailbox_close(struct mailbox *mb)
 	for (i = 0; i < mb->nfiles; i++)
 		free(mb->files[i]);
 	free(mb->files);
-	free(mb->buf);
+	block_free(mb->blk);
 	free(mb->path);
 	free(mb);
 }

@@ -32,6 +32,7 @@ struct mailbox_msg {
 };
 
 struct mailbox;
+struct mailbox_block;
 
 /* path "-" is stdin. Returns NULL with a reason in err (cannot open,
  * not a mailbox). */
@@ -44,6 +45,11 @@ int	mailbox_next(struct mailbox *, struct mailbox_msg *msg, char *err,
 	    size_t errlen);
 enum mailbox_type mailbox_type(const struct mailbox *);
 const char *mailbox_type_str(enum mailbox_type);
+/* Keep the bytes of the message mailbox_next() handed out last valid
+ * after later calls and after mailbox_close(), until mailbox_release()
+ * of the returned handle. Any thread may release. */
+struct mailbox_block *mailbox_hold(struct mailbox *);
+void	mailbox_release(struct mailbox_block *);	/* NULL: no-op */
 /* For progress: bytes (mbox, file) or messages (directories) done and
  * total (0 if unknown, e.g. a pipe). *bytes is bytes read so far. */
 void	mailbox_progress(const struct mailbox *, uint64_t *done,

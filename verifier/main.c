@@ -38,8 +38,10 @@
  *	evaluation is serialised.
  *
  *	Output is flushed every FLUSH_MS by a thread of its own (stdio locks
- *	the FILEs): what is done is out, in order, even while a later
- *	message waits for DNS, and a killed run keeps it. With --html FILE
+ *	the FILEs), which also writes the finished slots at the head of the
+ *	ring (write_done; the main thread does after each message it
+ *	queues): what is done is out, in order, even while a later message
+ *	waits for DNS or the input pipe is slow, and a killed run keeps it. With --html FILE
  *	each message's section is formatted beside its report (html) and
  *	written in the same order; the run summary (summary) ends the file.
  *
@@ -100,8 +102,9 @@
 #define FLUSH_MS	100		/* output is flushed this often */
 
 struct slot {
-	char	*data;			/* owned copy of the message */
-	size_t	len, cap;
+	const char *data;		/* the message, in the mailbox's buffer */
+	size_t	len;
+	struct mailbox_block *hold;	/* that buffer, held until written */
 	char	*source;		/* owned copy of its file's name */
 	size_t	srccap;
 	long	index;
@@ -124,7 +127,8 @@ struct run {
 	const char *keys;
 	int	jobs;
 	struct report_opts ro;
-	unsigned long n;
+	unsigned long n;		/* written (under wmu) */
+	unsigned long nqueued;		/* read (main thread) */
 	struct summary sum;		/* counts per verdict, top origins */
 	struct html *html;		/* --html */
 	const char *html_path;
@@ -153,6 +157,7 @@ struct run {
 	int	quit;
 	pthread_mutex_t mu;
 	pthread_cond_t go, fin;		/* a slot filled; a slot verified */
+	pthread_mutex_t wmu;		/* one writer of finished slots */
 };
 
 static _Thread_local struct dkim_ctx *tctx;
@@ -179,6 +184,7 @@ progress(struct run *r, const struct mailbox *mb, int force)
 {
 	struct timespec now;
 	uint64_t done, total, bytes;
+	unsigned long n;
 	double el, rate, mbs;
 	char eta[32] = "";
 
@@ -190,7 +196,10 @@ progress(struct run *r, const struct mailbox *mb, int force)
 	if (el <= 0)
 		return;
 	mailbox_progress(mb, &done, &total, &bytes);
-	rate = (double)r->n / el;
+	pthread_mutex_lock(&r->wmu);
+	n = r->n;
+	pthread_mutex_unlock(&r->wmu);
+	rate = (double)n / el;
 	mbs = (double)(r->bytes + bytes) / el / 1e6;
 	if (total > 0 && done > 0 && done <= total) {
 		double left = (double)(total - done) * (el / (double)done);
@@ -199,7 +208,7 @@ progress(struct run *r, const struct mailbox *mb, int force)
 		    100.0 * (double)done / (double)total, left);
 	}
 	fprintf(stderr, "\r%s: %lu messages, %.1f MB, %.0f msg/s, %.1f MB/s%s"
-	    "\033[K", PROG, r->n, (double)(r->bytes + bytes) / 1e6, rate, mbs,
+	    "\033[K", PROG, n, (double)(r->bytes + bytes) / 1e6, rate, mbs,
 	    eta);
 }
 
@@ -319,38 +328,57 @@ ring_full(const struct run *r)
 	return r->tail - r->head == r->nring || r->ring_bytes >= RING_BYTES;
 }
 
-/* Write the verified slots at the head of the ring, in order: until the
- * ring is empty (all), else until it has room for one more message.
- * Meanwhile the main thread verifies the slots no thread has claimed, and
- * waits only when every slot is being verified. */
+/* Write the verified slots at the head of the ring, in order, and no
+ * more: the main thread between messages, the flusher thread every
+ * FLUSH_MS (a slot finished while the main thread reads a slow pipe or
+ * verifies a slow message is not held back). r->wmu makes one writer at
+ * a time; r->mu is taken only to look at the ring. */
 static void
-drain(struct run *r, int all)
+write_done(struct run *r)
 {
 	struct slot *s;
 
+	pthread_mutex_lock(&r->wmu);
 	pthread_mutex_lock(&r->mu);
+	while (r->head < r->tail &&
+	    (s = &r->slots[r->head % r->nring])->done) {
+		pthread_mutex_unlock(&r->mu);
+		fwrite(s->out.p, 1, s->out.len, r->ro.out);
+		if (r->html != NULL)
+			html_write(r->html, &s->c, s->hsec.p, s->hsec.len);
+		count(r, &s->c, s->source, s->index);
+		mailbox_release(s->hold);
+		s->hold = NULL;
+		pthread_mutex_lock(&r->mu);
+		r->ring_bytes -= s->len;
+		r->head++;
+		if (r->waiting)
+			pthread_cond_signal(&r->fin);	/* room in the ring */
+	}
+	pthread_mutex_unlock(&r->mu);
+	pthread_mutex_unlock(&r->wmu);
+}
+
+/* Write what is done, then until the ring is empty (all), else until it
+ * has room for one more message: the main thread verifies the slots no
+ * thread has claimed, and waits only when every slot is being verified. */
+static void
+drain(struct run *r, int all)
+{
 	for (;;) {
-		while (r->head < r->tail &&
-		    (s = &r->slots[r->head % r->nring])->done) {
-			pthread_mutex_unlock(&r->mu);
-			fwrite(s->out.p, 1, s->out.len, r->ro.out);
-			if (r->html != NULL)
-				html_write(r->html, &s->c, s->hsec.p,
-				    s->hsec.len);
-			count(r, &s->c, s->source, s->index);
-			pthread_mutex_lock(&r->mu);
-			r->ring_bytes -= s->len;
-			r->head++;
-		}
+		write_done(r);
+		pthread_mutex_lock(&r->mu);
 		if (all ? r->head == r->tail : !ring_full(r))
 			break;
-		if (r->claim < r->tail) {
+		if (r->claim < r->tail)
 			claim_one(r);
-			continue;
+		else if (!(r->head < r->tail &&
+		    r->slots[r->head % r->nring].done)) {
+			r->waiting = 1;
+			pthread_cond_wait(&r->fin, &r->mu);
+			r->waiting = 0;
 		}
-		r->waiting = 1;
-		pthread_cond_wait(&r->fin, &r->mu);
-		r->waiting = 0;
+		pthread_mutex_unlock(&r->mu);
 	}
 	pthread_mutex_unlock(&r->mu);
 }
@@ -359,7 +387,12 @@ drain(struct run *r, int all)
 static struct slot *
 ring_slot(struct run *r)
 {
-	if (ring_full(r))
+	int full;
+
+	pthread_mutex_lock(&r->mu);
+	full = ring_full(r);
+	pthread_mutex_unlock(&r->mu);
+	if (full)
 		drain(r, 0);
 	return &r->slots[r->tail % r->nring];
 }
@@ -391,21 +424,18 @@ one_message(struct run *r, struct hdr *h, struct chain *c,
 	count(r, c, msg->source, msg->index);
 }
 
-/* A copy of the message (and of its file's name, as the mailbox may be
- * closed before the slot is written) into the ring. */
+/* The message into the ring: its bytes where the mailbox read them (held
+ * until the slot is written), a copy of its file's name (the mailbox may
+ * be closed before). */
 static void
-queue_message(struct run *r, const struct mailbox_msg *msg)
+queue_message(struct run *r, struct mailbox *mb,
+    const struct mailbox_msg *msg)
 {
 	struct slot *s = ring_slot(r);
 	size_t n;
 
-	if (s->data == NULL || s->cap < msg->len) {
-		free(s->data);
-		s->cap = msg->len + 4096;
-		s->data = xmalloc(s->cap);
-	}
-	if (msg->len > 0)
-		memcpy(s->data, msg->data, msg->len);
+	s->hold = mailbox_hold(mb);
+	s->data = msg->data;
 	s->len = msg->len;
 	n = strlen(msg->source) + 1;
 	if (s->srccap < n) {
@@ -417,6 +447,7 @@ queue_message(struct run *r, const struct mailbox_msg *msg)
 	s->index = msg->index;
 	s->flags = msg->flags;
 	ring_push(r, s);
+	write_done(r);
 }
 
 static void
@@ -435,6 +466,7 @@ one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
 			drain(r, 1);	/* in order after what came before */
 		fprintf(stderr, "%s: %s: %s\n", PROG, path, err);
 		report_unreadable(&r->ro, path, 0, err);
+		atomic_store(&r->dirty, 1);
 		if (r->html != NULL)
 			html_unreadable(r->html, path, 0, err);
 		r->io_error = 1;
@@ -449,6 +481,7 @@ one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
 			    err);
 			r->io_error = 1;
 			report_unreadable(&r->ro, path, bad, err);
+			atomic_store(&r->dirty, 1);
 			if (r->html != NULL)
 				html_unreadable(r->html, path, bad, err);
 			bad++;
@@ -459,10 +492,10 @@ one_path(struct run *r, const char *path, struct hdr *h, struct chain *c,
 			continue;
 		}
 		if (r->jobs > 1)
-			queue_message(r, &msg);
+			queue_message(r, mb, &msg);
 		else
 			one_message(r, h, c, &msg, now);
-		if (r->progress && (r->n & 63) == 0)
+		if (r->progress && (++r->nqueued & 63) == 0)
 			progress(r, mb, 0);
 	}
 	if (r->progress)
@@ -540,6 +573,8 @@ flusher(void *arg)
 			t.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&r->flush_cv, &r->flush_mu, &t);
+		if (r->jobs > 1 && !r->flush_quit)
+			write_done(r);
 		if (atomic_exchange(&r->dirty, 0)) {
 			fflush(r->ro.out);
 			if (r->html != NULL)
@@ -765,6 +800,7 @@ main(int argc, char **argv)
 	}
 	pthread_mutex_init(&r.origin_mu, NULL);
 	pthread_mutex_init(&r.mu, NULL);
+	pthread_mutex_init(&r.wmu, NULL);
 	pthread_cond_init(&r.go, NULL);
 	pthread_cond_init(&r.fin, NULL);
 	if (r.jobs > 1) {
@@ -817,7 +853,6 @@ main(int argc, char **argv)
 			pthread_join(th[i], NULL);
 		free(th);
 		for (i = 0; i < (int)r.nring; i++) {
-			free(r.slots[i].data);
 			free(r.slots[i].source);
 			report_buf_free(&r.slots[i].out);
 			report_buf_free(&r.slots[i].hsec);

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 sys.path.insert(0, os.path.dirname(__file__))
 
 from test_verify import VERIFY, message  # noqa: E402
@@ -91,3 +93,27 @@ def test_jobs_keep_input_order(tmp_path):
                        timeout=120)
     idx = [json.loads(line)["index"] for line in p.stdout.decode().splitlines()]
     assert idx == list(range(200))
+
+
+@pytest.mark.parametrize("jobs", ["1", "2", "4"])
+def test_slow_input_pipe(jobs):
+    """Messages read before the input pauses are written during the pause,
+    whatever --jobs is (the flusher thread writes finished slots)."""
+    p = subprocess.Popen([VERIFY, "--json", "--offline", "--no-progress", "--jobs", jobs, "-"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    try:
+        # Three messages and the start of a fourth: the third is complete
+        # once the fourth's "From " line is read.
+        p.stdin.write(mbox(4).rsplit("From x", 1)[0].encode() + b"From x Mon Apr  1 10:00:00 2024\n")
+        p.stdin.flush()
+        lines = read_lines(p, 3, time.monotonic() + 10)
+        assert [json.loads(x)["index"] for x in lines] == [0, 1, 2]
+        assert p.poll() is None
+        p.stdin.close()
+        rest = p.stdout.read()
+        assert p.wait(timeout=30) in (0, 1)
+        assert len(rest.splitlines()) == 1
+    finally:
+        if p.poll() is None:
+            p.kill()

@@ -100,7 +100,7 @@
  * LIMITS
  *	DNS_NAME_MAX (253) bytes per name and 63 per label; DNS_RR_MAX
  *	records kept per answer (more are dropped); a joined TXT record is
- *	cut at DNS_TXT_MAX bytes; DNS_FORWARD_MAX forwarders.  At most
+ *	cut at DNS_TXT_MAX bytes and marked (dns_rr.cut); DNS_FORWARD_MAX forwarders.  At most
  *	DNS_INFLIGHT_MAX queries are at unbound at once (its state per
  *	query is kilobytes); more wait in a FIFO of ours, their timeout
  *	already running, and go as answers come back.  Class IN
@@ -436,7 +436,8 @@ rr_txt(struct dns_rr *rr, const unsigned char *rd, size_t rdlen)
 		rd += l;
 		n++;
 	}
-	if (len > DNS_TXT_MAX)
+	rr->cut = len > DNS_TXT_MAX;
+	if (rr->cut)
 		len = DNS_TXT_MAX;
 	buf[len] = '\0';
 	rr->data = buf;

@@ -44,6 +44,9 @@ struct dns_rr {
 	 * NUL-terminated. */
 	unsigned char *data;
 	int	nstrings;	/* TXT only: how many character-strings were joined */
+	int	cut;		/* TXT only: longer than DNS_TXT_MAX; data holds
+				 * its first DNS_TXT_MAX bytes (the consumer
+				 * decides: SPF permerror, DKIM key-syntax) */
 };
 
 struct dns_answer {

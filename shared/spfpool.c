@@ -936,6 +936,12 @@ answer_spf(struct spfpool_eval *e, const struct dns_answer *a)
 		reply_status(e, void_status(a));
 		return;
 	}
+	if (found->cut) {
+		force(e, SPF_RES_PERMERROR, "the SPF record of %.100s is "
+		    "longer than %d bytes", e->qname, DNS_TXT_MAX);
+		reply_status(e, SPFW_ST_NORECOVERY);
+		return;
+	}
 	if (memchr(found->data, '%', found->len) != NULL)
 		e->macros = 1;
 	if (spf_record_rewrite((const char *)found->data, found->len,

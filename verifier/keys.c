@@ -124,14 +124,15 @@ is_key_name(const char *name)
 	return 0;
 }
 
-/* One record into an entry: kept, and parsed when it is a key. */
-static void
+/* One record into an entry: kept, and parsed when it is a key. Returns
+ * 0 when there was no room for it (KEYS_RR_MAX). */
+static int
 keep_record(struct kent *e, const char *txt, size_t len)
 {
 	int i = e->e.ntxt;
 
 	if (i >= KEYS_RR_MAX)
-		return;
+		return 0;
 	e->e.txt[i] = xmalloc(len + 1);
 	memcpy(e->e.txt[i], txt, len);
 	e->e.txt[i][len] = '\0';
@@ -139,6 +140,24 @@ keep_record(struct kent *e, const char *txt, size_t len)
 	e->e.ntxt++;
 	if (is_key_name(e->name))
 		dkim_key_parse(txt, len, &e->e.key[e->e.nkeys++]);
+	return 1;
+}
+
+/* The record just kept was longer than DNS_TXT_MAX: a key that cannot be
+ * read whole is a key-syntax error, not the key its first bytes say. */
+static void
+cut_record(struct kent *e)
+{
+	struct dkim_key *k;
+
+	if (!is_key_name(e->name) || e->e.nkeys == 0)
+		return;
+	k = &e->e.key[e->e.nkeys - 1];
+	dkim_key_clear(k);
+	memset(k, 0, sizeof(*k));
+	k->err = AUTH_REASON_KEY_SYNTAX;
+	snprintf(k->why, sizeof(k->why), "key record longer than %d bytes",
+	    DNS_TXT_MAX);
 }
 
 /* One record into an entry (file loading: done at once). */
@@ -442,9 +461,11 @@ resolve(struct keys *k, struct kent *ke)
 	switch (a->status) {
 	case DNS_OK:
 		e->status = KEYS_FOUND;
-		for (i = 0; i < a->nrr; i++)
-			keep_record(ke, (const char *)a->rr[i].data,
-			    a->rr[i].len);
+		for (i = 0; i < a->nrr; i++) {
+			if (keep_record(ke, (const char *)a->rr[i].data,
+			    a->rr[i].len) && a->rr[i].cut)
+				cut_record(ke);
+		}
 		break;
 	case DNS_NODATA:
 		e->status = KEYS_NOTFOUND;

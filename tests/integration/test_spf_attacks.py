@@ -47,6 +47,9 @@ def zone():
         "e.victim.test": [{"TXT": underflow(3000)}],
         "mod.test": [{"TXT": "v=spf1 x=" + underflow(5000) + " -all"}],
         "mech.test": [{"TXT": "v=spf1 a:" + underflow(3) + ".example -all"}],
+        # Over DNS_TXT_MAX (8192) joined bytes, over TCP: cut and marked by
+        # dns.c, permerror whatever its first 8192 bytes say.
+        "huge.test": [{"TXT": "v=spf1 ip4:%s " % CLIENT + "x" * 9000 + " -all"}],
         "void.test": [{"TXT": "v=spf1 " + " ".join("a:n%d.void.test" % i
                                                   for i in range(6)) + " -all"}],
         "amp.test": [{"TXT": "v=spf1 " + " ".join("include:i%d.amp.test" % i
@@ -99,6 +102,7 @@ def setup(dns, policyd):
     ("a@victim.test", "fail", 1),          # exp= attack: exp never fetched
     ("a@mod.test", "permerror", 1),        # 5.5 KB record: refused (R1)
     ("a@mech.test", "permerror", 1),       # over-long term: refused (R3)
+    ("a@huge.test", "permerror", 1),       # 9 KB TXT: cut, refused
     ("a@void.test", "permerror", 4),       # TXT + 3 void A lookups
     ("a@amp.test", "permerror", 11),       # TXT + 10 includes, then the limit
     ("a@grow.test", "permerror", 3),       # 3 levels, the 4th name too long

@@ -82,6 +82,17 @@
  *	exponential back-off while workers keep dying. Workers are also
  *	replaced after SPFPOOL_EVALS_PER_WORKER evaluations.
  *
+ *	Cached results (up to SPFPOOL_CACHE_TTL_MAX seconds) carry the
+ *	number of the worker process that computed them. When a worker dies
+ *	or misbehaves (a crash, a malformed message, a timeout), its number
+ *	is remembered and its results are no longer used: a worker
+ *	compromised through libspf2 could have planted answers before it
+ *	showed it. Residual risk: a compromised worker that keeps behaving
+ *	well is believed until it is recycled (SPFPOOL_EVALS_PER_WORKER)
+ *	and its results until they expire; the sandbox (spfworker(3)) is
+ *	what bounds what it can do. Past SPFPOOL_TAINTED_MAX dead workers
+ *	the whole cache is emptied.
+ *
  *	Threads: the pool belongs to the thread that runs its event base,
  *	except spfpool_cached() and spfpool_get_stats(), which may be
  *	called from another thread at the same time: one mutex guards the
@@ -130,6 +141,8 @@ _Static_assert(SPFPOOL_PTR_MAX <= SPFPOOL_MX_MAX, "pending holds both");
 #define SPFPOOL_BACKOFF_MAX_MS	10000
 #define SPFPOOL_CACHE_MAX	65536	/* results kept (rcache entries) */
 #define SPFPOOL_CACHE_TTL_MAX	3600	/* seconds, whatever the DNS TTLs */
+#define SPFPOOL_TAINTED_MAX	64	/* dead workers remembered; one more
+					 * empties the result cache */
 /* Room of the identity strings (each with its NUL): what does not fit
  * is cut, as struct spf_outcome's arrays cut it. */
 #define SPFPOOL_CHECKED_LEN	sizeof(((struct spf_outcome *)0)->checked)
@@ -156,6 +169,7 @@ struct worker {
 	int	retiring;		/* evals reached the limit: no new ones */
 	int	heard;			/* it sent a message */
 	unsigned long evals;
+	uint32_t gen;			/* this process's number (never 0) */
 };
 
 TAILQ_HEAD(evalq, spfpool_eval);
@@ -207,6 +221,7 @@ struct cached {
 	uint8_t	result;			/* enum spf_result */
 	uint8_t	macros;			/* the result depends on sender and HELO */
 	uint16_t queries, voids;	/* (clamped) */
+	uint32_t gen;			/* the worker that computed it; 0 none */
 };
 
 struct spfpool {
@@ -226,6 +241,11 @@ struct spfpool {
 	pthread_mutex_t lock;
 	struct rcache *cache;		/* results by client, domain, limits */
 	struct spfpool_stats stats;
+	uint32_t next_gen;		/* the next worker process's number */
+	/* Workers that died or misbehaved: their cached results are not
+	 * used (under lock). */
+	uint32_t tainted[SPFPOOL_TAINTED_MAX];
+	int	ntainted;
 };
 
 /* One more in a counter of p->stats. */
@@ -264,6 +284,7 @@ spawn(struct worker *w, char *err, size_t errlen)
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 	w->pid = pid;
 	w->fd = sv[0];
+	w->gen = ++w->pool->next_gen ? w->pool->next_gen : ++w->pool->next_gen;
 	w->evals = 0;
 	w->nbusy = 0;
 	w->retiring = 0;
@@ -407,6 +428,34 @@ set_problem(struct spfpool_eval *e, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* gen is a worker that died or misbehaved; under p->lock. */
+static int
+tainted(const struct spfpool *p, uint32_t gen)
+{
+	int i;
+
+	for (i = 0; i < p->ntainted; i++)
+		if (p->tainted[i] == gen)
+			return 1;
+	return 0;
+}
+
+/* Results w computed are no longer believed: it may have been
+ * compromised (a crash in libspf2) before it showed it. */
+static void
+taint(struct worker *w)
+{
+	struct spfpool *p = w->pool;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->ntainted == SPFPOOL_TAINTED_MAX) {
+		rcache_clear(p->cache);
+		p->ntainted = 0;
+	}
+	p->tainted[p->ntainted++] = w->gen;
+	pthread_mutex_unlock(&p->lock);
+}
+
 /* A result the cache holds for e's query: fills e's outcome, counts the
  * hit, returns 1. */
 static int
@@ -432,6 +481,8 @@ cache_lookup(struct spfpool_eval *e)
 			goto out;
 		memcpy(&c, v, sizeof(c));
 	}
+	if (c.gen != 0 && tainted(e->pool, c.gen))
+		goto out;		/* from a worker that later misbehaved */
 	e->result = (enum spf_result)c.result;
 	e->queries = c.queries;
 	e->voids = c.voids;
@@ -462,6 +513,7 @@ cache_store(struct spfpool_eval *e)
 	c.queries = e->queries > UINT16_MAX ? UINT16_MAX : (uint16_t)e->queries;
 	c.voids = e->voids > UINT16_MAX ? UINT16_MAX : (uint16_t)e->voids;
 	c.macros = e->macros != 0;
+	c.gen = e->w != NULL ? e->w->gen : 0;
 	memcpy(val, &c, sizeof(c));
 	if (plen > 0)
 		memcpy(val + sizeof(c), e->problem, plen);
@@ -749,6 +801,7 @@ worker_died(struct worker *w, const char *why)
 	else
 		how[0] = '\0';
 	COUNT(p, worker_restarts);
+	taint(w);
 	p->fails++;
 	schedule_respawn(w);
 	for (i = 0; i < SPFW_EVALS_MAX; i++) {

@@ -24,7 +24,7 @@ CFLAGS   ?= -O2 -g
 BUILD    ?= build
 BIN      ?= bin
 
-PKGS     := libevent libunbound libcrypto libconfuse libpsl
+PKGS     := libevent libunbound libcrypto libconfuse libpsl libseccomp
 WFLAGS   := -std=c11 -Wall -Wextra -Wshadow -Wformat=2
 ifeq ($(WERROR),1)
 WFLAGS   += -Werror
@@ -39,9 +39,11 @@ pkgconf = $(if $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo y),$(shel
 	"make deps" (it installs the Debian -dev packages)))
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkgconf,--cflags))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $$(call pkgconf,--libs))$(PKG_LIBS)
+# The SPF worker's seccomp filter is built with libseccomp.
+SECCOMP_LIBS = $(eval SECCOMP_LIBS := $$(shell pkg-config --libs libseccomp))$(SECCOMP_LIBS)
 
-# The installed paths the programs know; objects that use them depend on
-# $(BUILD)/paths.stamp, which changes only when one of them does.
+# The installed paths and the version the programs know; objects that use
+# them depend on $(BUILD)/paths.stamp, which changes only when one does.
 PATH_DEFS := -DRT_SYSCONFDIR='"$(SYSCONF)"' -DRT_SBINDIR='"$(SBINDIR)"' \
 	-DRT_BINDIR='"$(BINDIR)"' -DRT_LIBEXECDIR='"$(LIBEXECDIR)"'
 ALL_CPPFLAGS = -D_GNU_SOURCE -I. -DRT_VERSION='"$(VERSION)"' $(PATH_DEFS) \
@@ -69,14 +71,17 @@ TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 PROGS := $(BIN)/relaytrust-policyd $(BIN)/relaytrust-verify $(BIN)/relaytrust-spf-worker
 
 .PHONY: all deps bench-deps install-pkgs run check asan fuzz bench soak install \
-	uninstall clean FORCE
+	uninstall clean cross-arm64 FORCE
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
 $(BUILD)/paths.stamp: FORCE
 	@mkdir -p $(dir $@)
-	@printf '%s\n' "$(SYSCONF)" "$(SBINDIR)" "$(BINDIR)" "$(LIBEXECDIR)" > $@.new
+	@printf '%s\n' "$(SYSCONF)" "$(SBINDIR)" "$(BINDIR)" "$(LIBEXECDIR)" \
+	    "$(VERSION)" > $@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
-$(BUILD)/policyd/main.o $(BUILD)/shared/spfworker.o: $(BUILD)/paths.stamp
+$(BUILD)/policyd/main.o $(BUILD)/policyd/worker_main.o \
+$(BUILD)/shared/spfworker.o $(BUILD)/verifier/main.o \
+$(BUILD)/verifier/html.o: $(BUILD)/paths.stamp
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,10 +96,11 @@ $(BIN)/relaytrust-policyd: $(BUILD)/policyd/main.o $(LIBRT)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(filter-out -lpsl,$(LIBS))
 
-# The SPF worker links libspf2 and libc only (spfworker.c needs no more).
+# The SPF worker links libspf2, libseccomp and libc only (spfworker.c needs
+# no more).
 $(BIN)/relaytrust-spf-worker: $(BUILD)/policyd/worker_main.o $(LIBRT)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lspf2
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lspf2 $(SECCOMP_LIBS)
 
 $(BIN)/relaytrust-verify: $(BUILD)/verifier/main.o $(LIBRT)
 	@mkdir -p $(dir $@)
@@ -113,7 +119,7 @@ $(BUILD)/tests/%.o: tests/tools/%.c
 
 # Dependencies: Debian packages for the build, the tests and make run.
 DEB_PKGS := build-essential pkg-config libevent-dev libunbound-dev libspf2-dev \
-	libconfuse-dev libssl-dev libpsl-dev libcmocka-dev python3 python3-pytest python3-dnslib \
+	libconfuse-dev libssl-dev libpsl-dev libseccomp-dev libcmocka-dev python3 python3-pytest python3-dnslib \
 	python3-yaml python3-cryptography python3-authheaders postfix swaks clang libclang-rt-14-dev valgrind \
 	mandoc groff-base systemd debhelper dpkg-dev lintian git chromium python3-websocket
 # The peers and tools only make bench needs.
@@ -154,6 +160,38 @@ asan:
 fuzz:
 	@tests/fuzz/run $(FUZZ_SECONDS)
 
+# A cross build for arm64 with Debian's multiarch packages, into build-arm64/
+# (programs, unit tests and tools are built, nothing is run; not part of
+# make check).  libevent-dev and libspf2-dev are not Multi-Arch: same: their
+# arm64 packages would remove the host's, so they and their libraries are
+# unpacked into build-arm64/sysroot instead of installed.
+ARM64          := build-arm64
+ARM64_TRIPLET  := aarch64-linux-gnu
+ARM64_SYSROOT  := $(CURDIR)/$(ARM64)/sysroot
+ARM64_DEBS     := gcc-$(ARM64_TRIPLET) libunbound-dev:arm64 nettle-dev:arm64 \
+	libconfuse-dev:arm64 libssl-dev:arm64 libpsl-dev:arm64 libseccomp-dev:arm64 \
+	libcmocka-dev:arm64
+ARM64_UNPACK   := libevent-dev libevent-2.1-7 libevent-core-2.1-7 \
+	libevent-extra-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 \
+	libspf2-dev libspf2-2
+cross-arm64:
+	@dpkg --print-foreign-architectures | grep -qx arm64 || { \
+		echo "cross-arm64: adding the arm64 architecture"; \
+		$(SUDO) dpkg --add-architecture arm64 && $(SUDO) apt-get update -qq; }
+	@$(MAKE) -s install-pkgs DEBS="$(ARM64_DEBS)"
+	@if [ ! -e $(ARM64_SYSROOT)/.unpacked ]; then \
+		echo "cross-arm64: unpacking $(ARM64_UNPACK) (arm64) into $(ARM64_SYSROOT)"; \
+		rm -rf $(ARM64)/debs $(ARM64_SYSROOT) && mkdir -p $(ARM64)/debs $(ARM64_SYSROOT) && \
+		(cd $(ARM64)/debs && apt-get download -qq $(ARM64_UNPACK:%=%:arm64)) && \
+		for d in $(ARM64)/debs/*.deb; do dpkg-deb -x $$d $(ARM64_SYSROOT) || exit 1; done && \
+		touch $(ARM64_SYSROOT)/.unpacked; fi
+	@env PKG_CONFIG_LIBDIR=$(ARM64_SYSROOT)/usr/lib/$(ARM64_TRIPLET)/pkgconfig:/usr/lib/$(ARM64_TRIPLET)/pkgconfig:/usr/share/pkgconfig \
+		$(MAKE) --no-print-directory BUILD=$(ARM64) BIN=$(ARM64)/bin CC=$(ARM64_TRIPLET)-gcc \
+		CPPFLAGS="-I$(ARM64_SYSROOT)/usr/include $(CPPFLAGS)" \
+		LDFLAGS="-L$(ARM64_SYSROOT)/usr/lib/$(ARM64_TRIPLET) -L$(ARM64_SYSROOT)/usr/lib \
+		-Wl,-rpath-link,$(ARM64_SYSROOT)/usr/lib/$(ARM64_TRIPLET) $(LDFLAGS)" all
+	@file $(ARM64)/bin/*
+
 bench: bench-deps
 	@$(MAKE) --no-print-directory all
 	@tests/bench/run
@@ -191,7 +229,7 @@ uninstall:
 	for m in man/*.[0-9]; do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-arm64 bin
 
 # Keep intermediate objects (tests' .o files): nothing is deleted after a run.
 .SECONDARY:

@@ -9,9 +9,9 @@
  * DESCRIPTION
  *	Started by spfpool(3) in relaytrust-policyd and relaytrust-verify,
  *	never by hand: spfworker_main() on descriptor SPFW_FD. It is its own
- *	small program so that the sandboxed process maps libspf2 and libc
- *	and nothing else (no resolver, TLS or event library: less memory,
- *	less code in reach of hostile SPF records).
+ *	small program so that the sandboxed process maps libspf2, libseccomp
+ *	and libc and nothing else (no resolver, TLS or event library: less
+ *	memory, less code in reach of hostile SPF records).
  * DIAGNOSTICS
  *	Exit 2 when started with other arguments or by another version of
  *	relaytrust (the daemon then uses a copy of itself instead).

@@ -17,8 +17,10 @@
  * DESCRIPTION
  *	A worker is forked by spfpool(3). It keeps only its end of the
  *	socketpair, sets resource limits, PR_SET_NO_NEW_PRIVS and a
- *	seccomp-BPF allow-list (read, write, memory, time, exit and what
- *	abort() needs; mmap/mprotect without PROT_EXEC), then evaluates
+ *	seccomp allow-list built with libseccomp for the architecture it
+ *	runs on (read, write, memory, time, exit and what abort() needs;
+ *	mmap/mprotect without PROT_EXEC; kill, tkill, tgkill and the
+ *	sigqueue calls only at the worker itself), then evaluates
  *	EVAL requests with libspf2, up to SPFW_EVALS_MAX at once: each
  *	evaluation runs on its own stack (a ucontext coroutine with a
  *	guard page) and yields to the loop when it sends a LOOKUP; the
@@ -50,7 +52,9 @@
  *	the pool answers temperror. Warnings and debug output are dropped.
  * DIAGNOSTICS
  *	The worker exits on any codec error, EOF or write error; it never
- *	writes anything but protocol messages.
+ *	writes anything but protocol messages. A system call outside the
+ *	allow-list, or a signal meant for another process, kills it with
+ *	SIGSYS (the pool answers temperror and starts another).
  * LIMITS
  *	SPFW_MSG_MAX bytes per message, SPFW_RR_MAX records per answer,
  *	SPFW_AS_MAX address space, SPFW_CPU_MAX CPU seconds per process;
@@ -61,14 +65,10 @@
 #include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -81,6 +81,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <seccomp.h>
 #include <spf2/spf.h>
 
 #include "shared/spf.h"
@@ -621,10 +622,97 @@ spfworker_eval_local(const struct spfw_msg *eval, const char *receiver,
 
 /* ---- sandbox ------------------------------------------------------ */
 
+/* The allow-list, by name: libseccomp resolves each name for the
+ * architecture we run on, so one list serves every Debian port. A name
+ * the architecture lacks (time on arm64, mmap2 on 64-bit ports) is
+ * skipped; a name every port has must resolve. What the worker needs
+ * after setup: read and write on its socket, memory, time, exit, and
+ * what abort() needs to deliver SIGABRT to itself. */
+#define SB_ANY		0	/* any arguments */
+#define SB_NOEXEC	1	/* args[2] (prot) without PROT_EXEC */
+#define SB_SELF		2	/* args[0] is our pid (kill, sigqueue) */
+#define SB_SELF_TID	3	/* args[0] is our tid (tkill) */
+#define SB_SELF_PTID	4	/* args[0] our pid, args[1] our tid */
 
-#define ALLOW(nr) \
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
-	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+static const struct sb_rule {
+	const char *name;
+	int	args;		/* SB_* */
+	int	optional;	/* absent on some architectures */
+} sb_rules[] = {
+	{ "read", SB_ANY, 0 }, { "write", SB_ANY, 0 },
+	{ "brk", SB_ANY, 0 }, { "munmap", SB_ANY, 0 },
+	{ "mremap", SB_ANY, 0 }, { "madvise", SB_ANY, 0 },
+	{ "mmap", SB_NOEXEC, 1 }, { "mmap2", SB_NOEXEC, 1 },
+	{ "mprotect", SB_NOEXEC, 0 },
+	{ "futex", SB_ANY, 0 }, { "futex_time64", SB_ANY, 1 },
+	{ "clock_gettime", SB_ANY, 0 }, { "clock_gettime64", SB_ANY, 1 },
+	{ "gettimeofday", SB_ANY, 1 }, { "time", SB_ANY, 1 },
+	{ "rt_sigreturn", SB_ANY, 0 }, { "sigreturn", SB_ANY, 1 },
+	{ "exit", SB_ANY, 0 }, { "exit_group", SB_ANY, 0 },
+	/* abort(): tgkill(getpid(), gettid(), SIGABRT); a signal to any
+	 * other process (the daemon, a sibling worker) kills the worker */
+	{ "rt_sigprocmask", SB_ANY, 0 }, { "rt_sigaction", SB_ANY, 0 },
+	{ "getpid", SB_ANY, 0 }, { "gettid", SB_ANY, 0 },
+	{ "tgkill", SB_SELF_PTID, 0 }, { "tkill", SB_SELF_TID, 0 },
+	{ "kill", SB_SELF, 0 }, { "rt_sigqueueinfo", SB_SELF, 0 },
+	{ "rt_tgsigqueueinfo", SB_SELF_PTID, 0 },
+};
+
+/* Add one rule of sb_rules to ctx. Returns 0 (also for an optional name
+ * this architecture lacks), or -1 with a reason in err. */
+static int
+sb_add(scmp_filter_ctx ctx, const struct sb_rule *r, char *err,
+    size_t errlen)
+{
+	scmp_datum_t pid = (scmp_datum_t)getpid();
+	scmp_datum_t tid = (scmp_datum_t)gettid();
+	int	nr = seccomp_syscall_resolve_name(r->name);
+	int	rc = -EINVAL;
+
+	/* __NR_SCMP_ERROR, or a pseudo number: not on this architecture */
+	if (nr < 0) {
+		if (r->optional)
+			return 0;
+		snprintf(err, errlen, "seccomp: no system call %s here",
+		    r->name);
+		return -1;
+	}
+	switch (r->args) {
+	case SB_ANY:
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		break;
+	case SB_NOEXEC:
+		/* s390's mmap takes its arguments in memory, where a filter
+		 * cannot look: there only mprotect is checked */
+		if (strcmp(r->name, "mmap") == 0 &&
+		    (seccomp_arch_native() == SCMP_ARCH_S390X ||
+		    seccomp_arch_native() == SCMP_ARCH_S390)) {
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+			break;
+		}
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		break;
+	case SB_SELF:
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+		    SCMP_A0(SCMP_CMP_EQ, pid));
+		break;
+	case SB_SELF_TID:
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+		    SCMP_A0(SCMP_CMP_EQ, tid));
+		break;
+	case SB_SELF_PTID:
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2,
+		    SCMP_A0(SCMP_CMP_EQ, pid), SCMP_A1(SCMP_CMP_EQ, tid));
+		break;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "seccomp: rule for %s: %s", r->name,
+		    strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
 
 int
 spfworker_sandbox(char *err, size_t errlen)
@@ -637,34 +725,9 @@ spfworker_sandbox(char *err, size_t errlen)
 		{ RLIMIT_CPU, SPFW_CPU_MAX }, { RLIMIT_NOFILE, 8 },
 		{ RLIMIT_NPROC, 0 }, { RLIMIT_FSIZE, 0 },
 	};
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		    offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		    offsetof(struct seccomp_data, nr)),
-		/* mmap and mprotect: never executable memory */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 1, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mprotect, 0, 4),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		    offsetof(struct seccomp_data, args[2])),
-		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		ALLOW(__NR_read), ALLOW(__NR_write), ALLOW(__NR_brk),
-		ALLOW(__NR_munmap), ALLOW(__NR_mremap), ALLOW(__NR_madvise),
-		ALLOW(__NR_futex), ALLOW(__NR_clock_gettime),
-		ALLOW(__NR_gettimeofday), ALLOW(__NR_time),
-		ALLOW(__NR_rt_sigreturn), ALLOW(__NR_exit),
-		ALLOW(__NR_exit_group),
-		/* abort(): SIGABRT must be deliverable */
-		ALLOW(__NR_rt_sigprocmask), ALLOW(__NR_rt_sigaction),
-		ALLOW(__NR_getpid), ALLOW(__NR_gettid), ALLOW(__NR_tgkill),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-	};
-	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	scmp_filter_ctx ctx;
 	size_t	i;
+	int	rc;
 
 	for (i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
 		struct rlimit rl = { lim[i].v, lim[i].v };
@@ -683,8 +746,30 @@ spfworker_sandbox(char *err, size_t errlen)
 		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
 		return -1;
 	}
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
-		snprintf(err, errlen, "seccomp: %s", strerror(errno));
+	/* Everything not allowed, another architecture's system calls
+	 * (x32 on x86-64, say) included, kills the whole worker. */
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		snprintf(err, errlen, "seccomp_init failed");
+		return -1;
+	}
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS)) < 0) {
+		snprintf(err, errlen, "seccomp: bad-arch action: %s",
+		    strerror(-rc));
+		seccomp_release(ctx);
+		return -1;
+	}
+	for (i = 0; i < sizeof(sb_rules) / sizeof(sb_rules[0]); i++) {
+		if (sb_add(ctx, &sb_rules[i], err, errlen) < 0) {
+			seccomp_release(ctx);
+			return -1;
+		}
+	}
+	rc = seccomp_load(ctx);
+	/* after the load: free() needs only munmap, madvise and brk */
+	seccomp_release(ctx);
+	if (rc < 0) {
+		snprintf(err, errlen, "seccomp: %s", strerror(-rc));
 		return -1;
 	}
 	return 0;

@@ -78,8 +78,10 @@ int	spfw_get_bytes(struct spfw_rd *, void *out, size_t n);
 int	spfw_get_str(struct spfw_rd *, char *out, size_t outlen);
 int	spfw_rd_end(struct spfw_rd *);		/* 0, or -1: error/leftover */
 
-/* Limits, no-new-privs and the seccomp allow-list for the calling
- * process. Returns 0, or -1 with a reason in err. */
+/* Limits, no-new-privs and the seccomp allow-list (libseccomp, this
+ * architecture's system calls; signals only to the caller itself) for
+ * the calling process, which must be single-threaded. Returns 0, or -1
+ * with a reason in err. */
 int	spfworker_sandbox(char *err, size_t errlen);
 
 /* The worker: serves EVAL requests on fd until EOF, then _exit(0).
@@ -87,12 +89,13 @@ int	spfworker_sandbox(char *err, size_t errlen);
 void	spfworker_main(int fd, const char *receiver) __attribute__((noreturn));
 
 /* spfpool starts a worker as a fresh process, never a copy of a daemon
- * whose caches have grown: SPFW_PROGRAM (libspf2 and libc only), from
- * RT_LIBEXECDIR when the running program is the installed one (it runs
- * from RT_SBINDIR or RT_BINDIR), else from the running program's own
- * directory (the build tree), argv { SPFW_PROGRAM, receiver,
- * RT_VERSION }; where that is missing, the running program again with
- * argv { SPFW_ARGV0, receiver }, the socket on fd SPFW_FD either way.
+ * whose caches have grown: SPFW_PROGRAM (libspf2, libseccomp and libc
+ * only), from RT_LIBEXECDIR when the running program is the installed
+ * one (it runs from RT_SBINDIR or RT_BINDIR), else from the running
+ * program's own directory (the build tree), argv { SPFW_PROGRAM,
+ * receiver, RT_VERSION }; where that is missing, the running program
+ * again with argv { SPFW_ARGV0, receiver }, the socket on fd SPFW_FD
+ * either way.
  * Every main() that may run spfpool calls spfworker_run_if_asked()
  * first: it becomes the worker in that case and returns otherwise. */
 #define SPFW_PROGRAM	"relaytrust-spf-worker"

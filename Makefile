@@ -200,9 +200,13 @@ soak: bench-deps
 	@$(MAKE) --no-print-directory all
 	@tests/soak/run
 
-# The shipped files name the package's paths; an install elsewhere names its own.
+# The shipped files name the package's paths; an install elsewhere names its
+# own, and the user the daemon drops to (DAEMON_USER; the package's is
+# relaytrust).
+DAEMON_USER ?= nobody
 SED_PATHS = sed -e 's|/usr/sbin/relaytrust-policyd|$(SBINDIR)/relaytrust-policyd|g' \
-	-e 's|/etc/relaytrust/|$(SYSCONF)/|g' -e 's|/usr/libexec/relaytrust/|$(LIBEXECDIR)/|g'
+	-e 's|/etc/relaytrust/|$(SYSCONF)/|g' -e 's|/usr/libexec/relaytrust/|$(LIBEXECDIR)/|g' \
+	-e 's|^user = "nobody"|user = "$(DAEMON_USER)"|'
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \

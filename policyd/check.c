@@ -72,7 +72,10 @@
  *	client_address is not an address is answered DUNNO with a warning.
  * LIMITS
  *	The answer comes CHECK_DEADLINE_MARGIN_MS before request_timeout;
- *	CHECK_NAT_RL_INTERVAL seconds between NAT warnings; CHECK_SPARES
+ *	CHECK_NAT_RL_INTERVAL seconds between NAT warnings,
+ *	CHECK_WARN_RL_INTERVAL between deadline or bad client_address
+ *	warnings (log_warn_rl(3): the next one says how many were
+ *	suppressed); CHECK_SPARES
  *	finished requests are kept for reuse.
  *--*/
 #include <stddef.h>
@@ -98,6 +101,7 @@
 
 #define CHECK_DEADLINE_MARGIN_MS	250
 #define CHECK_NAT_RL_INTERVAL		60
+#define CHECK_WARN_RL_INTERVAL		10	/* other warnings a peer can cause */
 #define CHECK_APPLIED_LEN		(2 * DNS_NAME_MAX + 24)
 #define CHECK_IPREV_CACHE_MAX		32768	/* iprev results kept */
 #define CHECK_SKIP_TEXT_LEN		(DNS_NAME_MAX + 96)
@@ -265,18 +269,6 @@ check_reply(struct check *chk, const char *action)
 	cb(arg, copy);
 }
 
-static const char *
-action_word(const char *action)
-{
-	if (strncmp(action, "PREPEND ", 8) == 0)
-		return "prepend";
-	if (strncmp(action, "DEFER_IF_PERMIT ", 16) == 0)
-		return "defer";
-	if (action[0] == '5' || action[0] == '4')
-		return "reject";
-	return "dunno";
-}
-
 /* Is the client a trusted forwarder? Sets fwd_by and fwd_text. */
 static void
 check_forwarder(struct check *chk)
@@ -407,7 +399,8 @@ check_finish(struct check *chk)
 	if (chk->fwd_by)
 		stats_forwarder(chk->fwd_by[0] == 'n' ? (chk->fwd_by[1] == 'e' ?
 		    STATS_FWD_NETWORK : STATS_FWD_NAME) : STATS_FWD_SPF);
-	declog_write(chk, &d, action_word(action), chk->used_cache && !chk->ran);
+	declog_write(chk, &d,
+	    proto_verdict_str(proto_action_verdict(action)), chk->used_cache && !chk->ran);
 	check_reply(chk, action);
 }
 
@@ -424,8 +417,9 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		if (chk->step[i].state == CHECK_RUNNING &&
 		    check_table[i]->deadline != NULL)
 			check_table[i]->deadline(chk, &chk->step[i]);
-	log_warn("%s: deadline of %d s reached for client %s; unfinished "
-	    "checks count as temperror", chk->req->queue_id[0] ?
+	/* Slow DNS is the sender's to arrange: rate-limited. */
+	log_warn_rl("deadline", CHECK_WARN_RL_INTERVAL, "%s: deadline of %d "
+	    "s reached for client %s; unfinished checks count as temperror", chk->req->queue_id[0] ?
 	    chk->req->queue_id : "NOQUEUE", chk->cfg->request_timeout,
 	    chk->req->client_address);
 	check_finish(chk);
@@ -633,8 +627,9 @@ check_start(struct check_session *sess, struct policy_req *req, check_cb cb,
 	if (netaddr_parse(req->client_address, &chk->client) < 0) {
 		char	esc[LOG_ESCAPE_MAX * 4 + 8];
 
-		log_warn("%s: client_address \"%s\" is not an IP address; "
-		    "answering DUNNO", req->queue_id[0] ? req->queue_id :
+		log_warn_rl("client_ip", CHECK_WARN_RL_INTERVAL, "%s: "
+		    "client_address \"%s\" is not an IP address; answering "
+		    "DUNNO", req->queue_id[0] ? req->queue_id :
 		    "NOQUEUE", log_escape(req->client_address, LOG_ESCAPE_MAX,
 		    esc, sizeof(esc)));
 		check_answer_soon(chk, "DUNNO");

@@ -41,9 +41,15 @@
  *	are dropped; stats(3) serves it. SIGTERM and SIGINT stop
  *	accepting, let in-flight requests be answered, and exit 0; a second
  *	one exits at once.
+ *	Started as root (euid 0) without `user`, the daemon refuses to
+ *	start, as Postfix refuses a root mail_owner: it, its SPF workers
+ *	and libspf2 would read the network as root. -t run as root says
+ *	so as a configuration error; --stdio as root without `user` (which
+ *	spawn(8) never does: master.cf user= may not be root) answers as
+ *	for any configuration error.
  * DIAGNOSTICS
- *	Exit 0 on a clean stop, 1 on a configuration or start-up error,
- *	2 on a usage error.
+ *	Exit 0 on a clean stop, 1 on a configuration or start-up error
+ *	(root without user included), 2 on a usage error.
  * LIMITS
  *	See server(3), proto(3), cfg(3).
  *--*/
@@ -225,6 +231,21 @@ drop_privileges(const char *user, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* Started as root (euid 0) without `user`: the daemon, its SPF workers
+ * and libspf2 would all stay root, reading the network. Refused, as
+ * Postfix refuses a root mail_owner. Returns 0, or -1 with the reason. */
+static int
+root_without_user(const struct cfg *c, char *err, size_t errlen)
+{
+	if (geteuid() != 0 || (c->user != NULL && c->user[0] != '\0'))
+		return 0;
+	snprintf(err, errlen, "%s: running as root and user is not set: "
+	    "refusing to run the daemon and its SPF workers as root; set "
+	    "user to an unprivileged account (e.g. user = \"relaytrust\")",
+	    c->file);
+	return -1;
 }
 
 static int
@@ -474,11 +495,26 @@ main(int argc, char **argv)
 			    "<3>" : "", err);
 		return 1;
 	}
+	if (stdio && root_without_user(d.cfg, err, sizeof(err)) != 0) {
+		/* spawn(8) never runs a command as root (master.cf user=
+		 * must be unprivileged): euid 0 here is a hand-made setup,
+		 * and it is a configuration error like any other. */
+		log_open(progname, LOG_TO_SYSLOG);
+		log_err("%s", err);
+		cfg_unref(d.cfg);
+		return serve_config_error();
+	}
 	if (test) {
 		if (server_check_listen(d.cfg, err, sizeof(err), ready,
 		    sizeof(ready)) != 0) {
 			fprintf(stderr, "%s%s: %s\n", log_stderr_journal() ?
 			    "<3>" : "", file, err);
+			cfg_unref(d.cfg);
+			return 1;
+		}
+		if (root_without_user(d.cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s%s\n", log_stderr_journal() ?
+			    "<3>" : "", err);
 			cfg_unref(d.cfg);
 			return 1;
 		}
@@ -492,6 +528,12 @@ main(int argc, char **argv)
 	}
 
 	log_open(progname, foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG);
+	if (root_without_user(d.cfg, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		if (!foreground)
+			fprintf(stderr, "%s: %s\n", progname, err);
+		goto out;
+	}
 	if (!stdio)
 		raise_fd_limit(d.cfg->max_connections);
 	event_set_log_callback(event_log);

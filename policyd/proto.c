@@ -11,6 +11,8 @@
  *		char *err, size_t errlen);
  *	void proto_req_free(struct policy_req *req);
  *	int proto_format_reply(const char *action, char *out, size_t outlen);
+ *	enum proto_verdict proto_action_verdict(const char *action);
+ *	const char *proto_verdict_str(enum proto_verdict v);
  * DESCRIPTION
  *	proto_parse() decodes one request (SMTPD_POLICY_README): the
  *	name=value lines before the empty line that ends it. The framing,
@@ -23,6 +25,14 @@
  *	the bytes, split in place.
  *
  *	proto_format_reply() writes "action=VALUE\n\n".
+ *
+ *	proto_action_verdict() says what an answer does, the way Postfix
+ *	reads it (access(5), case-insensitive): a three-digit 4NN code,
+ *	alone or followed by a space, or DEFER, DEFER_IF_PERMIT or
+ *	DEFER_IF_REJECT defers; 5NN or REJECT rejects; PREPEND prepends;
+ *	anything else (DUNNO, OK, WARN) lets the mail on. The decision
+ *	log's action= and relaytrust_requests_total{action} both use it,
+ *	through proto_verdict_str(), so they cannot disagree.
  * DIAGNOSTICS
  *	proto_parse() returns NULL with the reason for: a NUL byte, a line
  *	without '=' or with an empty name, an empty line inside the
@@ -37,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "shared/mem.h"
 #include "policyd/proto.h"
@@ -201,4 +212,43 @@ proto_format_reply(const char *action, char *out, size_t outlen)
 	memcpy(out + 7, action, n);
 	memcpy(out + 7 + n, "\n\n", 3);
 	return (int)(n + 9);
+}
+
+/* Does action start with word, followed by its end or a space? */
+static int
+starts_word(const char *action, const char *word)
+{
+	size_t	n = strlen(word);
+
+	return strncasecmp(action, word, n) == 0 &&
+	    (action[n] == '\0' || action[n] == ' ' || action[n] == '\t');
+}
+
+enum proto_verdict
+proto_action_verdict(const char *action)
+{
+	if ((action[0] == '4' || action[0] == '5') &&
+	    action[1] >= '0' && action[1] <= '9' &&
+	    action[2] >= '0' && action[2] <= '9' &&
+	    (action[3] == '\0' || action[3] == ' ' || action[3] == '\t'))
+		return action[0] == '4' ? PROTO_DEFER : PROTO_REJECT;
+	if (starts_word(action, "PREPEND"))
+		return PROTO_PREPEND;
+	if (starts_word(action, "REJECT"))
+		return PROTO_REJECT;
+	if (starts_word(action, "DEFER") ||
+	    starts_word(action, "DEFER_IF_PERMIT") ||
+	    starts_word(action, "DEFER_IF_REJECT"))
+		return PROTO_DEFER;
+	return PROTO_DUNNO;
+}
+
+const char *
+proto_verdict_str(enum proto_verdict v)
+{
+	static const char *const words[PROTO_NVERDICTS] = {
+		"prepend", "dunno", "reject", "defer",
+	};
+
+	return (unsigned)v < PROTO_NVERDICTS ? words[v] : "dunno";
 }

@@ -43,6 +43,20 @@ struct policy_req *proto_parse(const char *buf, size_t len, char *err,
 	    size_t errlen);
 void	proto_req_free(struct policy_req *);	/* NULL is a no-op */
 
+/* What an answer does, as the decision log and the metrics name it. */
+enum proto_verdict {
+	PROTO_PREPEND,		/* PREPEND header: accepted, with a header */
+	PROTO_DUNNO,		/* DUNNO, OK and anything else that accepts */
+	PROTO_REJECT,		/* 5NN [text], REJECT [text] */
+	PROTO_DEFER,		/* 4NN [text], DEFER, DEFER_IF_PERMIT, ... */
+};
+#define PROTO_NVERDICTS	4
+
+/* The verdict of action (a reply's action= value); never fails. */
+enum proto_verdict proto_action_verdict(const char *action);
+/* "prepend", "dunno", "reject" or "defer": a static string. */
+const char *proto_verdict_str(enum proto_verdict);
+
 /* "action=VALUE\n\n" into out; returns its length, or -1 if VALUE holds a
  * newline or is over PROTO_ACTION_MAX. */
 int	proto_format_reply(const char *action, char *out, size_t outlen);

@@ -23,9 +23,12 @@
  *	server_listen() binds every listen address of the configuration:
  *	inet:HOST:PORT (every address HOST resolves to; "*" for all),
  *	inet:[V6]:PORT, and unix:/PATH. A stale unix socket (nobody
- *	accepting on it) is removed first; the new one gets mode 0666, so
- *	access to it is what its directory allows: put it in a directory
- *	only Postfix can enter (e.g. the queue directory's private/).
+ *	accepting on it, and ours) is removed first; the new one is
+ *	created with mode 0666 by bind() under SERVER_UNIX_UMASK (no
+ *	chmod() by name after it), so access to it is what its directory
+ *	allows: put it in a directory only Postfix can enter (e.g. the
+ *	queue directory's private/). A directory everybody may write
+ *	without the sticky bit is refused: anybody could swap the socket.
  *
  *	server_check_listen() is -t's test of the same addresses: each
  *	inet address is bound and closed at once (in use counts as good:
@@ -69,11 +72,16 @@
  *	seconds have passed. Other warnings of one kind are rate-limited to
  *	one per SERVER_RL_INTERVAL seconds.
  *	Idle connections are closed after idle_timeout with an info line;
- *	a client that does not read its answers for idle_timeout, with a
- *	warning.
+ *	a client that has not taken all its answers idle_timeout after
+ *	the last one, with a warning. A request must be complete
+ *	request_timeout seconds after its first byte was kept (a timeout
+ *	on silence alone lets one byte every few seconds hold a
+ *	max_connections slot for ever): past it the connection is closed
+ *	with a rate-limited warning.
  * LIMITS
  *	PROTO_LINE_MAX, PROTO_REQ_MAX, SERVER_INPUT_MAX, SERVER_LISTENERS_MAX,
- *	SERVER_OUTPUT_MAX, max_connections, idle_timeout.
+ *	SERVER_OUTPUT_MAX, max_connections, idle_timeout, request_timeout
+ *	(also the time a request has to arrive).
  *--*/
 #include <sys/epoll.h>
 #include <sys/queue.h>
@@ -111,6 +119,7 @@
 /* Input a connection holds at most: a whole request and a line more
  * (reading pauses there; the limits are broken before). */
 #define SERVER_INPUT_MAX	(PROTO_REQ_MAX + PROTO_LINE_MAX)
+#define SERVER_UNIX_UMASK	0111	/* a unix socket is made 0666 */
 
 struct server;
 
@@ -137,6 +146,7 @@ struct conn {
 	char   *out;			/* answers the socket did not take */
 	size_t	outlen;
 	time_t	active;			/* last read or answer (mono_now) */
+	time_t	req_start;		/* an unfinished request's bytes kept since; 0: none */
 	int	busy;			/* a check is in flight */
 	int	closing;		/* close once the output is written */
 	int	eof;			/* stdio: input ended */
@@ -235,6 +245,41 @@ fail:
 	return -1;
 }
 
+/* The directory of a unix:PATH listener: it must exist, and if anybody
+ * may create files in it, only their owners may remove or rename them
+ * (the sticky bit); else another user could replace our socket between
+ * its removal and our bind, or take it away afterwards. Returns 0, or -1
+ * with "listen SPEC: why" in err. */
+static int
+unix_dir_check(const char *spec, char *err, size_t errlen)
+{
+	const char *path = spec + 5, *slash = strrchr(path, '/');
+	struct sockaddr_un sun;
+	struct stat st;
+	char	dir[sizeof(sun.sun_path)];
+
+	snprintf(dir, sizeof(dir), "%.*s", slash == NULL || slash == path ?
+	    1 : (int)(slash - path), slash == NULL ? "." : path);
+	if (stat(dir, &st) != 0) {
+		snprintf(err, errlen, "listen %s: directory %s: %s", spec, dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "listen %s: directory %s: not a "
+		    "directory", spec, dir);
+		return -1;
+	}
+	if ((st.st_mode & S_IWOTH) != 0 && (st.st_mode & S_ISVTX) == 0) {
+		snprintf(err, errlen, "listen %s: directory %s is writable by "
+		    "everybody and has no sticky bit; put the socket in a "
+		    "directory only Postfix can enter (e.g. the queue "
+		    "directory's private/)", spec, dir);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 bind_unix(struct server *srv, const char *spec, char *err, size_t errlen)
 {
@@ -242,7 +287,8 @@ bind_unix(struct server *srv, const char *spec, char *err, size_t errlen)
 	struct sockaddr_un sun;
 	struct listener *l;
 	struct stat st;
-	int	fd;
+	mode_t	mask;
+	int	fd, rc, saved;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -262,12 +308,20 @@ bind_unix(struct server *srv, const char *spec, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
+	if (unix_dir_check(spec, err, errlen) != 0)
+		goto fail;
 	if (lstat(path, &st) == 0) {
 		int	probe;
 
 		if (!S_ISSOCK(st.st_mode)) {
 			snprintf(err, errlen, "listen %s: exists and is not "
 			    "a socket", spec);
+			goto fail;
+		}
+		if (st.st_uid != geteuid()) {
+			snprintf(err, errlen, "listen %s: the existing socket "
+			    "belongs to uid %ld, not to us; not removing it",
+			    spec, (long)st.st_uid);
 			goto fail;
 		}
 		/* Remove it only when nobody accepts on it. */
@@ -287,11 +341,18 @@ bind_unix(struct server *srv, const char *spec, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		snprintf(err, errlen, "listen %s: %s", spec, strerror(errno));
+	/* The socket is created 0666 by bind() itself: no window in which
+	 * another mode shows, and no chmod() by name that a rename in the
+	 * directory could point elsewhere. */
+	mask = umask(SERVER_UNIX_UMASK);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	saved = errno;
+	umask(mask);
+	if (rc != 0) {
+		snprintf(err, errlen, "listen %s: %s", spec, strerror(saved));
 		goto fail;
 	}
-	if (chmod(path, 0666) != 0 || listen(fd, SOMAXCONN) != 0) {
+	if (listen(fd, SOMAXCONN) != 0) {
 		snprintf(err, errlen, "listen %s: %s", spec, strerror(errno));
 		unlink(path);
 		goto fail;
@@ -349,22 +410,16 @@ check_inet(const char *spec, char *err, size_t errlen, char *note,
 static int
 check_unix(const char *spec, char *err, size_t errlen)
 {
-	const char *path = spec + 5, *slash = strrchr(path, '/');
+	const char *path = spec + 5;
 	struct sockaddr_un sun;
 	struct stat st;
-	char	dir[sizeof(sun.sun_path)];
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "listen %s: path too long", spec);
 		return -1;
 	}
-	snprintf(dir, sizeof(dir), "%.*s", slash == NULL || slash == path ?
-	    1 : (int)(slash - path), slash == NULL ? "." : path);
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "listen %s: directory %s: %s", spec, dir,
-		    stat(dir, &st) != 0 ? strerror(errno) : "not a directory");
+	if (unix_dir_check(spec, err, errlen) != 0)
 		return -1;
-	}
 	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 		snprintf(err, errlen, "listen %s: exists and is not a socket",
 		    spec);
@@ -604,6 +659,7 @@ on_action(void *arg, const char *action)
 	struct conn *c = arg;
 
 	c->busy = 0;
+	c->req_start = 0;		/* what waited starts its deadline now */
 	c->active = mono_now();
 	if (reply(c, action) < 0 || c->closing)
 		return;
@@ -711,6 +767,7 @@ frame(struct conn *c, const char *data, size_t len)
 		if (linelen == 0 || (linelen == 1 && p[off] == '\r')) {
 			/* The empty line: the request is p[0, off). */
 			c->scanned = c->nulfree = 0;
+			c->req_start = 0;
 			done += off + linelen + 1;
 			if (handle_request(c, p, off) < 0)
 				return -1;
@@ -779,6 +836,23 @@ conn_read(struct conn *c)
 	return n;
 }
 
+/* Input of an unfinished request is kept: from now on it has
+ * request_timeout to be completed, however slowly its bytes come (the
+ * idle timer alone would let one byte per idle_timeout hold the
+ * connection for ever). Only when bytes are kept, so a request read
+ * whole costs no timer operation. */
+static void
+deadline_arm(struct conn *c)
+{
+	struct timeval tv = {c->srv->cfg->request_timeout, 0};
+
+	if (c->inlen == 0 || c->req_start != 0 || c->busy || c->rev == NULL)
+		return;
+	c->req_start = mono_now();
+	if (tv.tv_sec < c->srv->cfg->idle_timeout)
+		evtimer_add(c->timer, &tv);
+}
+
 /*
  * Frame the kept input; read a file on stdin on when no request is left;
  * close at the end of input once everything is answered.
@@ -813,6 +887,7 @@ conn_process(struct conn *c)
 		}
 		break;
 	}
+	deadline_arm(c);
 	if (!c->eof && !c->closing)
 		reading(c, c->inlen < SERVER_INPUT_MAX);
 }
@@ -873,14 +948,16 @@ writecb(evutil_socket_t fd, short what, void *arg)
 	if (n > 0) {
 		c->outlen -= (size_t)n;
 		memmove(c->out, c->out + n, c->outlen);
-		c->active = mono_now();
 	}
 	if (c->outlen > 0) {
+		/* Not "active" yet: a client that reads a byte at a time
+		 * still has idle_timeout from the answer to take it all. */
 		event_add(c->wev, NULL);
 		return;
 	}
 	free(c->out);
 	c->out = NULL;
+	c->active = mono_now();
 	if (c->closing)
 		conn_free(c);
 	else
@@ -896,11 +973,20 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	int	idle = c->srv->cfg->idle_timeout;
-	time_t	quiet = mono_now() - c->active;
+	int	rt = c->srv->cfg->request_timeout;
+	time_t	now = mono_now(), quiet = now - c->active;
 	struct timeval tv = {idle, 0};
 
 	(void)fd;
 	(void)what;
+	if (!c->busy && c->req_start != 0 && c->inlen > 0 &&
+	    now - c->req_start >= rt) {
+		log_warn_rl("slow", SERVER_RL_INTERVAL, "%s: request not "
+		    "complete %d s after its first byte (request_timeout); "
+		    "closing the connection", c->peer, rt);
+		conn_free(c);
+		return;
+	}
 	if (!c->busy && quiet >= idle) {
 		if (c->outlen > 0)
 			log_warn_rl("write", SERVER_RL_INTERVAL, "%s: client "
@@ -914,6 +1000,9 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!c->busy && quiet > 0)
 		tv.tv_sec = idle - quiet;
+	if (!c->busy && c->req_start != 0 && c->inlen > 0 &&
+	    c->req_start + rt - now < tv.tv_sec)
+		tv.tv_sec = c->req_start + rt - now;
 	evtimer_add(c->timer, &tv);
 }
 

@@ -34,7 +34,8 @@
  *
  *	stats_reply() is called once for every answer the server sends:
  *	relaytrust_requests_total{action} is keyed by the action word of
- *	the log line (prepend, dunno, reject, defer) and
+ *	the log line (prepend, dunno, reject, defer: proto_action_verdict(),
+ *	the one mapping both use) and
  *	relaytrust_replies_total{code} by the enhanced status code of the
  *	answer ("none" for PREPEND and DUNNO), so each sums to the number of
  *	requests answered.
@@ -44,19 +45,27 @@
  *	another path 404, another method 405, a malformed or oversized head
  *	400; the connection is closed after the answer (a lingering close:
  *	we half-close and drop what the client still sends until it
- *	closes or STATS_HTTP_TIMEOUT passes).
+ *	closes or STATS_HTTP_LINGER seconds pass).
+ *
+ *	Every scrape has a hard deadline: STATS_HTTP_TIMEOUT seconds from
+ *	accept to the last byte of the answer written, however the bytes
+ *	trickle in or out (a timeout on inactivity alone would let one
+ *	byte every few seconds hold a slot for ever, and
+ *	STATS_HTTP_CONNS_MAX such scrapers shut the metrics out).
  * DIAGNOSTICS
  *	stats_http_new() fails on a bad address or a bind error. Scrapers
- *	over STATS_HTTP_CONNS_MAX are closed at once; one that sends no
- *	complete head within STATS_HTTP_TIMEOUT seconds is closed.
+ *	over STATS_HTTP_CONNS_MAX are closed at once; one not done within
+ *	STATS_HTTP_TIMEOUT seconds of its accept is closed, with a warning
+ *	(rate-limited, as are the others a peer can cause: log_warn_rl()).
  * LIMITS
  *	STATS_HTTP_REQ_MAX bytes of request head, STATS_HTTP_CONNS_MAX
- *	connections, STATS_CODES_MAX distinct reply codes (more are counted
+ *	connections, STATS_HTTP_TIMEOUT and STATS_HTTP_LINGER seconds, STATS_CODES_MAX distinct reply codes (more are counted
  *	as "other").
  *--*/
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -75,16 +84,15 @@
 #include "shared/netaddr.h"
 #include "shared/spfpool.h"
 #include "policyd/lookup.h"
+#include "policyd/proto.h"
 #include "policyd/stats.h"
 
 #define STATS_CODE_LEN	16
-#define STATS_NACTIONS	4
+#define STATS_PEER_MAX	64		/* "[v6 address]:port" */
+#define STATS_HTTP_RL_INTERVAL 10	/* seconds between repeated warnings */
+#define STATS_NACTIONS	PROTO_NVERDICTS
 #define STATS_NSPF	7		/* enum spf_result values */
 #define STATS_NIPREV	5		/* enum iprev_result values */
-
-static const char *const action_words[STATS_NACTIONS] = {
-	"prepend", "dunno", "reject", "defer",
-};
 
 static struct {
 	struct lookup *lk;
@@ -118,25 +126,19 @@ stats_set_build(const char *version, const char *libspf2,
 	st.libevent = libevent;
 }
 
-/* The log's action word and the enhanced status code of an answer. */
-static int
+/* The log's verdict (proto_action_verdict(), the one mapping) and the
+ * enhanced status code of an answer: the second word of a 4NN, 5NN or
+ * DEFER/REJECT answer when it is one. */
+static enum proto_verdict
 classify(const char *action, char *code, size_t codelen)
 {
+	enum proto_verdict a = proto_action_verdict(action);
 	const char *p = NULL;
 	size_t	n;
-	int	a;
 
-	if (strncmp(action, "PREPEND ", 8) == 0)
-		a = 0;
-	else if (strncmp(action, "DEFER_IF_PERMIT ", 16) == 0) {
-		a = 3;
-		p = action + 16;
-	} else if ((action[0] == '4' || action[0] == '5') &&
-	    strchr(action, ' ') != NULL) {
-		a = action[0] == '5' ? 2 : 3;
-		p = strchr(action, ' ') + 1;
-	} else
-		a = 1;
+	if ((a == PROTO_DEFER || a == PROTO_REJECT) &&
+	    (p = strchr(action, ' ')) != NULL)
+		p++;
 	snprintf(code, codelen, "none");
 	if (p != NULL) {
 		n = strspn(p, "0123456789.");
@@ -309,7 +311,8 @@ render(struct evbuffer *b)
 	    "Policy requests answered, by the action word of the log line.");
 	for (i = 0; i < STATS_NACTIONS; i++)
 		evbuffer_add_printf(b, "relaytrust_requests_total{action=\"%s\"} "
-		    "%lu\n", action_words[i], st.requests[i]);
+		    "%lu\n", proto_verdict_str((enum proto_verdict)i),
+		    st.requests[i]);
 
 	head(b, "relaytrust_replies_total", "counter",
 	    "Policy answers by enhanced status code (none: PREPEND or DUNNO).");
@@ -424,7 +427,10 @@ render(struct evbuffer *b)
 struct scrape {
 	struct stats_http *h;
 	struct bufferevent *bev;
+	struct event *deadline;		/* the whole scrape, then the linger */
+	char	peer[STATS_PEER_MAX];
 	int	answered;
+	int	lingering;
 	LIST_ENTRY(scrape) entry;
 };
 
@@ -440,6 +446,8 @@ scrape_free(struct scrape *s)
 {
 	LIST_REMOVE(s, entry);
 	s->h->nconn--;
+	if (s->deadline != NULL)
+		event_free(s->deadline);
 	bufferevent_free(s->bev);
 	free(s);
 }
@@ -525,9 +533,28 @@ scrape_write(struct bufferevent *bev, void *arg)
 	/* Answer sent: half-close, and read (and drop) what the client
 	 * still sends until it closes, so that unread bytes do not turn
 	 * our close into a reset that could destroy the answer. */
-	if (s->answered &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (s->answered && !s->lingering &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		struct timeval tv = {STATS_HTTP_LINGER, 0};
+
 		shutdown(bufferevent_getfd(bev), SHUT_WR);
+		s->lingering = 1;
+		evtimer_add(s->deadline, &tv);
+	}
+}
+
+static void
+scrape_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct scrape *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (!s->lingering)
+		log_warn_rl("stats_slow", STATS_HTTP_RL_INTERVAL, "stats_listen: "
+		    "%s: scrape not done within %d s (STATS_HTTP_TIMEOUT); "
+		    "closing the connection", s->peer, STATS_HTTP_TIMEOUT);
+	scrape_free(s);
 }
 
 static void
@@ -539,6 +566,26 @@ scrape_event(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
+peer_name(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char	host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(buf, len, "[%s]:%u", host, port);
+}
+
+static void
 stats_accept(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
@@ -547,10 +594,9 @@ stats_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	struct scrape *s;
 
 	(void)evl;
-	(void)sa;
 	(void)salen;
 	if (h->nconn >= STATS_HTTP_CONNS_MAX) {
-		log_warn_rl("stats_conns", 10, "stats_listen: more than %d "
+		log_warn_rl("stats_conns", STATS_HTTP_RL_INTERVAL, "stats_listen: more than %d "
 		    "scrapers at once; closing one", STATS_HTTP_CONNS_MAX);
 		close(fd);
 		return;
@@ -558,16 +604,23 @@ stats_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	s = xcalloc(1, sizeof(*s));
 	s->h = h;
 	s->bev = bufferevent_socket_new(h->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL) {
-		close(fd);
+	s->deadline = evtimer_new(h->base, scrape_deadline, s);
+	if (s->bev == NULL || s->deadline == NULL) {
+		if (s->bev != NULL)
+			bufferevent_free(s->bev);	/* closes fd */
+		else
+			close(fd);
+		if (s->deadline != NULL)
+			event_free(s->deadline);
 		free(s);
 		return;
 	}
+	peer_name(sa, s->peer, sizeof(s->peer));
 	h->nconn++;
 	LIST_INSERT_HEAD(&h->scrapes, s, entry);
 	bufferevent_setcb(s->bev, scrape_read, scrape_write, scrape_event, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, STATS_HTTP_REQ_MAX + 4);
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	evtimer_add(s->deadline, &tv);
 	bufferevent_enable(s->bev, EV_READ);
 }
 

@@ -17,7 +17,8 @@ struct stats_http;
 
 #define STATS_HTTP_REQ_MAX	4096	/* bytes of one HTTP request head */
 #define STATS_HTTP_CONNS_MAX	16	/* scrapers connected at once */
-#define STATS_HTTP_TIMEOUT	10	/* seconds a scraper may take */
+#define STATS_HTTP_TIMEOUT	10	/* seconds from accept to the answer sent */
+#define STATS_HTTP_LINGER	2	/* seconds of lingering close after it */
 #define STATS_CODES_MAX		16	/* distinct reply codes counted */
 
 enum stats_fwd { STATS_FWD_NETWORK, STATS_FWD_NAME, STATS_FWD_SPF };
@@ -29,7 +30,7 @@ void	stats_set_sources(struct lookup *);
 void	stats_set_build(const char *version, const char *libspf2,
 	    const char *libunbound, const char *libevent);
 
-void	stats_reply(const char *action);	/* one answer sent */
+void	stats_reply(const char *action);	/* one answer sent (proto_action_verdict()) */
 void	stats_iprev(enum iprev_result);		/* one iprev check done */
 void	stats_spf(int helo, enum spf_result);	/* one SPF check done */
 void	stats_verdict_cached(void);	/* answered from the instance cache */

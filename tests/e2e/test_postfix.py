@@ -10,7 +10,7 @@ smtpd_peername_lookup = no and
                                { default_action = 451 4.3.5 ... } }
 
 pointing at bin/relaytrust-policyd (RT_BIN) run with the shipped
-conf/policyd.conf (only listen, dns.forward, authserv_id, skip.networks and
+conf/policyd.conf (only listen, dns.forward, authserv_id, skip.networks, user = "nobody" and
 report_only = false changed: shipped_config()), which resolves through a
 TestDNS (tests/integration/dnsserver.py) on loopback.  swaks connects from
 different 127.x source addresses:
@@ -78,7 +78,8 @@ ZONE = {
 def shipped_config(port, dns_port, report_only=False):
     """conf/policyd.conf as shipped, with only what a test host must change:
     listen, dns.forward, authserv_id, the loopback clients checked (they
-    are the test's senders), and report_only."""
+    are the test's senders), report_only, and user (nobody: the daemon
+    refuses root without it)."""
     with open(os.path.join(ROOT, "conf", "policyd.conf")) as f:
         text = f.read()
     edits = [
@@ -87,6 +88,9 @@ def shipped_config(port, dns_port, report_only=False):
         (r"(?m)^report_only = true$", "report_only = %s" % ("true" if report_only else "false")),
         (r'(?m)^#authserv_id = "mx\.example\.org"$', 'authserv_id = "%s"' % AUTHSERV_ID),
         (r"(?m)^\tforward = \{ \}$", '\tforward = { "127.0.0.1@%d" }' % dns_port),
+        # Started as root, the daemon needs an account to drop to (issue 20):
+        # the shipped file already says nobody (the package's says relaytrust).
+        (r'(?m)^user = "nobody"$', 'user = "nobody"'),
         (r'(?m)^\tnetworks = \{ "127\.0\.0\.0/8", "::1/128" \}$', "\tnetworks = { }"),
     ]
     for pattern, repl in edits:

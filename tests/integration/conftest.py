@@ -42,11 +42,22 @@ Helpers: policy_request(**attrs), encode_request(attrs), read_reply(sock),
 send_request(sock, **attrs) -> action, make_config(overrides, port, dns_port),
 run_policyd(args, input=None) -> CompletedProcess, free_port().
 
+Root: the daemon refuses to start as root without `user` (issue 20), and
+these tests usually run as root.  So, when the tests run as root, every
+config the factory writes (base, overrides and raw alike) gets
+user = "nobody" unless it sets user itself, and the factory makes the
+test's tmp_path reachable (o+x, no listing) by that user, so a SIGHUP
+re-reads the file after the drop.  run_policyd() runs -t and --stdio as
+"nobody" too (as the systemd unit's User= and spawn(8)'s user= do), unless
+as_root=True.  The one test of
+the refusal itself (test_hardening.py) asks for root explicitly.
+
 Set RT_VALGRIND=1 to run every daemon under valgrind --leak-check=full
 --error-exitcode=9 (slow; the ready wait is longer then).
 """
 import itertools
 import os
+import pwd
 import re
 import signal
 import socket
@@ -69,6 +80,47 @@ SANITIZER_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime erro
                           r"|==\d+== (Invalid|Conditional|Syscall param|Mismatched)")
 
 _instance_seq = itertools.count(1)
+
+# The account the daemon drops to when the tests run as root (see above).
+UNPRIV_USER = "nobody" if os.geteuid() == 0 else None
+_USER_RE = re.compile(r"(?m)^\s*user\s*=")
+
+
+def with_user(text):
+    """Config text with user = UNPRIV_USER added when running as root and
+    the text does not set user itself."""
+    if UNPRIV_USER is None or _USER_RE.search(text):
+        return text
+    return text + '\nuser = "%s"\n' % UNPRIV_USER
+
+
+def readable(path):
+    """Let UNPRIV_USER read the file path (o+r) and reach it."""
+    if UNPRIV_USER is None:
+        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    if st.st_uid == 0 and not st.st_mode & 0o004:
+        os.chmod(path, (st.st_mode & 0o7777) | 0o004)
+    reachable(os.path.dirname(os.path.abspath(str(path))))
+
+
+def reachable(path):
+    """Let UNPRIV_USER reach files under path: o+x on path and on each of
+    its parents that lacks it, up to /tmp (pytest makes them 0700)."""
+    if UNPRIV_USER is None:
+        return
+    path = os.path.abspath(str(path))
+    while path not in ("/", "/tmp", ""):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        if st.st_uid == 0 and not st.st_mode & 0o001:
+            os.chmod(path, (st.st_mode & 0o7777) | 0o001)
+        path = os.path.dirname(path)
 
 
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
@@ -206,6 +258,7 @@ def base_config(port, dns_port):
         "authserv_id": "mx.test.example",
         "dns": {"forward": ["127.0.0.1@%d" % dns_port], "query_timeout": 2},
         "skip": {"networks": []},
+        "user": UNPRIV_USER,
     }
 
 
@@ -230,9 +283,20 @@ def make_config(overrides, port, dns_port):
     return text.replace("{port}", str(port)).replace("{dns_port}", str(dns_port))
 
 
-def run_policyd(args, input=None, timeout=30, **kw):
-    """Run the daemon binary to completion (-t, -V, --stdio)."""
-    return subprocess.run([POLICYD] + list(args), input=input, stdout=subprocess.PIPE,
+def run_policyd(args, input=None, timeout=30, as_root=False, **kw):
+    """Run the daemon binary to completion (-t, -V, --stdio).  As root, -t
+    and --stdio run as UNPRIV_USER (what systemd's User= and spawn(8)'s
+    user= do; the directory of the file named by -c is made reachable)
+    unless as_root."""
+    args = list(args)
+    if UNPRIV_USER is not None and not as_root and "user" not in kw and \
+            ("-t" in args or "--stdio" in args):
+        if "-c" in args and args.index("-c") + 1 < len(args):
+            readable(args[args.index("-c") + 1])
+        kw["user"] = UNPRIV_USER
+        kw["group"] = pwd.getpwnam(UNPRIV_USER).pw_gid
+        kw["extra_groups"] = []
+    return subprocess.run([POLICYD] + args, input=input, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=timeout, **kw)
 
 
@@ -379,9 +443,11 @@ def policyd(request, tmp_path):
         dns_port = dns.port if hasattr(dns, "port") else int(dns)
         port = free_port()
         if raw is not None:
-            text = raw.replace("{port}", str(port)).replace("{dns_port}", str(dns_port))
+            text = with_user(raw.replace("{port}", str(port))
+                             .replace("{dns_port}", str(dns_port)))
         else:
-            text = make_config(overrides, port, dns_port)
+            text = with_user(make_config(overrides, port, dns_port))
+        reachable(tmp_path)
         d = Policyd(tmp_path, "policyd%d" % len(started), text, port, args)
         d.dns_port = dns_port
         started.append(d)

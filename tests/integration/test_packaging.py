@@ -32,6 +32,7 @@ namespace).
 """
 import glob
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -41,6 +42,7 @@ import time
 
 import pytest
 
+import conftest
 from conftest import (ROOT, RT_BIN, encode_request, free_port, policy_request,
                       read_reply)
 
@@ -725,11 +727,25 @@ def test_deb_default_config_path(extracted):
     assert "/etc/relaytrust/policyd.conf" in p.stdout, p.stdout
 
 
-def test_deb_shipped_config_is_valid(extracted):
-    conf = extracted / "etc/relaytrust/policyd.conf"
+def test_deb_shipped_config_is_valid(extracted, tmp_path):
+    shipped = extracted / "etc/relaytrust/policyd.conf"
+    # The package's file names the account its postinst creates (the
+    # unit's User=); this machine does not have it, so the check below
+    # reads a copy that names an account it has.
+    text = shipped.read_text()
+    assert '\nuser = "relaytrust"\n' in text, "the packaged file does not drop to relaytrust"
+    conf = tmp_path / "policyd.conf"
+    conf.write_text(text.replace('\nuser = "relaytrust"\n', '\nuser = "nobody"\n'))
+    # As root, a file without user is an error (issue 20).
+    kw = {}
+    if conftest.UNPRIV_USER is not None:
+        conftest.readable(conf)
+        conftest.reachable(extracted / "usr/sbin")
+        kw = dict(user=conftest.UNPRIV_USER, extra_groups=[],
+                  group=pwd.getpwnam(conftest.UNPRIV_USER).pw_gid)
     p = subprocess.run([str(extracted / "usr/sbin/relaytrust-policyd"), "-t", "-c", str(conf)],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                       timeout=30)
+                       timeout=30, **kw)
     assert p.returncode == 0, "shipped policyd.conf: %s" % p.stdout
 
 
@@ -757,6 +773,9 @@ def run_packaged_daemon(extracted, tmp_path, wrap=None):
                       'listen = { "inet:127.0.0.1:%d" }' % port, text)
     assert n == 1, "no listen line in the shipped policyd.conf"
     text = re.sub(r"(?m)^\s*user\s*=.*$", "", text)
+    # As root the daemon refuses to start without user (issue 20).
+    text = conftest.with_user(text)
+    conftest.reachable(extracted)
     conf = tmp_path / "policyd.conf"
     conf.write_text(text)
     log = tmp_path / "policyd.log"

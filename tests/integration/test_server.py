@@ -5,6 +5,7 @@ listeners and the command line, through the real daemon (conftest.py).
 Where the answer itself does not matter, the client is in skip.networks
 (SKIP), so no DNS is needed and every request is answered at once."""
 import os
+import pwd
 import re
 import select
 import signal
@@ -16,7 +17,7 @@ import time
 import pytest
 
 from conftest import (POLICYD, encode_request, policy_request, read_reply, run_policyd,
-                      make_config, free_port, ReplyReader)
+                      make_config, free_port, ReplyReader, UNPRIV_USER)
 
 SKIP = {"skip": {"networks": ["127.0.0.0/8", "::1/128"]}}
 LOCAL = {"client_address": "127.0.0.1", "client_name": "localhost",
@@ -331,7 +332,14 @@ def test_ipv6_listener(policyd):
 
 
 def test_unix_socket_listener(policyd, tmp_path):
-    path = str(tmp_path / "policy.sock")
+    # The daemon removes its socket at exit after dropping to `user`: the
+    # directory is that user's, as /run/relaytrust is under systemd.
+    sdir = tmp_path / "run"
+    sdir.mkdir()
+    if UNPRIV_USER is not None:
+        pw = pwd.getpwnam(UNPRIV_USER)
+        os.chown(sdir, pw.pw_uid, pw.pw_gid)
+    path = str(sdir / "policy.sock")
     # A stale socket from a crashed run is replaced.
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(path)

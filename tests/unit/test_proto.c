@@ -222,6 +222,53 @@ test_format_reply(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* One mapping of answers to the words of the log and the metrics
+ * (issue 20: the two copies disagreed on a bare 4NN). */
+static void
+test_action_verdict(void **state)
+{
+	static const struct {
+		const char *name, *action, *want;
+	} rows[] = {
+		{"prepend", "PREPEND Authentication-Results: x", "prepend"},
+		{"dunno", "DUNNO", "dunno"},
+		{"ok", "OK", "dunno"},
+		{"5xx text", "550 5.7.23 SPF fail", "reject"},
+		{"bare 5xx", "550", "reject"},
+		{"4xx text", "450 4.7.25 no", "defer"},
+		{"bare 4xx", "450", "defer"},
+		{"defer_if_permit", "DEFER_IF_PERMIT 4.7.24 x", "defer"},
+		{"bare defer_if_permit", "DEFER_IF_PERMIT", "defer"},
+		{"defer", "DEFER later", "defer"},
+		{"defer_if_reject", "defer_if_reject x", "defer"},
+		{"reject word", "REJECT go away", "reject"},
+		/* error rows: look alike, are not */
+		{"four digits", "4500 x", "dunno"},
+		{"two digits", "45 x", "dunno"},
+		{"3xx", "350 x", "dunno"},
+		{"code glued to text", "450x", "dunno"},
+		{"prepend prefix", "PREPENDX", "dunno"},
+		{"defer prefix", "DEFERRED", "dunno"},
+		{"reject prefix", "REJECTED", "dunno"},
+		{"empty", "", "dunno"},
+	};
+	size_t	i;
+	int	failed = 0;
+	const char *got;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		got = proto_verdict_str(proto_action_verdict(rows[i].action));
+		if (strcmp(got, rows[i].want) != 0) {
+			print_error("row %s: got %s, want %s\n", rows[i].name,
+			    got, rows[i].want);
+			failed++;
+		}
+	}
+	assert_string_equal(proto_verdict_str((enum proto_verdict)99), "dunno");
+	assert_int_equal(failed, 0);
+}
+
 /* Every attribute lands in its own field, in either order, and a name
  * of the same length as one of ours (same first letter or not) is
  * ignored: the by-length lookup must find exactly the names. */
@@ -286,6 +333,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_format_reply),
+		cmocka_unit_test(test_action_verdict),
 		cmocka_unit_test(test_every_attribute),
 	};
 

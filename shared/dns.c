@@ -17,6 +17,8 @@
  *		enum dns_type type);
  *	void dns_answer_free(struct dns_answer *ans);
  *	struct dns_answer *dns_answer_dup(const struct dns_answer *ans);
+ *	struct dns_answer *dns_answer_parse(enum dns_type type,
+ *		const unsigned char *pkt, int len);
  *	const char *dns_status_str(enum dns_status status);
  *	const char *dns_type_str(enum dns_type type);
  *	void dns_get_stats(const struct dns *dns, struct dns_stats *out);
@@ -112,6 +114,10 @@
  *	made with a caller's base
  *	runs that loop, so it must not be called from one of its callbacks
  *	(it then answers DNS_TEMPFAIL "event loop").
+ *
+ *	dns_answer_parse() reads a wire answer without a query, as the
+ *	callback of one would see it (for tests and the fuzzer); the rcode
+ *	is the packet's own.
  *--*/
 #include <arpa/nameser.h>
 #include <ctype.h>
@@ -708,6 +714,20 @@ on_unbound(void *arg, int rcode, void *packet, int len, int sec,
 	if (req->starting)
 		COUNT(req->dns, cache_hits_guess);
 	req_finish_soon(req);
+}
+
+/* The answer on_unbound() makes of a NOERROR/NXDOMAIN packet, without a
+ * query: the packet's rcode, no DNSSEC. */
+struct dns_answer *
+dns_answer_parse(enum dns_type type, const unsigned char *pkt, int len)
+{
+	struct dns_answer *a = answer_new(DNS_TEMPFAIL, NULL);
+
+	if (pkt == NULL || len <= 0)
+		snprintf(a->why, sizeof(a->why), "no answer");
+	else
+		parse_packet(a, type, pkt, len);
+	return a;
 }
 
 static void req_send(struct dns_req *, const char *);

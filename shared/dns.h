@@ -93,6 +93,10 @@ struct dns_answer *dns_query_sync(struct dns *, const char *name,
 void	dns_answer_free(struct dns_answer *);	/* NULL is a no-op */
 /* Deep copy (for callers that keep an answer past the callback). */
 struct dns_answer *dns_answer_dup(const struct dns_answer *);
+/* Parse a wire answer (len bytes) as a query's callback would get it;
+ * never NULL (unparseable: DNS_TEMPFAIL); the caller frees it. */
+struct dns_answer *dns_answer_parse(enum dns_type type,
+	    const unsigned char *pkt, int len);
 
 const char *dns_status_str(enum dns_status);	/* "ok", "nodata", ... */
 const char *dns_type_str(enum dns_type);	/* "A", "TXT", ... */

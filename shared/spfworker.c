@@ -15,7 +15,10 @@
  *	spfw_begin(), spfw_put_*(), spfw_finish(), spfw_rd_begin(),
  *	spfw_get_*(), spfw_rd_end()
  * DESCRIPTION
- *	A worker is forked by spfpool(3). It keeps only its end of the
+ *	A worker is started by spfpool(3) with posix_spawn(): the worker
+ *	program, else a fresh copy of the running one (/proc/self/exe),
+ *	never a fork of the threaded daemon (only under valgrind, which
+ *	must follow it). It keeps only its end of the
  *	socketpair, sets resource limits, PR_SET_NO_NEW_PRIVS and a
  *	seccomp allow-list built with libseccomp for the architecture it
  *	runs on (read, write, memory, time, exit and what abort() needs;
@@ -988,8 +991,15 @@ spfworker_spawn(int fd, const char *receiver, int own_copy, char *err,
 	}
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
-	if (rc != 0) {
-		/* No /proc, or exec not allowed here: a forked copy serves. */
+	if (rc != 0 && !under_valgrind()) {
+		/* No worker program and no /proc/self/exe: no worker. A
+		 * forked copy of this (threaded) process would set libspf2
+		 * up in a child that inherited other threads' locks. */
+		snprintf(err, errlen, "cannot start the SPF worker: %s",
+		    strerror(rc));
+		pid = -1;
+	} else if (rc != 0) {
+		/* valgrind: a forked copy, so that valgrind follows it */
 		if ((pid = fork()) < 0) {
 			snprintf(err, errlen, "fork: %s", strerror(errno));
 		} else if (pid == 0) {

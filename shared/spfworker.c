@@ -663,6 +663,21 @@ static const struct sb_rule {
 
 /* Add one rule of sb_rules to ctx. Returns 0 (also for an optional name
  * this architecture lacks), or -1 with a reason in err. */
+/* One argument comparison, every field set (the SCMP_Ax() macros leave
+ * datum_b to the compiler). */
+static struct scmp_arg_cmp
+arg_cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	struct scmp_arg_cmp c;
+
+	memset(&c, 0, sizeof(c));
+	c.arg = arg;
+	c.op = op;
+	c.datum_a = a;
+	c.datum_b = b;
+	return c;
+}
+
 static int
 sb_add(scmp_filter_ctx ctx, const struct sb_rule *r, char *err,
     size_t errlen)
@@ -694,19 +709,20 @@ sb_add(scmp_filter_ctx ctx, const struct sb_rule *r, char *err,
 			break;
 		}
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		    arg_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 		break;
 	case SB_SELF:
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-		    SCMP_A0(SCMP_CMP_EQ, pid));
+		    arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)pid, 0));
 		break;
 	case SB_SELF_TID:
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-		    SCMP_A0(SCMP_CMP_EQ, tid));
+		    arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)tid, 0));
 		break;
 	case SB_SELF_PTID:
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2,
-		    SCMP_A0(SCMP_CMP_EQ, pid), SCMP_A1(SCMP_CMP_EQ, tid));
+		    arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)pid, 0),
+		    arg_cmp(1, SCMP_CMP_EQ, (scmp_datum_t)tid, 0));
 		break;
 	}
 	if (rc < 0) {

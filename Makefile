@@ -133,8 +133,10 @@ bench-deps:
 	@$(MAKE) -s install-pkgs DEBS="$(DEB_PKGS) $(BENCH_PKGS)"
 
 install-pkgs:
-	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
-		| grep -q 'install ok installed' || echo $$p; done); \
+	@arch=$$(dpkg --print-architecture); \
+	missing=$$(for p in $(DEBS); do \
+		dpkg-query -W -f='$${Status} $${Architecture}\n' $$p 2>/dev/null \
+		| grep -Eq "^install ok installed ($$arch|all)$$" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing $$missing"; \
 		echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \

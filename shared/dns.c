@@ -452,6 +452,18 @@ rr_txt(struct dns_rr *rr, const unsigned char *rd, size_t rdlen)
 	return 0;
 }
 
+/* 1 when name[i] is escaped: an odd number of backslashes before it
+ * (dn_expand() writes a dot inside a label as "\."). */
+static int
+escaped(const char *name, size_t i)
+{
+	size_t n = 0;
+
+	while (i > 0 && name[--i] == '\\')
+		n++;
+	return n % 2 == 1;
+}
+
 /* Store a domain name found at p as text without the trailing dot. */
 static int
 rr_name(struct dns_rr *rr, const ns_msg *msg, const unsigned char *p)
@@ -462,7 +474,8 @@ rr_name(struct dns_rr *rr, const ns_msg *msg, const unsigned char *p)
 	    sizeof(name)) < 0)
 		return -1;
 	rr->len = strlen(name);
-	if (rr->len > 0 && name[rr->len - 1] == '.')
+	if (rr->len > 0 && name[rr->len - 1] == '.' &&
+	    !escaped(name, rr->len - 1))
 		name[--rr->len] = '\0';
 	rr->data = (unsigned char *)xstrdup(name);
 	return 0;

@@ -659,10 +659,12 @@ static const struct sb_rule {
 	{ "tgkill", SB_SELF_PTID, 0 }, { "tkill", SB_SELF_TID, 0 },
 	{ "kill", SB_SELF, 0 }, { "rt_sigqueueinfo", SB_SELF, 0 },
 	{ "rt_tgsigqueueinfo", SB_SELF_PTID, 0 },
+#if SPFW_SANITIZED
+	/* make asan: the sanitizer runtime asks for its signal stack */
+	{ "sigaltstack", SB_ANY, 0 },
+#endif
 };
 
-/* Add one rule of sb_rules to ctx. Returns 0 (also for an optional name
- * this architecture lacks), or -1 with a reason in err. */
 /* One argument comparison, every field set (the SCMP_Ax() macros leave
  * datum_b to the compiler). */
 static struct scmp_arg_cmp
@@ -678,6 +680,8 @@ arg_cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
 	return c;
 }
 
+/* Add one rule of sb_rules to ctx. Returns 0 (also for an optional name
+ * this architecture lacks), or -1 with a reason in err. */
 static int
 sb_add(scmp_filter_ctx ctx, const struct sb_rule *r, char *err,
     size_t errlen)

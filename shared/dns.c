@@ -508,7 +508,7 @@ parse_packet(struct dns_answer *a, enum dns_type type,
 {
 	ns_msg	msg;
 	ns_rr	rr;
-	int	i, n, rcode;
+	int	i, n, rcode, malformed = 0;
 
 	if (pkt == NULL || len <= 0 || ns_initparse(pkt, len, &msg) < 0) {
 		a->status = DNS_TEMPFAIL;
@@ -533,14 +533,16 @@ parse_packet(struct dns_answer *a, enum dns_type type,
 	if (n > 0)
 		a->rr = xcalloc(n < DNS_RR_MAX ? (size_t)n : DNS_RR_MAX,
 		    sizeof(*a->rr));
-	for (i = 0; i < n && a->nrr < DNS_RR_MAX; i++) {
+	for (i = 0; i < n && a->nrr < DNS_RR_MAX && !malformed; i++) {
 		struct dns_rr *r = &a->rr[a->nrr];
 		const unsigned char *rd;
 		size_t	rdlen;
 		int	bad = 0;
 
-		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
+		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) {
+			malformed = 1;
 			break;
+		}
 		if ((unsigned)ns_rr_type(rr) != (unsigned)type ||
 		    ns_rr_class(rr) != ns_c_in)
 			continue;
@@ -584,8 +586,24 @@ parse_packet(struct dns_answer *a, enum dns_type type,
 			bad = 1;
 			break;
 		}
-		if (!bad)
+		if (bad) {
+			free(r->data);
+			r->data = NULL;
+			malformed = 1;
+		} else
 			a->nrr++;
+	}
+	if (malformed) {
+		/* A record of the asked type that does not parse is not "no
+		 * such record": what it said is unknown (an SPF record, a
+		 * key, the client's address), so the answer is an error. */
+		for (i = 0; i < a->nrr; i++)
+			free(a->rr[i].data);
+		a->nrr = 0;
+		a->ttl = 0;
+		a->status = DNS_TEMPFAIL;
+		snprintf(a->why, sizeof(a->why), "malformed answer");
+		return;
 	}
 	a->status = a->nrr > 0 ? DNS_OK : DNS_NODATA;
 	if (a->status == DNS_NODATA)

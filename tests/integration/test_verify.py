@@ -303,3 +303,20 @@ def test_directory_says_what_it_left_out(tmp_path):
     assert len(objects(p)) == 1
     assert re.search(rb": 2 files left out: only \*\.eml files of a directory are read",
                      p.stderr), p.stderr
+
+
+def test_signatures_past_the_limit_are_a_finding(tmp_path):
+    """Issue 20: DKIM-Signature fields past AUTH_SIGS_MAX (32) were ignored
+    without a word; they are a `truncated` finding now."""
+    sigs = "".join("DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s%d; "
+                   "h=from; bh=AAAA; b=AAAA\n" % i for i in range(100))
+    path = tmp_path / "many.eml"
+    path.write_text(sigs + message(0))
+    o = objects_any(run(["--json", "--trusted", "10.0.0.0/8", str(path)]))[0]
+    assert len(o["dkim"]) == 32
+    texts = [f["text"] for f in o["chain"]["findings"] if f["code"] == "truncated"]
+    assert any("100 DKIM-Signature fields" in t and "68" in t for t in texts), texts
+
+
+def objects_any(p):
+    return [json.loads(line) for line in p.stdout.decode().splitlines()]

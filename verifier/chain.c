@@ -924,6 +924,21 @@ chain_auth(struct chain *c, int64_t now)
 	arc_findings(c);
 }
 
+const char *
+chain_origin_name(const struct chain *c, int *claimed)
+{
+	const struct received *r;
+
+	*claimed = 0;
+	if (c->boundary_hop == 0)
+		return NULL;
+	r = &c->hops[c->boundary_hop - 1].r;
+	if (r->from_rdns[0])
+		return r->from_rdns;
+	*claimed = r->from_helo[0] || r->from_name[0];
+	return r->from_helo[0] ? r->from_helo : r->from_name;
+}
+
 int
 chain_from_proven(const struct chain *c)
 {

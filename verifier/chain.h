@@ -144,6 +144,10 @@ void	chain_auth(struct chain *c, int64_t now);
 /* The time the message was received here: the newest hop's date, else
  * its Date:, else now. */
 int64_t	chain_received_time(const struct chain *c, int64_t now);
+/* The origin's name as a reader gives it: the rDNS its receiver recorded,
+ * else the HELO or from name it gave itself (*claimed set to 1); "" with
+ * none; NULL when no hop is untrusted (c->boundary_hop 0). */
+const char *chain_origin_name(const struct chain *c, int *claimed);
 /* 1 when DMARC passed, or no record decided and an aligned DKIM or SPF
  * pass proves the From: domain all the same. */
 int	chain_from_proven(const struct chain *c);

@@ -349,6 +349,13 @@ struct line {
 };
 
 static void
+lreset(struct line *l)
+{
+	l->n = 0;
+	l->s[0] = '\0';
+}
+
+static void
 lcat(struct line *l, const char *t)
 {
 	size_t k = strlen(t);
@@ -506,8 +513,7 @@ tl_marks(struct report_buf *b, const struct chain *c, int n, int x, int y)
 } while (0)
 
 	if (n > 0 && n == c->boundary_hop) {
-		l.n = 0;
-		l.s[0] = '\0';
+		lreset(&l);
 		lcat(&l, "origin ");
 		lcat(&l, c->origin_ip[0] ? c->origin_ip : "(no address)");
 		if (c->evaluated) {
@@ -526,8 +532,7 @@ tl_marks(struct report_buf *b, const struct chain *c, int n, int x, int y)
 		const struct dkim_result *r = &c->dkim.sig[i];
 
 		if (r->hop_added == n) {
-			l.n = 0;
-			l.s[0] = '\0';
+			lreset(&l);
 			lcat(&l, n ? "+ DKIM signed here: d=" :
 			    "+ DKIM signed by the sender: d=");
 			lcat(&l, r->d);
@@ -539,8 +544,7 @@ tl_marks(struct report_buf *b, const struct chain *c, int n, int x, int y)
 				MARK("bad");
 		}
 		if (n > 0 && r->hop_broken == n) {
-			l.n = 0;
-			l.s[0] = '\0';
+			lreset(&l);
 			lcat(&l, "\xc3\x97 DKIM d=");
 			lcat(&l, r->d);
 			lcat(&l, " broken at this hop or after");
@@ -551,8 +555,7 @@ tl_marks(struct report_buf *b, const struct chain *c, int n, int x, int y)
 		const struct arc_set *s = &c->arc.sets[i];
 
 		if (s->hop_added == n) {
-			l.n = 0;
-			l.s[0] = '\0';
+			lreset(&l);
 			lcat(&l, "+ ARC set i=");
 			lnum(&l, s->instance);
 			lcat(&l, " sealed here: d=");
@@ -565,8 +568,7 @@ tl_marks(struct report_buf *b, const struct chain *c, int n, int x, int y)
 				MARK("bad");
 		}
 		if (n > 0 && s->hop_broken == n) {
-			l.n = 0;
-			l.s[0] = '\0';
+			lreset(&l);
 			lcat(&l, "\xc3\x97 ARC i=");
 			lnum(&l, s->instance);
 			lcat(&l, " message signature broken at this hop or "
@@ -585,8 +587,7 @@ tl_marks(struct report_buf *b, const struct chain *c, int n, int x, int y)
 		    prev->arc == q->arc &&
 		    strcmp(prev->authserv_id, q->authserv_id) == 0))
 			continue;
-		l.n = 0;
-		l.s[0] = '\0';
+		lreset(&l);
 		lcat(&l, q->arc ? "AAR " : "A-R ");
 		lcat(&l, q->authserv_id[0] ? q->authserv_id : "?");
 		lcat(&l, ":");
@@ -969,25 +970,22 @@ timeline(struct report_buf *b, const struct chain *c)
 static void
 origin_html(struct report_buf *b, const struct chain *c)
 {
-	const struct chain_hop *hp;
-	const char *name;
+	int claimed;
+	const char *name = chain_origin_name(c, &claimed);
 
-	if (c->boundary_hop == 0) {
+	if (name == NULL) {
 		if (c->nhops)
 			BLIT(b, "a trusted host (no untrusted hop)");
 		else
 			BLIT(b, "an unknown origin (no Received)");
 		return;
 	}
-	hp = &c->hops[c->boundary_hop - 1];
-	name = hp->r.from_rdns[0] ? hp->r.from_rdns : hp->r.from_helo[0] ?
-	    hp->r.from_helo : hp->r.from_name;
 	BLIT(b, "<b>");
 	escs(b, c->origin_ip[0] ? c->origin_ip : "(no address)");
 	BLIT(b, "</b>");
 	if (name[0]) {
 		BLIT(b, " (");
-		if (hp->r.from_rdns[0] == '\0')
+		if (claimed)
 			BLIT(b, "says ");
 		escs(b, name);
 		bputc(b, ')');

@@ -608,20 +608,17 @@ sev_color(enum chain_sev s)
 static void
 origin_str(const struct chain *c, char *buf, size_t len)
 {
-	const struct chain_hop *hp;
-	const char *name;
+	int claimed;
+	const char *name = chain_origin_name(c, &claimed);
 
-	if (c->boundary_hop == 0) {
+	if (name == NULL) {
 		snprintf(buf, len, c->nhops ? "a trusted host (no untrusted "
 		    "hop)" : "an unknown origin (no Received)");
 		return;
 	}
-	hp = &c->hops[c->boundary_hop - 1];
-	name = hp->r.from_rdns[0] ? hp->r.from_rdns : hp->r.from_helo[0] ?
-	    hp->r.from_helo : hp->r.from_name;
 	snprintf(buf, len, "%s%s%s%s%s", c->origin_ip[0] ? c->origin_ip :
-	    "(no address)", name[0] ? " (" : "", hp->r.from_rdns[0] ? "" :
-	    name[0] ? "says " : "", name, name[0] ? ")" : "");
+	    "(no address)", name[0] ? " (" : "", claimed ? "says " : "",
+	    name, name[0] ? ")" : "");
 }
 
 /* The first line: verdict, who sent it, for which From: domain, and

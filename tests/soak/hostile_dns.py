@@ -83,6 +83,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from dnslib import A, PTR, QTYPE, RCODE, RR, TXT, DNSBuffer, DNSHeader, DNSRecord  # noqa: E402
 
+import dnsserver  # noqa: E402
 from dnsserver import _DROP, UDP_MAX, TestDNS, _key, _label  # noqa: E402
 
 KINDS = ["none", "wrong_id", "truncated", "comp_loop", "wrong_type", "rdata",
@@ -501,15 +502,8 @@ class _UDPHandler(socketserver.BaseRequestHandler):
                 pass
 
 
-class _TCPHandler(socketserver.BaseRequestHandler):
-    def _read(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.request.recv(n - len(buf))
-            if not chunk:
-                return None
-            buf += chunk
-        return buf
+class _TCPHandler(dnsserver._TCPHandler):
+    """dnsserver's framing (_read), with answers that can misbehave."""
 
     def handle(self):
         self.request.settimeout(TCP_IDLE)

@@ -270,3 +270,76 @@ def test_log_and_metrics_agree_on_defer(policyd, dns):
             body += b
     m = re.search(rb'relaytrust_requests_total\{action="defer"\} (\d+)', body)
     assert m and int(m.group(1)) >= 1, body[-2000:]
+
+
+# -------------------------------------------------- 7. no fork of the threaded daemon
+
+def first_lines_until(proc, word, limit=15):
+    """proc's output up to the first line holding word, or all of it when
+    proc exits or limit seconds pass first."""
+    import select
+    out = b""
+    deadline = time.monotonic() + limit
+    fd = proc.stdout.fileno()
+    while word not in out:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        got = os.read(fd, 4096)
+        if not got:
+            break
+        out += got
+    return out
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a mount namespace")
+def test_no_fork_fallback_when_no_worker_can_be_spawned(tmp_path):
+    """Issue 20 finding 7: with neither the worker program beside the daemon
+    nor /proc/self/exe (a copy of the daemon alone, /proc hidden by a tmpfs
+    in a private mount namespace), the daemon says it cannot start the SPF
+    worker and exits 1.  The code before this issue forked itself instead
+    (libspf2 set up in the child of a threaded process) and became ready.
+    The control run, same copy with /proc visible, starts with copies of
+    itself as workers, so the refusal is about the spawn and nothing else."""
+    import shutil
+    from conftest import VALGRIND, reachable
+    if VALGRIND:
+        pytest.skip("under valgrind the worker is a forked copy by design (spfworker.c)")
+    if shutil.which("unshare") is None or \
+            subprocess.run(["unshare", "--mount", "true"]).returncode != 0:
+        pytest.skip("no mount namespace here")
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    daemon = alone / "relaytrust-policyd"
+    shutil.copy2(os.path.realpath(POLICYD), daemon)
+    conf = alone / "p.conf"
+    conf.write_text(make_config(dict(SKIP, user=UNPRIV_USER), free_port(), free_port()))
+    conf.chmod(0o644)
+    reachable(alone)
+    hidden = ["unshare", "--mount", "sh", "-c",
+              'mount -t tmpfs none /proc && exec "$@"', "sh"]
+    p = subprocess.Popen(hidden + [str(daemon), "-f", "-c", str(conf)],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out = first_lines_until(p, b"ready").decode()
+        assert "ready" not in out, "started without a worker program:\n" + out
+        assert p.wait(timeout=15) == 1, out
+        assert "cannot start the SPF worker" in out, out
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+    ctl = subprocess.Popen([str(daemon), "-f", "-c", str(conf)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+    try:
+        out = first_lines_until(ctl, b"ready")
+        assert b"ready" in out, out
+        kids = subprocess.run(["pgrep", "-P", str(ctl.pid)], stdout=subprocess.PIPE,
+                              text=True).stdout.split()
+        assert kids, "no worker started"
+        for k in kids:
+            with open("/proc/%s/cmdline" % k, "rb") as f:
+                assert f.read().startswith(b"relaytrust-spf-worker:"), k
+    finally:
+        ctl.terminate()
+        ctl.wait(timeout=20)

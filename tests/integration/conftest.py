@@ -123,6 +123,22 @@ def reachable(path):
         path = os.path.dirname(path)
 
 
+def upstream_data(name):
+    """The directory of a third-party test table (tests/data/UPSTREAM says
+    which and why they are not in the tree): $RT_UPSTREAM_DATA/name, the
+    team's ../shared/testdata/name, or the untracked tests/data/upstream/name;
+    skips the calling test when none exists."""
+    dirs = [os.path.join(d, name) for d in (
+        os.environ.get("RT_UPSTREAM_DATA", ""),
+        os.path.join(os.path.dirname(ROOT), "shared", "testdata"),
+        os.path.join(ROOT, "tests", "data", "upstream")) if d]
+    for d in dirs:
+        if os.path.isdir(d):
+            return d
+    pytest.skip("third-party table %s is not on this machine (looked in %s; see "
+                "tests/data/UPSTREAM)" % (name, ", ".join(dirs)))
+
+
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
     """A port that was free a moment ago on host."""
     with socket.socket(family, socket.SOCK_STREAM) as s:

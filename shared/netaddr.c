@@ -13,6 +13,7 @@
  *	int netaddr_equal(const struct netaddr *a, const struct netaddr *b);
  *	enum netaddr_class netaddr_classify(const struct netaddr *a);
  *	const char *netaddr_class_str(enum netaddr_class c);
+ *	int netaddr_class_internal(enum netaddr_class c);
  *	int netaddr_cidr_parse(const char *text, struct netaddr_cidr *out,
  *		char *err, size_t errlen);
  *	int netaddr_cidr_match(const struct netaddr_cidr *c,
@@ -220,6 +221,22 @@ netaddr_classify(const struct netaddr *a)
 		    prefix_match(a->a, t[i].p, t[i].bits))
 			return t[i].c;
 	return NETADDR_PUBLIC;
+}
+
+/* A network's own addresses: loopback, private, ULA, link-local, CGNAT. */
+int
+netaddr_class_internal(enum netaddr_class c)
+{
+	switch (c) {
+	case NETADDR_LOOPBACK:
+	case NETADDR_PRIVATE:
+	case NETADDR_ULA:
+	case NETADDR_LINKLOCAL:
+	case NETADDR_CGNAT:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 const char *

@@ -43,6 +43,8 @@ int	netaddr_ptr_name(const struct netaddr *, char *buf, size_t len);
 int	netaddr_equal(const struct netaddr *, const struct netaddr *);
 enum netaddr_class netaddr_classify(const struct netaddr *);
 const char *netaddr_class_str(enum netaddr_class);	/* "public", "loopback", ... */
+/* 1 for loopback, private, ULA, link-local and CGNAT addresses. */
+int	netaddr_class_internal(enum netaddr_class);
 
 /* "ADDR" or "ADDR/LEN" (v6 may be in brackets). Returns 0, or -1 with a
  * reason in err. */

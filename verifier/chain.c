@@ -258,54 +258,11 @@ message_checks(struct chain *c, const struct hdr *h, int mflags)
 		    "a CR not followed by LF in the header");
 }
 
-static int
-word_is(const char *w, const char *prefix)
-{
-	return strncasecmp(w, prefix, strlen(prefix)) == 0;
-}
-
-/* An address inside a network: loopback, private, ULA, link-local,
- * CGNAT (SPEC 3.2 step 4). */
+/* An address inside a network (SPEC 3.2 step 4). */
 static int
 ip_inside(const char *ip, enum netaddr_class *cls)
 {
-	if (ip_class(ip, cls) != 0)
-		return 0;
-	switch (*cls) {
-	case NETADDR_LOOPBACK:
-	case NETADDR_PRIVATE:
-	case NETADDR_ULA:
-	case NETADDR_LINKLOCAL:
-	case NETADDR_CGNAT:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* SPEC 3.2 step 2: what the hop is, from its protocol, authentication
- * and sender address. */
-static enum chain_kind
-hop_kind(const struct received *r)
-{
-	enum netaddr_class cls;
-
-	if (r->kind == RECEIVED_FETCH)
-		return CHAIN_KIND_FETCH;
-	if (word_is(r->with, "LMTP") || word_is(r->with, "UTF8LMTP"))
-		return CHAIN_KIND_DELIVERY;
-	if (r->kind == RECEIVED_LOCAL || r->kind == RECEIVED_MARKER)
-		return CHAIN_KIND_LOCAL;
-	if (r->kind != RECEIVED_RELAY)
-		return CHAIN_KIND_RELAY;
-	if (word_is(r->with, "HTTP") || word_is(r->with, "MAPI") ||
-	    strcasestr(r->via, "HTTP") != NULL)
-		return CHAIN_KIND_HTTP_SUBMISSION;
-	if (r->auth > 0)
-		return CHAIN_KIND_SUBMISSION;
-	if (ip_inside(r->from_ip, &cls))
-		return CHAIN_KIND_INTERNAL;
-	return CHAIN_KIND_RELAY;
+	return ip_class(ip, cls) == 0 && netaddr_class_internal(*cls);
 }
 
 static void
@@ -331,7 +288,7 @@ add_hop(struct chain *c, const struct hdr *h, int field)
 	hp->field = field;
 	hp->raw = f->raw;
 	hp->rawlen = f->rawlen;
-	hp->kind = hop_kind(&hp->r);
+	hp->kind = hp->r.role;
 }
 
 static void
@@ -372,7 +329,7 @@ inferred_inside(struct chain_hop *hp)
 	const struct received *r = &hp->r;
 	enum netaddr_class cls;
 
-	if (hp->kind == CHAIN_KIND_DELIVERY) {
+	if (hp->kind == RECEIVED_ROLE_DELIVERY) {
 		snprintf(hp->why, sizeof(hp->why), "delivery hop (%.40s) "
 		    "written by a trusted host (inferred)", r->with);
 		return 1;
@@ -1012,27 +969,6 @@ chain_verdict_str(enum chain_verdict v)
 	return "unauthenticated";
 }
 
-const char *
-chain_kind_str(enum chain_kind k)
-{
-	switch (k) {
-	case CHAIN_KIND_SUBMISSION:
-		return "submission";
-	case CHAIN_KIND_HTTP_SUBMISSION:
-		return "http-submission";
-	case CHAIN_KIND_LOCAL:
-		return "local";
-	case CHAIN_KIND_INTERNAL:
-		return "internal";
-	case CHAIN_KIND_DELIVERY:
-		return "delivery";
-	case CHAIN_KIND_FETCH:
-		return "fetch";
-	case CHAIN_KIND_RELAY:
-		break;
-	}
-	return "relay";
-}
 
 const char *
 chain_iprev_str(enum chain_iprev r)

@@ -27,13 +27,6 @@ enum chain_verdict {
 	CHAIN_FORGED,
 };
 enum chain_trust { CHAIN_TRUSTED, CHAIN_BOUNDARY, CHAIN_UNTRUSTED };
-/* SPEC 3.2 step 2 */
-enum chain_kind {
-	CHAIN_KIND_RELAY, CHAIN_KIND_SUBMISSION, CHAIN_KIND_HTTP_SUBMISSION,
-	CHAIN_KIND_LOCAL, CHAIN_KIND_INTERNAL, CHAIN_KIND_DELIVERY,
-	CHAIN_KIND_FETCH,
-};
-
 /* iprev (RFC 8601 2.7.3) of the first untrusted hop, evaluated now. */
 enum chain_iprev {
 	CHAIN_IPREV_NOTCHECKED, CHAIN_IPREV_PASS, CHAIN_IPREV_FAIL,
@@ -57,7 +50,7 @@ struct chain_hop {
 	size_t	rawlen;
 	int	has_delay;
 	int64_t	delay_s;		/* from the previous hop (hop 1: Date:) */
-	enum chain_kind kind;
+	enum received_role kind;	/* SPEC 3.2 step 2 */
 	enum chain_trust trust;
 	char	why[CHAIN_TEXT_MAX];	/* why it is (not) trusted */
 };
@@ -165,7 +158,6 @@ int	chain_cfg_add_host(struct chain_cfg *cfg, const char *name);
 
 const char *chain_sev_str(enum chain_sev);	/* "info", "warn", "error" */
 const char *chain_verdict_str(enum chain_verdict);	/* "authenticated", ... */
-const char *chain_kind_str(enum chain_kind);	/* "relay", ... */
 const char *chain_iprev_str(enum chain_iprev);	/* "pass", ... */
 const char *chain_trust_str(enum chain_trust);	/* "trusted", ... */
 

@@ -692,7 +692,7 @@ static void
 tl_badges(struct report_buf *b, const struct chain_hop *hp, int ny)
 {
 	const struct received *r = &hp->r;
-	const char *k = chain_kind_str(hp->kind);
+	const char *k = received_role_str(hp->kind);
 	int kw = (int)strlen(k) * 6 + 10;
 	static const char authtip[] = "the sender authenticated (SMTP AUTH)";
 

@@ -27,12 +27,27 @@ enum received_mta {
 	RECEIVED_MTA_QMAIL,
 	RECEIVED_MTA_EXCHANGE,
 	RECEIVED_MTA_GMAIL,
+	RECEIVED_MTA_CRITICALPATH,	/* InterMail: "by host (7.0.020)" */
 	RECEIVED_MTA_OTHER,
+};
+
+/* What the hop is (SPEC 3.2 step 2): from the protocol, authentication
+ * and the sender's address (internal: loopback, private, ULA,
+ * link-local or CGNAT). */
+enum received_role {
+	RECEIVED_ROLE_RELAY,
+	RECEIVED_ROLE_SUBMISSION,	/* authenticated SMTP */
+	RECEIVED_ROLE_HTTP_SUBMISSION,	/* webmail, HTTP API, MAPI */
+	RECEIVED_ROLE_LOCAL,		/* pickup, local submission, markers */
+	RECEIVED_ROLE_INTERNAL,		/* from a private address */
+	RECEIVED_ROLE_DELIVERY,		/* LMTP into the mailbox store */
+	RECEIVED_ROLE_FETCH,		/* POP/IMAP retrieval */
 };
 
 /* Text fields are "" when absent. tls/auth: -1 unknown, 0 no, 1 yes. */
 struct received {
 	enum received_kind kind;
+	enum received_role role;
 	enum received_mta mta;
 	char	from_name[RECEIVED_NAME_MAX];	/* the name as written after from */
 	char	from_helo[RECEIVED_NAME_MAX];
@@ -50,6 +65,8 @@ struct received {
 	char	tls_detail[RECEIVED_NAME_MAX];	/* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
 	int	tls;
 	int	auth;
+	int	http;				/* HTTP, MAPI or webmail */
+	int	lmtp;				/* LMTP family */
 	int	has_date;
 	int64_t	date;				/* UTC seconds */
 	char	note[RECEIVED_NAME_MAX];	/* unparsed reason, marker, warnings */
@@ -61,5 +78,6 @@ struct received {
 int	received_parse(const char *value, struct received *out);
 
 const char *received_kind_str(enum received_kind);	/* "relay", ... */
+const char *received_role_str(enum received_role);	/* SPEC 3.2 words */
 
 #endif

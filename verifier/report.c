@@ -291,7 +291,7 @@ json_hop(struct report_buf *b, const struct chain_hop *hp)
 		BLIT(b, "true");
 	BLIT(b, ",\"raw\":");
 	report_json_str(b, hp->raw, rawlen);
-	JWORD(b, "kind", chain_kind_str(hp->kind));
+	JWORD(b, "kind", received_role_str(hp->kind));
 	JSTR(b, "note", r->note);
 	JSTR(b, "via", r->via);
 	JSTR(b, "by_ip", r->by_ip);
@@ -758,7 +758,7 @@ hop_cells(const struct chain_hop *hp, char cell[NCOLS][CELL_MAX])
 
 	snprintf(cell[COL_N], CELL_MAX, "%d", hp->n);
 	snprintf(cell[COL_TRUST], CELL_MAX, "%s", chain_trust_str(hp->trust));
-	snprintf(cell[COL_KIND], CELL_MAX, "%s", chain_kind_str(hp->kind));
+	snprintf(cell[COL_KIND], CELL_MAX, "%s", received_role_str(hp->kind));
 	if (r->has_date) {
 		hdr_date_format(r->date, cell[COL_DATE], CELL_MAX);
 		cell[COL_DATE][10] = ' ';

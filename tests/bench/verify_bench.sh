@@ -7,7 +7,9 @@
 # FILE --jobs 1; prints the median wall times, peak RSS (/usr/bin/time
 # -v) and the ratios. Targets: over 200 MB/s and under 64 MB (issue 4);
 # --jobs 2 >= 1.8x --jobs 1 on two free cores, --html <= 2x the JSON run
-# and under 64 MB (issue 19).
+# and under 64 MB (issue 19). With RT_BENCH_BASE=DIR, DIR/relaytrust-verify
+# (an older build) runs --json --jobs 1 in the same rounds and the ratio is
+# printed (issue 21: within 10 %).
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${RT_BIN:-$ROOT/bin}
@@ -44,7 +46,9 @@ ROUNDS=${RT_BENCH_ROUNDS:-3}
 # wall time and the largest peak RSS are kept in $TMP/NAME.
 run() {
 	name=$1; shift
-	/usr/bin/time -v "$BIN/relaytrust-verify" --offline --no-progress \
+	bin=$BIN
+	[ "$name" = base1 ] && bin=$RT_BENCH_BASE
+	/usr/bin/time -v "$bin/relaytrust-verify" --offline --no-progress \
 	    --trusted 10.0.0.0/8 "$@" "$TMP/bench.mbox" >/dev/null \
 	    2>"$TMP/time.txt" || true
 	awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":");
@@ -56,6 +60,7 @@ run() {
 i=0
 while [ $i -lt "$ROUNDS" ]; do
 	run json1 --jobs 1 --json
+	[ -n "${RT_BENCH_BASE:-}" ] && run base1 --jobs 1 --json
 	run json2 --jobs 2 --json
 	run html1 --jobs 1 --json --html "$TMP/report.html"
 	i=$((i + 1))
@@ -76,3 +81,8 @@ echo "verify_bench: --json --jobs 2: ${J2} s wall, peak RSS $(rss json2) MB;" \
 echo "verify_bench: --html --jobs 1: ${H1} s wall, peak RSS $(rss html1) MB;" \
     "$(echo "$H1 $J1" | awk '{ printf "%.2f", $1 / $2 }')x the JSON run (target <= 2x, < 64 MB)," \
     "report $(($(stat -c %s "$TMP/report.html") / 1000000)) MB"
+if [ -n "${RT_BENCH_BASE:-}" ]; then
+	B1=$(median base1)
+	echo "verify_bench: base $RT_BENCH_BASE --json --jobs 1: ${B1} s wall;" \
+	    "this build $(echo "$J1 $B1" | awk '{ printf "%.3f", $1 / $2 }')x its time (target <= 1.10x)"
+fi

@@ -24,7 +24,7 @@ CFLAGS   ?= -O2 -g
 BUILD    ?= build
 BIN      ?= bin
 
-PKGS     := libevent libunbound libcrypto libconfuse libpsl libseccomp
+PKGS     := libevent libunbound libssl libcrypto libconfuse libpsl libseccomp
 WFLAGS   := -std=c11 -Wall -Wextra -Wshadow -Wformat=2
 ifeq ($(WERROR),1)
 WFLAGS   += -Werror
@@ -91,10 +91,11 @@ $(LIBRT): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# The daemon needs no Public Suffix List (libpsl is the verifier's, DMARC).
+# The daemon needs no Public Suffix List (libpsl is the verifier's, DMARC)
+# and no libssl (the verifier's STARTTLS probe, smtpprobe.c).
 $(BIN)/relaytrust-policyd: $(BUILD)/policyd/main.o $(LIBRT)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(filter-out -lpsl,$(LIBS))
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(filter-out -lpsl -lssl,$(LIBS))
 
 # The SPF worker links libspf2, libseccomp and libc only (spfworker.c needs
 # no more).

@@ -12,6 +12,8 @@
  *	int spf_record_is_v1(const char *txt, size_t len);
  *	int spf_record_rewrite(const char *txt, size_t len, int family,
  *		char *out, size_t outlen, char *why, size_t whylen);
+ *	int spf_term_next(const char *txt, size_t len, size_t *pos,
+ *		struct spf_term *t);
  *	int spf_domain_ok(const char *dom);
  *	int spf_name_ok(const char *name);
  *	enum spf_result spf_result_map(int libspf2_result, int errcode);
@@ -44,6 +46,10 @@
  *	  DOMAIN.spf_cidr0_suffix(), which the pool answers with the client's
  *	  own address whenever DOMAIN has any address of that family, and a
  *	  /0 of the other family is dropped (it cannot matter).
+ *
+ *	spf_term_next() is the one tokenizer of record terms: the rewriter
+ *	reads its terms through it, and so does the record check of
+ *	relaytrust-verify --check-domain (verifier/spfcheck.c).
  *
  *	spf_result_map() is the one place where libspf2's result and error
  *	code become an RFC 7208 result.
@@ -350,27 +356,48 @@ cidr_num(const char *s, size_t n, int max)
 	return v <= max ? v : -1;
 }
 
+/* Where a dual-cidr-length starts at the end of s[0, n): returns the
+ * length of what comes before it, with the digits after "/" in c4 and
+ * after "//" in c6 (NULL when absent; not yet checked). */
+static size_t
+cidr_split(const char *s, size_t n, const char **c4, size_t *c4n,
+    const char **c6, size_t *c6n)
+{
+	size_t	k;
+
+	*c4 = *c6 = NULL;
+	*c4n = *c6n = 0;
+	for (k = n; k > 0 && isdigit((unsigned char)s[k - 1]); k--)
+		;
+	if (k < n && k >= 2 && s[k - 1] == '/' && s[k - 2] == '/') {
+		*c6 = s + k;
+		*c6n = n - k;
+		n = k - 2;
+		for (k = n; k > 0 && isdigit((unsigned char)s[k - 1]); k--)
+			;
+	}
+	if (k < n && k >= 1 && s[k - 1] == '/') {
+		*c4 = s + k;
+		*c4n = n - k;
+		n = k - 1;
+	}
+	return n;
+}
+
 /* Split the dual-cidr-length off the end of arg; *n is shortened. */
 static int
 dual_cidr(struct chk *c, const char *s, size_t *n, int *c4, int *c6)
 {
-	size_t	k;
+	const char *s4, *s6;
+	size_t	n4, n6, rest;
 
 	*c4 = *c6 = -1;
-	for (k = *n; k > 0 && isdigit((unsigned char)s[k - 1]); k--)
-		;
-	if (k < *n && k >= 2 && s[k - 1] == '/' && s[k - 2] == '/') {
-		if ((*c6 = cidr_num(s + k, *n - k, 128)) < 0)
-			return bad(c, "bad ip6 cidr length");
-		*n = k - 2;
-		for (k = *n; k > 0 && isdigit((unsigned char)s[k - 1]); k--)
-			;
-	}
-	if (k < *n && k >= 1 && s[k - 1] == '/') {
-		if ((*c4 = cidr_num(s + k, *n - k, 32)) < 0)
-			return bad(c, "bad ip4 cidr length");
-		*n = k - 1;
-	}
+	rest = cidr_split(s, *n, &s4, &n4, &s6, &n6);
+	if (s6 != NULL && (*c6 = cidr_num(s6, n6, 128)) < 0)
+		return bad(c, "bad ip6 cidr length");
+	if (s4 != NULL && (*c4 = cidr_num(s4, n4, 32)) < 0)
+		return bad(c, "bad ip4 cidr length");
+	*n = rest;
 	return 0;
 }
 
@@ -468,16 +495,93 @@ spf_cidr0_suffix(void)
 	return cidr0_suffix;
 }
 
-enum mech { M_ALL, M_INCLUDE, M_A, M_MX, M_PTR, M_IP4, M_IP6, M_EXISTS };
-
-static const struct {
-	const char *name;
-	enum mech m;
-} mechs[] = {
-	{ "all", M_ALL }, { "include", M_INCLUDE }, { "a", M_A },
-	{ "mx", M_MX }, { "ptr", M_PTR }, { "ip4", M_IP4 }, { "ip6", M_IP6 },
-	{ "exists", M_EXISTS },
+/* Indexed by enum spf_term_kind, mechanisms first. */
+static const char *const term_names[] = {
+	"all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists",
+	"redirect", "exp",
 };
+
+int
+spf_term_next(const char *txt, size_t len, size_t *pos, struct spf_term *t)
+{
+	const char *p, *end = txt + len, *arg;
+	size_t	n, k, i, an;
+
+	if (*pos == 0 && spf_record_is_v1(txt, len))
+		*pos = 6;
+	p = txt + (*pos < len ? *pos : len);
+	while (p < end && *p == ' ')
+		p++;
+	if (p >= end) {
+		*pos = len;
+		return 0;
+	}
+	for (n = 0; p + n < end && p[n] != ' '; n++)
+		;
+	*pos = (size_t)(p + n - txt);
+	memset(t, 0, sizeof(*t));
+	t->text = p;
+	t->len = n;
+	/* modifier: name "=" ... with name = ALPHA *(ALPHA/DIGIT/-/_/.) */
+	k = 0;
+	if (isalpha((unsigned char)p[0]))
+		for (k = 1; k < n && (isalnum((unsigned char)p[k]) ||
+		    p[k] == '-' || p[k] == '_' || p[k] == '.'); k++)
+			;
+	if (k > 0 && k < n && p[k] == '=') {
+		t->name = p;
+		t->namelen = k;
+		t->arg = p + k + 1;
+		t->arglen = n - k - 1;
+		t->kind = SPF_TERM_MODIFIER;
+		if (k == 8 && strncasecmp(p, "redirect", 8) == 0)
+			t->kind = SPF_TERM_REDIRECT;
+		else if (k == 3 && strncasecmp(p, "exp", 3) == 0)
+			t->kind = SPF_TERM_EXP;
+		if (t->kind != SPF_TERM_MODIFIER) {
+			t->dom = t->arg;
+			t->domlen = t->arglen;
+		}
+		return 1;
+	}
+	if (n > 0 && strchr("+-?~", p[0]) != NULL) {
+		t->qual = p[0];
+		p++;
+		n--;
+	}
+	for (k = 0; k < n && p[k] != ':' && p[k] != '/'; k++)
+		;
+	t->name = p;
+	t->namelen = k;
+	t->arg = arg = p + k;
+	t->arglen = an = n - k;
+	t->kind = SPF_TERM_UNKNOWN;
+	for (i = 0; i <= SPF_TERM_EXISTS; i++)
+		if (strlen(term_names[i]) == k &&
+		    strncasecmp(p, term_names[i], k) == 0)
+			t->kind = (enum spf_term_kind)i;
+	switch (t->kind) {
+	case SPF_TERM_A:
+	case SPF_TERM_MX: {
+		const char *s4, *s6;
+		size_t	n4, n6;
+
+		an = cidr_split(arg, an, &s4, &n4, &s6, &n6);
+		break;
+	}
+	case SPF_TERM_INCLUDE:
+	case SPF_TERM_EXISTS:
+	case SPF_TERM_PTR:
+		break;
+	default:
+		return 1;
+	}
+	if (an > 0 && arg[0] == ':') {
+		t->dom = arg + 1;
+		t->domlen = an - 1;
+	}
+	return 1;
+}
 
 /* a / mx with a dual-cidr-length: see DESCRIPTION for the /0 rewrite. */
 static void
@@ -517,48 +621,33 @@ emit_a_mx(struct out *o, char qual, const char *name, const char *dom,
 
 /* One directive; *has_all is set for "all". */
 static int
-directive(struct chk *c, struct out *o, const char *t, size_t n,
+directive(struct chk *c, struct out *o, const struct spf_term *t,
     int family, int *has_all)
 {
-	char	qual = 0;
-	size_t	k, i, an, dn;
-	const char *arg, *dom;
-	int	m = -1, c4, c6;
+	char	qual = t->qual;
+	size_t	k, an = t->arglen, dn;
+	const char *arg = t->arg, *dom;
+	int	m = (int)t->kind, c4, c6;
 
-	if (n > 0 && strchr("+-?~", t[0]) != NULL) {
-		qual = t[0];
-		t++;
-		n--;
-	}
-	for (k = 0; k < n && t[k] != ':' && t[k] != '/'; k++)
-		;
-	for (i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
-		if (strlen(mechs[i].name) == k &&
-		    strncasecmp(t, mechs[i].name, k) == 0)
-			m = (int)mechs[i].m;
-	if (m < 0)
-		return bad(c, "unknown mechanism");
-	arg = t + k;
-	an = n - k;
-	switch ((enum mech)m) {
-	case M_ALL:
+	switch (t->kind) {
+	case SPF_TERM_ALL:
 		if (an != 0)
 			return bad(c, "all takes no argument");
 		*has_all = 1;
 		put_term_start(o, qual);
 		puts_(o, "all");
 		return 0;
-	case M_INCLUDE:
-	case M_EXISTS:
+	case SPF_TERM_INCLUDE:
+	case SPF_TERM_EXISTS:
 		if (an < 1 || arg[0] != ':')
-			return bad(c, "%s needs a domain", mechs[m].name);
+			return bad(c, "%s needs a domain", term_names[m]);
 		if (domain_spec(c, arg + 1, an - 1) < 0)
 			return -1;
 		put_term_start(o, qual);
-		puts_(o, mechs[m].name);
+		puts_(o, term_names[m]);
 		put(o, arg, an);
 		return 0;
-	case M_PTR:
+	case SPF_TERM_PTR:
 		if (an > 0 && (arg[0] != ':' ||
 		    domain_spec(c, arg + 1, an - 1) < 0))
 			return an > 0 && arg[0] != ':' ?
@@ -567,53 +656,59 @@ directive(struct chk *c, struct out *o, const char *t, size_t n,
 		puts_(o, "ptr");
 		put(o, arg, an);
 		return 0;
-	case M_A:
-	case M_MX:
+	case SPF_TERM_A:
+	case SPF_TERM_MX:
 		dn = an;
 		if (dual_cidr(c, arg, &dn, &c4, &c6) < 0)
 			return -1;
 		dom = NULL;
 		if (dn > 0) {
 			if (arg[0] != ':')
-				return bad(c, "bad %s argument", mechs[m].name);
+				return bad(c, "bad %s argument", term_names[m]);
 			dom = arg + 1;
 			dn--;
 			if (domain_spec(c, dom, dn) < 0)
 				return -1;
 		}
-		emit_a_mx(o, qual, mechs[m].name, dom, dom ? dn : 0, c4, c6,
+		emit_a_mx(o, qual, term_names[m], dom, dom ? dn : 0, c4, c6,
 		    family);
 		if (dom == NULL && (family == AF_INET ? c4 : c6) == 0)
 			c->macros++;	/* the %{d} the /0 rewrite adds */
 		return 0;
-	case M_IP4:
-	case M_IP6:
+	case SPF_TERM_IP4:
+	case SPF_TERM_IP6:
 		if (an < 1 || arg[0] != ':')
-			return bad(c, "%s needs an address", mechs[m].name);
+			return bad(c, "%s needs an address", term_names[m]);
 		arg++;
 		an--;
 		for (k = 0; k < an && arg[k] != '/'; k++)
 			;
-		if (m == M_IP4 ? !ip4_ok(arg, k) : !ip6_ok(arg, k))
-			return bad(c, "bad %s address", mechs[m].name);
+		if (m == SPF_TERM_IP4 ? !ip4_ok(arg, k) : !ip6_ok(arg, k))
+			return bad(c, "bad %s address", term_names[m]);
 		c4 = -1;
 		if (k < an && (c4 = cidr_num(arg + k + 1, an - k - 1,
-		    m == M_IP4 ? 32 : 128)) < 0)
-			return bad(c, "bad %s cidr length", mechs[m].name);
+		    m == SPF_TERM_IP4 ? 32 : 128)) < 0)
+			return bad(c, "bad %s cidr length", term_names[m]);
 		if (c4 == 0) {
-			const char *halves = m == M_IP4 ?
+			const char *halves = m == SPF_TERM_IP4 ?
 			    "ip4:0.0.0.0/1" : "ip6:::/1";
 			put_term_start(o, qual);
 			puts_(o, halves);
 			put_term_start(o, qual);
-			puts_(o, m == M_IP4 ? "ip4:128.0.0.0/1" : "ip6:8000::/1");
+			puts_(o, m == SPF_TERM_IP4 ? "ip4:128.0.0.0/1" :
+			    "ip6:8000::/1");
 			return 0;
 		}
 		put_term_start(o, qual);
-		puts_(o, mechs[m].name);
+		puts_(o, term_names[m]);
 		puts_(o, ":");
 		put(o, arg, an);
 		return 0;
+	case SPF_TERM_REDIRECT:		/* modifiers do not come here */
+	case SPF_TERM_EXP:
+	case SPF_TERM_MODIFIER:
+	case SPF_TERM_UNKNOWN:
+		break;
 	}
 	return bad(c, "unknown mechanism");
 }
@@ -624,8 +719,9 @@ spf_record_rewrite(const char *txt, size_t len, int family, char *outbuf,
 {
 	struct chk c = { why, whylen, 0, 0 };
 	struct out o = { outbuf, 0, outlen, 0 };
-	const char *p, *end = txt + len, *redirect = NULL;
-	size_t	i, n, rn = 0, k;
+	struct spf_term t;
+	const char *redirect = NULL;
+	size_t	i, n, rn = 0, pos;
 	int	has_all = 0, exps = 0, redirects = 0, ends_macro;
 	size_t	lit;
 
@@ -641,53 +737,38 @@ spf_record_rewrite(const char *txt, size_t len, int family, char *outbuf,
 		if ((unsigned char)txt[i] < 0x20 || (unsigned char)txt[i] > 0x7e)
 			return bad(&c, "control or non-ASCII byte in record");
 	puts_(&o, "v=spf1");
-	for (p = txt + 6; p < end; p += n) {
-		while (p < end && *p == ' ')
-			p++;
-		if (p >= end)
-			break;
-		for (n = 0; p + n < end && p[n] != ' '; n++)
-			;
+	for (pos = 0; spf_term_next(txt, len, &pos, &t); ) {
+		n = t.len;
 		c.term_escapes = 0;
-		/* modifier: name "=" ... with name = ALPHA *(ALPHA/DIGIT/-/_/.) */
-		k = 0;
-		if (isalpha((unsigned char)p[0]))
-			for (k = 1; k < n && (isalnum((unsigned char)p[k]) ||
-			    p[k] == '-' || p[k] == '_' || p[k] == '.'); k++)
-				;
-		if (k > 0 && k < n && p[k] == '=') {
-			if (k == 8 && strncasecmp(p, "redirect", 8) == 0) {
-				if (++redirects > 1)
-					return bad(&c, "duplicate redirect=");
-				if (domain_spec(&c, p + 9, n - 9) < 0)
-					return -1;
-				redirect = p + 9;
-				rn = n - 9;
-				if (n > SPF_TERM_MAX)
-					return bad(&c, "term too long");
-				if (c.term_escapes > SPF_TERM_MACROS_MAX)
-					return bad(&c, "too many macros in a term");
-			} else if (k == 3 && strncasecmp(p, "exp", 3) == 0) {
-				int m0 = c.macros;
+		if (t.kind == SPF_TERM_REDIRECT) {
+			if (++redirects > 1)
+				return bad(&c, "duplicate redirect=");
+			if (domain_spec(&c, t.arg, t.arglen) < 0)
+				return -1;
+			redirect = t.arg;
+			rn = t.arglen;
+			if (n > SPF_TERM_MAX)
+				return bad(&c, "term too long");
+			if (c.term_escapes > SPF_TERM_MACROS_MAX)
+				return bad(&c, "too many macros in a term");
+			continue;
+		}
+		if (t.kind == SPF_TERM_EXP || t.kind == SPF_TERM_MODIFIER) {
+			int m0 = c.macros;
 
-				if (++exps > 1)
-					return bad(&c, "duplicate exp=");
-				if (domain_spec(&c, p + 4, n - 4) < 0)
-					return -1;
-				c.macros = m0;	/* dropped: never compiled */
-			} else {
-				int m0 = c.macros;
-
-				if (macro_string(&c, p + k + 1, n - k - 1, 0,
-				    &ends_macro, &lit) < 0)
-					return -1;
-				c.macros = m0;	/* dropped: never compiled */
-			}
+			if (t.kind == SPF_TERM_EXP && ++exps > 1)
+				return bad(&c, "duplicate exp=");
+			if (t.kind == SPF_TERM_EXP ?
+			    domain_spec(&c, t.arg, t.arglen) < 0 :
+			    macro_string(&c, t.arg, t.arglen, 0, &ends_macro,
+			    &lit) < 0)
+				return -1;
+			c.macros = m0;	/* dropped: never compiled */
 			continue;
 		}
 		if (n > SPF_TERM_MAX)
 			return bad(&c, "term too long");
-		if (directive(&c, &o, p, n, family, &has_all) < 0)
+		if (directive(&c, &o, &t, family, &has_all) < 0)
 			return -1;
 		if (c.term_escapes > SPF_TERM_MACROS_MAX)
 			return bad(&c, "too many macros in a term");

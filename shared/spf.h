@@ -54,6 +54,38 @@ int	spf_record_is_v1(const char *txt, size_t len);
  * AF_INET6). Returns 0, or -1 with the reason in why (permerror). */
 int	spf_record_rewrite(const char *txt, size_t len, int family,
 	    char *out, size_t outlen, char *why, size_t whylen);
+/* The terms of a record, as spf_record_rewrite() reads them (RFC 7208
+ * 4.6.1: terms split at spaces; a term whose name is followed by "=" is a
+ * modifier, else a directive: qualifier, mechanism). */
+enum spf_term_kind {
+	SPF_TERM_ALL, SPF_TERM_INCLUDE, SPF_TERM_A, SPF_TERM_MX, SPF_TERM_PTR,
+	SPF_TERM_IP4, SPF_TERM_IP6, SPF_TERM_EXISTS,	/* mechanisms */
+	SPF_TERM_REDIRECT, SPF_TERM_EXP,		/* known modifiers */
+	SPF_TERM_MODIFIER,	/* any other name=value */
+	SPF_TERM_UNKNOWN,	/* no known mechanism: the record is permerror */
+};
+struct spf_term {
+	enum spf_term_kind kind;
+	const char *text;	/* the whole term, len bytes */
+	size_t	len;
+	char	qual;		/* '+', '-', '~', '?' as written, or 0 */
+	const char *name;	/* mechanism or modifier name as written */
+	size_t	namelen;
+	const char *arg;	/* what follows the name: for a mechanism ":..."
+				 * or "/..." as written, for a modifier the
+				 * value after "=" */
+	size_t	arglen;
+	const char *dom;	/* include, exists, ptr, a, mx, redirect, exp:
+				 * the domain-spec (a and mx without their
+				 * cidr lengths), NULL when the term has none */
+	size_t	domlen;
+};
+/* Split the next term of txt[0, len) from *pos on (start with *pos = 0:
+ * a leading "v=spf1" is skipped) into t, pointing into txt, and advance
+ * *pos. Returns 1, or 0 after the last term. Lexical only: whether the
+ * term is valid is spf_record_rewrite()'s question. */
+int	spf_term_next(const char *txt, size_t len, size_t *pos,
+	    struct spf_term *t);
 /* 1 if dom is a usable identity domain (RFC 7208 4.3: <= 253 bytes,
  * labels 1..63, at least two labels, printable ASCII, not a literal,
  * top label not all-numeric), else 0 (the result is then "none"). */

@@ -83,6 +83,7 @@
 #include "shared/hdr.h"
 #include "shared/mem.h"
 #include "shared/spf.h"
+#include "verifier/checkdom.h"
 #include "verifier/dkim.h"
 #include "verifier/html.h"
 #include "verifier/obuf.h"
@@ -1630,7 +1631,10 @@ static const char head[] =
 ".cnt{outline:none!important}"
 "h2,h3{break-after:avoid}}\n"
 "</style></head>\n"
-"<body>\n"
+"<body>\n";
+
+/* The top of a run's report: the verdict filter and the title. */
+static const char report_top[] =
 "<input type=\"radio\" name=\"f\" id=\"f-all\" class=\"flt\" checked "
 "aria-label=\"show all messages\">\n"
 "<input type=\"radio\" name=\"f\" id=\"f-authenticated\" class=\"flt\" "
@@ -1704,6 +1708,7 @@ html_open(const char *path, char *err, size_t errlen)
 	setvbuf(f, h->fbuf, _IOFBF, HTML_FILE_BUF);
 	pthread_mutex_init(&h->mu, NULL);
 	BLIT(&b, head);
+	BLIT(&b, report_top);
 	BLIT(&b, "<p>");
 	date_str((int64_t)time(NULL), ts);
 	BLIT(&b, "Written ");
@@ -2059,5 +2064,88 @@ html_close(struct html *h, const struct summary *s, char *err,
 	pthread_mutex_destroy(&h->mu);
 	free(h->fbuf);
 	free(h);
+	return rc;
+}
+
+/* ---- relaytrust-verify --check-domain ------------------------------- */
+
+static void
+check_row(struct report_buf *b, const struct checkdom_check *c)
+{
+	static const char *const cls[] = { "r-pass", "r-other", "r-fail" };
+
+	BLIT(b, "<tr><td class=\"");
+	bputs(b, cls[c->status]);
+	BLIT(b, "\">");
+	bputs(b, checkdom_status_str(c->status));
+	BLIT(b, "</td><td>");
+	bputs(b, checkdom_item_str(c->item));
+	BLIT(b, "</td><td>");
+	if (c->target[0] != '\0')
+		escs(b, c->target);
+	else
+		BLIT(b, "<span class=\"none\">domain</span>");
+	BLIT(b, "</td><td>");
+	escs(b, c->detail);
+	if (c->fix[0] != '\0') {
+		BLIT(b, "<br><b>Fix:</b> ");
+		escs(b, c->fix);
+	}
+	BLIT(b, "</td></tr>\n");
+}
+
+int
+html_checkdom(const char *path, const struct checkdom *cd, char *err,
+    size_t errlen)
+{
+	struct report_buf b = { NULL, 0, 0, NULL };
+	const char *verdict = cd->nfail ? "forged" : cd->nwarn ? "suspicious" :
+	    "authenticated";
+	char ts[48];
+	size_t i;
+	FILE *f;
+	int rc = 0;
+
+	if ((f = fopen(path, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	BLIT(&b, head);
+	BLIT(&b, "<header class=\"top\"><h1>What receivers will think of ");
+	escs(&b, cd->domain);
+	BLIT(&b, "</h1>\n<p>Written ");
+	date_str((int64_t)time(NULL), ts);
+	bputs(&b, ts);
+	BLIT(&b, " by relaytrust-verify " RT_VERSION " --check-domain, with "
+	    "the DNS, SPF, DKIM and DMARC code that judges received mail. "
+	    "The MTA-STS policy file (HTTPS) is not fetched.</p></header>\n"
+	    "<main class=\"report\"><section class=\"msg\" "
+	    "data-verdict=\"");
+	bputs(&b, verdict);
+	BLIT(&b, "\"><h2>");
+	escs(&b, cd->domain);
+	BLIT(&b, "</h2>\n<p><span class=\"verdict v-");
+	bputs(&b, verdict);
+	BLIT(&b, "\">");
+	bnum(&b, cd->nfail);
+	BLIT(&b, " fail</span> ");
+	bnum(&b, cd->nwarn);
+	BLIT(&b, " warn, ");
+	bnum(&b, cd->npass);
+	BLIT(&b, " pass</p>\n<table class=\"t\"><tr><th>status</th>"
+	    "<th>item</th><th>about</th><th>detail and fix</th></tr>\n");
+	for (i = 0; i < cd->n; i++)
+		check_row(&b, &cd->c[i]);
+	BLIT(&b, "</table></section></main>\n<footer>End of the report."
+	    "</footer>\n</body></html>\n");
+	if (fwrite(b.p, 1, b.len, f) != b.len || fflush(f) != 0) {
+		snprintf(err, errlen, "writing %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	if (fclose(f) != 0 && rc == 0) {
+		snprintf(err, errlen, "closing %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	report_buf_free(&b);
 	return rc;
 }

@@ -36,4 +36,10 @@ void	html_flush(struct html *);
 int	html_close(struct html *, const struct summary *s, char *err,
 	    size_t errlen);
 
+struct checkdom;
+/* The --check-domain report (SPEC 3.4) as one self-contained file at
+ * path, in the same style. Returns 0, or -1 with the reason in err. */
+int	html_checkdom(const char *path, const struct checkdom *cd, char *err,
+	    size_t errlen);
+
 #endif

@@ -85,6 +85,7 @@
 #include "verifier/align.h"
 #include "verifier/arc.h"
 #include "verifier/chain.h"
+#include "verifier/checkdom.h"
 #include "verifier/claims.h"
 #include "verifier/dkim.h"
 #include "verifier/html.h"
@@ -168,8 +169,113 @@ usage(void)
 	fprintf(stderr, "usage: %s [--json] [--dns-forward ADDR[@PORT]] "
 	    "[--keys FILE] [--offline]\n"
 	    "       [--trusted CIDR|HOSTNAME] [--at TIME] [--html FILE] [--jobs N] "
-	    "[--progress|--no-progress] [-V] [PATH...]\n", PROG);
+	    "[--progress|--no-progress] [-V] [PATH...]\n"
+	    "       %s --check-domain DOMAIN [--ip ADDR]... [--selector S]... "
+	    "[--json] [--html FILE]\n"
+	    "       [--dns-forward ADDR[@PORT]] [--smtp-port N]\n", PROG, PROG);
 	exit(2);
+}
+
+static int	valid_ip(const char *);
+static int	text_width(void);
+
+/* --check-domain's options (SPEC 3.4). */
+static void
+checkdom_opt(struct checkdom_opts *o, int ch, const char *arg)
+{
+	char *end;
+	long v;
+
+	switch (ch) {
+	case 'C':
+		o->domain = arg;
+		return;
+	case 'I':
+		if (o->nips == CHECKDOM_IPS_MAX || strlen(arg) >= 64 ||
+		    !valid_ip(arg)) {
+			fprintf(stderr, "%s: --ip %s: want an IPv4 or IPv6 "
+			    "address (at most %d)\n", PROG, arg,
+			    CHECKDOM_IPS_MAX);
+			exit(2);
+		}
+		o->ips[o->nips++] = arg;
+		return;
+	case 'S':
+		if (o->nselectors == CHECKDOM_SELECTORS_MAX || arg[0] == '\0' ||
+		    strlen(arg) > 63 || strspn(arg, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != strlen(arg)) {
+			fprintf(stderr, "%s: --selector %s: want a selector "
+			    "(letters, digits, '-', '_', '.'; at most %d)\n",
+			    PROG, arg, CHECKDOM_SELECTORS_MAX);
+			exit(2);
+		}
+		o->selectors[o->nselectors++] = arg;
+		return;
+	case 'M':
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v < 1 || v > 65535) {
+			fprintf(stderr, "%s: --smtp-port %s: want 1..65535\n",
+			    PROG, arg);
+			exit(2);
+		}
+		o->smtp_port = (int)v;
+		return;
+	}
+}
+
+static int
+valid_ip(const char *s)
+{
+	struct netaddr a;
+
+	return netaddr_parse(s, &a) == 0;
+}
+
+/* relaytrust-verify --check-domain: exit 0 when nothing fails, 1 when
+ * something does, 2 on a usage error. */
+static int
+check_domain(struct checkdom_opts *o, const struct run *r, int npaths)
+{
+	static char buf[1 << 16];
+	struct report_buf b = { buf, 0, sizeof(buf), stdout };
+	struct checkdom cd;
+	char err[256];
+	int i;
+
+	if (o->domain == NULL || npaths > 0 || r->offline || r->keys ||
+	    r->cfg.nets != NULL || r->cfg.nhosts > 0 || r->has_at) {
+		fprintf(stderr, "%s: --ip, --selector and --smtp-port go with "
+		    "--check-domain DOMAIN, which takes no PATH, --offline, "
+		    "--keys, --trusted or --at\n", PROG);
+		exit(2);
+	}
+	for (i = 0; i < r->oopts.nforward; i++)
+		o->forward[i] = r->oopts.forward[i];
+	o->nforward = r->oopts.nforward;
+	o->timeout = r->oopts.timeout;
+	if (checkdom_run(o, &cd, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: --check-domain %s\n", PROG, err);
+		exit(2);
+	}
+	if (r->ro.json)
+		checkdom_json(&cd, &b);
+	else
+		checkdom_text(&cd, &b, text_width());
+	fwrite(b.p, 1, b.len, stdout);
+	if (r->html_path != NULL && html_checkdom(r->html_path, &cd, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "%s: --html %s\n", PROG, err);
+		exit(2);
+	}
+	i = cd.nfail > 0;
+	checkdom_free(&cd);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "%s: writing the report: %s\n", PROG,
+		    strerror(errno));
+		return 2;
+	}
+	return i;
 }
 
 static double
@@ -691,8 +797,13 @@ main(int argc, char **argv)
 		{ "no-progress", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "check-domain", required_argument, NULL, 'C' },
+		{ "ip", required_argument, NULL, 'I' },
+		{ "selector", required_argument, NULL, 'S' },
+		{ "smtp-port", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static struct checkdom_opts cdo;
 	static struct run r;
 	static struct chain c;
 	struct hdr h;
@@ -766,10 +877,19 @@ main(int argc, char **argv)
 		case 'V':
 			version();
 			return 0;
+		case 'C':
+		case 'I':
+		case 'S':
+		case 'M':
+			checkdom_opt(&cdo, ch, optarg);
+			break;
 		default:
 			usage();
 		}
 	}
+	if (cdo.domain != NULL || cdo.nips > 0 || cdo.nselectors > 0 ||
+	    cdo.smtp_port > 0)
+		return check_domain(&cdo, &r, argc - optind);
 	if (r.offline && r.oopts.nforward > 0) {
 		fprintf(stderr, "%s: --offline and --dns-forward contradict each "
 		    "other: --offline makes no DNS query\n", PROG);

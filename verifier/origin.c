@@ -10,6 +10,11 @@
  *	struct origin *origin_new(const struct origin_opts *o, char *err,
  *		size_t errlen);
  *	void origin_check(struct origin *o, struct chain *c);
+ *	void origin_iprev(struct origin *o, const char *ip,
+ *		struct origin_iprev *out);
+ *	int origin_spf(struct origin *o, const char *ip, const char *helo,
+ *		const char *sender);
+ *	struct dns *origin_dns(struct origin *o);
  *	void origin_free(struct origin *o);
  * DESCRIPTION
  *	iprev follows RFC 8601 2.7.3 as the daemon does (SPEC 2.4): PTR of
@@ -94,29 +99,35 @@ fail:
 	return NULL;
 }
 
-static enum chain_iprev
-iprev(struct origin *o, const char *ip)
+void
+origin_iprev(struct origin *o, const char *ip, struct origin_iprev *out)
 {
 	struct netaddr a, b;
 	struct dns_answer *ptr, *fw;
 	char name[NETADDR_PTR_MAX];
 	int i, k, temp = 0;
-	enum chain_iprev res = CHAIN_IPREV_FAIL;
 
+	memset(out, 0, sizeof(*out));
+	out->res = CHAIN_IPREV_PERMERROR;
+	out->confirmed = -1;
 	if (netaddr_parse(ip, &a) != 0 ||
 	    netaddr_ptr_name(&a, name, sizeof(name)) != 0)
-		return CHAIN_IPREV_PERMERROR;
+		return;
 	ptr = dns_query_sync(o->sync, name, DNS_T_PTR);
 	if (ptr->status == DNS_TEMPFAIL) {
 		dns_answer_free(ptr);
-		return CHAIN_IPREV_TEMPERROR;
+		out->res = CHAIN_IPREV_TEMPERROR;
+		return;
 	}
 	if (ptr->status != DNS_OK || ptr->nrr == 0) {
 		dns_answer_free(ptr);
-		return CHAIN_IPREV_PERMERROR;
+		return;
 	}
+	out->res = CHAIN_IPREV_FAIL;
 	for (i = 0; i < ptr->nrr && i < ORIGIN_NAMES_MAX &&
-	    res != CHAIN_IPREV_PASS; i++) {
+	    out->confirmed < 0; i++) {
+		snprintf(out->names[out->nnames++], sizeof(out->names[0]), "%s",
+		    (const char *)ptr->rr[i].data);
 		fw = dns_query_sync(o->sync, (const char *)ptr->rr[i].data,
 		    a.family == AF_INET ? DNS_T_A : DNS_T_AAAA);
 		if (fw->status == DNS_TEMPFAIL)
@@ -128,14 +139,30 @@ iprev(struct origin *o, const char *ip)
 				continue;
 			memcpy(b.a, fw->rr[k].data, fw->rr[k].len);
 			if (netaddr_equal(&a, &b))
-				res = CHAIN_IPREV_PASS;
+				out->confirmed = i;
 		}
 		dns_answer_free(fw);
 	}
 	dns_answer_free(ptr);
-	if (res != CHAIN_IPREV_PASS && temp)
-		res = CHAIN_IPREV_TEMPERROR;
-	return res;
+	if (out->confirmed >= 0)
+		out->res = CHAIN_IPREV_PASS;
+	else if (temp)
+		out->res = CHAIN_IPREV_TEMPERROR;
+}
+
+static enum chain_iprev
+iprev(struct origin *o, const char *ip)
+{
+	struct origin_iprev d;
+
+	origin_iprev(o, ip, &d);
+	return d.res;
+}
+
+struct dns *
+origin_dns(struct origin *o)
+{
+	return o->sync;
 }
 
 struct spf_wait {
@@ -154,8 +181,9 @@ spf_done(void *arg, const struct spf_outcome *out)
 	event_base_loopbreak(w->base);
 }
 
-static int
-spf(struct origin *o, const char *ip, const char *helo, const char *sender)
+int
+origin_spf(struct origin *o, const char *ip, const char *helo,
+    const char *sender)
 {
 	struct spf_query q;
 	struct spf_wait w = { 0, -1, o->base };
@@ -202,7 +230,7 @@ origin_check(struct origin *o, struct chain *c)
 		free(e->key);
 		e->key = xstrdup(key);
 		e->iprev = iprev(o, c->origin_ip);
-		e->spf = spf(o, c->origin_ip, c->origin_helo, sender);
+		e->spf = origin_spf(o, c->origin_ip, c->origin_helo, sender);
 	}
 	snprintf(note, sizeof(note), "iprev and SPF (%s %.120s) evaluated now, "
 	    "not at delivery time", sender[0] ? "mailfrom" : "helo",

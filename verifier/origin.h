@@ -26,4 +26,20 @@ struct origin *origin_new(const struct origin_opts *, char *err,
 void	origin_check(struct origin *, struct chain *c);
 void	origin_free(struct origin *);		/* NULL is a no-op */
 
+/* iprev of ip with the names it went through (--check-domain). */
+struct origin_iprev {
+	enum chain_iprev res;
+	int	nnames;				/* PTR names tried */
+	char	names[ORIGIN_NAMES_MAX][DNS_NAME_MAX + 1];
+	int	confirmed;			/* index of the name that led
+						 * back to ip, -1 if none */
+};
+void	origin_iprev(struct origin *, const char *ip, struct origin_iprev *);
+/* SPF of ip for sender (MAIL FROM) or, when sender is "", helo: an enum
+ * spf_result, -1 when the query could not be made. */
+int	origin_spf(struct origin *, const char *ip, const char *helo,
+	    const char *sender);
+/* The blocking resolver, for other lookups of the same run. */
+struct dns *origin_dns(struct origin *);
+
 #endif

@@ -305,7 +305,7 @@ spf_addr(struct ctx *x, const char *ip, int have_record)
 	snprintf(sender, sizeof(sender), "postmaster@%s", d);
 	res = origin_spf(x->org, ip, "", sender);
 	if (res == SPF_RES_PASS) {
-		add(x, CD_SPF, CD_PASS, ip, NULL, "pass: %s may send mail for "
+		add(x, CD_SPF, CD_PASS, ip, NULL, "pass: %s may send mail as "
 		    "%s", ip, d);
 		return;
 	}
@@ -716,32 +716,31 @@ starttls_item(struct ctx *x, const struct mxhost *m,
 	else if (!p->starttls_offered)
 		add(x, CD_STARTTLS, CD_FAIL, mx, "enable STARTTLS with a "
 		    "certificate (Postfix: smtpd_tls_security_level = may, "
-		    "smtpd_tls_chain_files)", "%s does not offer STARTTLS: "
-		    "mail to it crosses the internet unencrypted", mx);
+		    "smtpd_tls_chain_files)", "no STARTTLS offered: mail to "
+		    "%s crosses the internet unencrypted", mx);
 	else if (!p->tls_ok)
 		add(x, CD_STARTTLS, CD_FAIL, mx, "check the TLS settings and "
-		    "certificate files of the server", "%s offers STARTTLS "
-		    "but the handshake failed: %s", mx, p->error);
+		    "certificate files of the server", "STARTTLS offered "
+		    "but the handshake failed: %s", p->error);
 	else if (p->expired)
 		add(x, CD_STARTTLS, CD_FAIL, mx, fixf(fix, sizeof(fix), "renew "
-		    "the certificate of %s", mx), "%s %s %s: the certificate "
-		    "has expired", mx, p->tls_version, p->tls_cipher);
+		    "the certificate of %s", mx), "%s %s: the certificate "
+		    "has expired", p->tls_version, p->tls_cipher);
 	else if (!p->chain_ok)
 		add(x, CD_STARTTLS, CD_WARN, mx, "install a certificate from a "
 		    "public CA with its intermediate certificates (Postfix: "
-		    "smtpd_tls_chain_files)", "%s %s %s: the certificate chain "
-		    "is not trusted (%s); senders that require TLS (MTA-STS, "
-		    "DANE aside) refuse it", mx, p->tls_version, p->tls_cipher,
-		    p->chain_error);
+		    "smtpd_tls_chain_files)", "%s %s: the certificate chain "
+		    "is not trusted (%s); senders that require TLS (MTA-STS) "
+		    "refuse it", p->tls_version, p->tls_cipher, p->chain_error);
 	else if (!p->name_ok)
 		add(x, CD_STARTTLS, CD_WARN, mx, fixf(fix, sizeof(fix), "get a "
-		    "certificate that names %s", mx), "%s %s: the certificate "
-		    "names %s, not %s", mx, p->tls_version, p->names[0] ?
+		    "certificate that names %s", mx), "%s: the certificate "
+		    "names %s, not %s", p->tls_version, p->names[0] ?
 		    p->names : p->subject_cn, mx);
 	else if (strcmp(p->tls_version, "TLSv1.2") != 0 &&
 	    strcmp(p->tls_version, "TLSv1.3") != 0)
 		add(x, CD_STARTTLS, CD_WARN, mx, "allow TLS 1.2 and 1.3 on the "
-		    "server", "%s negotiated %s: older than TLS 1.2", mx,
+		    "server", "%s negotiated: older than TLS 1.2",
 		    p->tls_version);
 	else
 		add(x, CD_STARTTLS, CD_PASS, mx, NULL, "%s %s, certificate "
@@ -767,15 +766,15 @@ check_mx(struct ctx *x)
 		if (mx[i].naddr == 0) {
 			add(x, CD_MX, CD_FAIL, mx[i].name, fixf(fix, sizeof(fix),
 			    "add an A or AAAA record for %s, or remove it from "
-			    "the MX records", mx[i].name), "MX %s (preference "
-			    "%d) has no address", mx[i].name, mx[i].pref);
+			    "the MX records", mx[i].name), "preference %d: no "
+			    "address (A or AAAA)", mx[i].pref);
 			continue;
 		}
 		for (k = 0, n = 0, addrs[0] = '\0'; k < mx[i].naddr; k++)
 			n += (size_t)snprintf(addrs + n, sizeof(addrs) - n,
 			    "%s%s", k ? ", " : "", mx[i].addr[k]);
-		add(x, CD_MX, CD_PASS, mx[i].name, NULL, "MX %s, preference "
-		    "%d: %s", mx[i].name, mx[i].pref, addrs);
+		add(x, CD_MX, CD_PASS, mx[i].name, NULL, "preference %d: %s",
+		    mx[i].pref, addrs);
 		t[nt].mx = mx[i].name;
 		t[nt].addr = mx[i].addr[0];
 		t[nt].port = x->o->smtp_port ? x->o->smtp_port : 25;

@@ -171,3 +171,41 @@ def test_four_listeners_one_call(postfix):
     assert not re.search(r"\bmail=\d", log), log
     # What Postfix says it negotiated is what the probe reports.
     assert "TLS connection established from" in log and good["tls_version"] in log, log
+
+
+def test_check_domain_against_postfix(postfix):
+    """relaytrust-verify --check-domain over the loopback DNS test server
+    whose MX records name the four Postfix listeners: one item per MX host
+    and one starttls item each, as a sender's administrator would read
+    them; the whole check is timed (printed, not asserted)."""
+    import json
+    import subprocess
+    from dnsserver import TestDNS
+    from conftest import RT_BIN
+    pf, pki, port = postfix
+    zone = {"e2e.test.example": [{"TXT": "v=spf1 mx -all"}] + [
+        {"MX": [10 * (i + 1), mx]} for i, (_, mx, _, _) in enumerate(LISTENERS)]}
+    for _, mx, addr, _ in LISTENERS:
+        zone[mx] = [{"A": addr}]
+    dns = TestDNS(host="127.0.0.1", port=0)
+    dns.set_zone(zone)
+    try:
+        t0 = time.monotonic()
+        p = subprocess.run([os.path.join(RT_BIN, "relaytrust-verify"), "--check-domain",
+                            "e2e.test.example", "--json", "--dns-forward",
+                            "127.0.0.1@%d" % dns.port, "--smtp-port", str(port)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+                           env=dict(os.environ, SSL_CERT_FILE=pki["ca"]))
+        took = time.monotonic() - t0
+    finally:
+        dns.stop()
+    print("check-domain against Postfix, 4 MX hosts: %.2f s" % took)
+    assert p.returncode == 1, p.stderr
+    st = {c["target"]: c for c in json.loads(p.stdout)["checks"] if c["item"] == "starttls"}
+    assert st["mx-good.test.example"]["status"] == "pass", (st, pf.maillog())
+    assert st["mx-expired.test.example"]["status"] == "fail", st
+    assert "expired" in st["mx-expired.test.example"]["detail"], st
+    assert st["mx-wrong.test.example"]["status"] == "warn", st
+    assert "other.test.example" in st["mx-wrong.test.example"]["detail"], st
+    assert st["mx-plain.test.example"]["status"] == "fail", st
+    assert "no STARTTLS" in st["mx-plain.test.example"]["detail"], st

@@ -88,6 +88,16 @@ struct ctx {
 
 /* ---- the list of items --------------------------------------------- */
 
+/* Records are the domain owner's bytes, and the report goes to a
+ * terminal: anything but printable ASCII becomes '?'. */
+static void
+printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
 static void
 add(struct ctx *x, enum checkdom_item item, enum checkdom_status st,
     const char *target, const char *fix, const char *fmt, ...)
@@ -115,6 +125,9 @@ add(struct ctx *x, enum checkdom_item item, enum checkdom_status st,
 	va_start(ap, fmt);
 	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
 	va_end(ap);
+	printable(c->detail);
+	printable(c->fix);
+	printable(c->target);
 	if (st == CD_FAIL)
 		cd->nfail++;
 	else if (st == CD_WARN)

@@ -107,6 +107,16 @@ def dns(keys):
         "mx3.tls.example": [{"A": "127.0.0.23"}],
         "mx4.tls.example": [{"A": "127.0.0.24"}],
         "broken.example": "SERVFAIL",
+        # hostile: control bytes, huge and odd records everywhere
+        "hostile.example": [{"TXT": "v=spf1 ip4:1.2.3.4 exp=\x1b[31mred\x07 -all"},
+                            {"TXT": "x" * 60000}] + [
+            {"MX": [i, "mx%d.hostile.example" % i]} for i in range(40)],
+        "_dmarc.hostile.example": [{"TXT": "v=DMARC1; p=reject; x=\x1b[31m; rua=" + ",".join(
+            "mailto:r%d@x%d.example" % (i, i) for i in range(60))}],
+        "_mta-sts.hostile.example": [{"TXT": b"v=STSv1; id=\xff\xfe\x00<script>"},
+                                     {"TXT": "v=STSv1x"}],
+        "_smtp._tls.hostile.example": [{"TXT": "v=TLSRPTv1;" + ";" * 5000}],
+        "<b>._domainkey.hostile.example": [{"TXT": "v=DKIM1; p=\x00"}],
         "_dmarc.broken.example": "SERVFAIL",
     }
     for i in range(11):
@@ -400,3 +410,28 @@ def test_endless_banner_mx(dns):
         srv.close()
     c = one(obj, "starttls", "mx1.good.example", "fail")
     assert "banner over 100 lines" in c["detail"], c
+
+
+def test_hostile_records(dns, tmp_path):
+    """Control bytes, a 60 KB TXT beside the SPF record, 40 MX hosts, 200
+    rua URIs (8 kept), binary MTA-STS and TLS-RPT records: valid JSON, no byte of
+    them unescaped in the text or the HTML, bounded lists."""
+    html = tmp_path / "h.html"
+    p, obj = check(dns, "hostile.example", "--smtp-port", str(conftest.free_port()),
+                   "--selector", "sel", "--html", str(html), timeout=120)
+    mx = items(obj, "mx")
+    assert len([c for c in mx if c["target"]]) == 10, mx        # CHECKDOM_MX_MAX
+    assert any("40 MX hosts" in c["detail"] for c in mx), mx
+    one(obj, "spf", None, "fail")             # control bytes: permerror
+    dm = one(obj, "dmarc", None, "fail")      # control bytes: permerror
+    assert "0x1b" in dm["detail"], dm
+    sts = one(obj, "mta-sts", None, "fail")   # binary, shown printable
+    assert "id=??" in sts["detail"], sts
+    for c in obj["checks"]:
+        assert all(0x20 <= ord(ch) < 0x7f for ch in c["detail"] + (c["fix"] or "")), c
+    text = html.read_text()
+    assert "<script>" not in text and "\x1b" not in text
+    t = subprocess.run([VERIFY, "--check-domain", "hostile.example", "--dns-forward",
+                        "127.0.0.1@%d" % dns.port, "--smtp-port", str(conftest.free_port())],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    assert b"\x1b" not in t.stdout and b"\x00" not in t.stdout, t.stdout[:2000]

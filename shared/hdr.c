@@ -32,12 +32,21 @@
  *	hdr_date_parse() takes the date forms seen in real Received and Date
  *	fields: a list of words (weekday, day, month name, year, time, zone)
  *	in any of the orders RFC 5322, asctime(3), date(1) and ISO 8601 use,
- *	plus two-digit years (RFC 5322 4.3), zone names and Go's
- *	"2018-04-22 02:54:17.02 +0000 UTC m=+1420.5" from SendGrid.
+ *	plus two- and three-digit years (RFC 5322 4.3), zone names, military
+ *	zones (as -0000), "7-Oct-2003", fractional seconds and Go's
+ *	"2018-04-22 02:54:17.02 +0000 UTC m=+1420.5" from SendGrid. It is a
+ *	tokenizer (words; commas and comments dropped) and a small rule per
+ *	piece or one-word form. The weekday is not checked, a leap second
+ *	reads as :59, and one word that no rule knows is forgiven after the
+ *	time.
  * DIAGNOSTICS
  *	hdr_parse() never fails: HDR_F_* flags say what was wrong (NUL bytes,
  *	invalid UTF-8, no empty line, too many fields, ...).
- *	hdr_date_parse() returns -1 and a short reason.
+ *	hdr_date_parse() returns -1 and a short reason: a piece missing ("no
+ *	time", "no year", "no month", "no day"), a word that is bad ("bad
+ *	time", "bad numeric zone", "bad ISO date", "bad d-mon-y date",
+ *	"unknown word", ...), a piece twice ("two times", "two dates", "too
+ *	many numbers"), a year before 1970, or a day its month does not have.
  * LIMITS
  *	HDR_FIELDS_MAX fields per message are kept; HDR_FIELD_MAX bytes of an
  *	unfolded value (callers size their buffers with it); HDR_DATE_MAX bytes
@@ -414,14 +423,36 @@ hdr_decode_2047(const char *in, char *out, size_t outlen)
 	return s.len;
 }
 
-/* Dates */
+/* Dates
+ *
+ * A tokenizer and rules. next_word() cuts the text into words at white
+ * space and commas and drops comments; each word goes to the rules of its
+ * kind (a digit first, a sign and a digit, anything else), and the first
+ * rule that knows the word fills its piece of struct date_parts. The
+ * whole-date forms differ mostly in the order of the same pieces, so there
+ * is no rule per order; the order matters in a few places only: a number
+ * is the day before the time and the year after it (RFC 5322 "1 Apr 2024
+ * 10:00" vs asctime's "Apr 1 10:00:00 2024"), a weekday name counts and
+ * an unknown word is forgiven only on their side of the time, and the
+ * first zone wins ("-0700 (PDT) PDT"). Forms that pack pieces into one
+ * word have a rule each: ISO 8601, d-mon-y, "GMT+hhmm", Go's "m=+1.5".
+ * date_finish() checks that all pieces are there, applies RFC 5322 4.3's
+ * years and the ranges, and makes the second.
+ */
 
-static const char *const months[] = {
-	"jan", "feb", "mar", "apr", "may", "jun",
-	"jul", "aug", "sep", "oct", "nov", "dec",
+/* Three lower-case letters as one integer: see abbrev3(). */
+#define A3(a, b, c)	((unsigned)(a) << 16 | (unsigned)(b) << 8 | (unsigned)(c))
+
+static const unsigned months[] = {
+	A3('j', 'a', 'n'), A3('f', 'e', 'b'), A3('m', 'a', 'r'),
+	A3('a', 'p', 'r'), A3('m', 'a', 'y'), A3('j', 'u', 'n'),
+	A3('j', 'u', 'l'), A3('a', 'u', 'g'), A3('s', 'e', 'p'),
+	A3('o', 'c', 't'), A3('n', 'o', 'v'), A3('d', 'e', 'c'),
 };
-static const char *const wdays[] = {
-	"mon", "tue", "wed", "thu", "fri", "sat", "sun",
+static const unsigned wdays[] = {
+	A3('m', 'o', 'n'), A3('t', 'u', 'e'), A3('w', 'e', 'd'),
+	A3('t', 'h', 'u'), A3('f', 'r', 'i'), A3('s', 'a', 't'),
+	A3('s', 'u', 'n'),
 };
 
 struct zone_name {
@@ -443,6 +474,182 @@ static const struct zone_name zones[] = {
 	{ "AWST", 480 }, { "ACST", 570 }, { "AEST", 600 }, { "AEDT", 660 },
 	{ "NZST", 720 }, { "NZDT", 780 }, { "EIRE", 0 },
 };
+
+/* One word of a date, and what its first bytes make it. */
+enum date_kind {
+	DATE_NUM,		/* a digit: "7", "2003", "10:00", "2018-04-22" */
+	DATE_OFFSET,		/* a sign and a digit: "+0200" */
+	DATE_NAME,		/* anything else: "Apr", "PDT", "m=+1.5", ";" */
+};
+
+struct date_word {
+	const char *p;
+	size_t	n;
+	enum date_kind kind;
+};
+
+/* The pieces found so far. */
+struct date_parts {
+	int	day, mon, year;		/* -1: not seen; mon 0..11 */
+	int	yeardigits;		/* as written: RFC 5322 4.3 */
+	int	hh, mm, ss;		/* hh -1: no time yet */
+	int	zone, have_zone;	/* minutes east of UTC */
+	int	unknown;		/* words that no rule took */
+	const char *err;		/* set: the date is bad */
+};
+
+/* A rule takes one word: 1 it is this rule's (the piece is filled), 0 it
+ * is not (the next rule is asked), -1 it is this rule's but bad (err). */
+typedef int (*date_rule)(struct date_parts *, const char *, size_t);
+
+static int
+date_bad(struct date_parts *p, const char *why)
+{
+	p->err = why;
+	return -1;
+}
+
+/* Tokenizer */
+
+static int
+date_sep(int c)
+{
+	return isspace(c) || c == ',';
+}
+
+/* The end of the comment at s[i] (nested; the end of s if unclosed). */
+static size_t
+comment_end(const char *s, size_t i, size_t len)
+{
+	int depth = 0;
+
+	for (; i < len; i++) {
+		if (s[i] == '(')
+			depth++;
+		else if (s[i] == ')' && --depth == 0)
+			return i + 1;
+	}
+	return len;
+}
+
+/* The next word at or after *pos into w: 1, or 0 at the end. Comments,
+ * e.g. "(PDT)", say nothing we rely on. */
+static int
+next_word(const char *s, size_t len, size_t *pos, struct date_word *w)
+{
+	size_t i = *pos, n = 0;
+
+	while (i < len && (s[i] == '(' || date_sep((unsigned char)s[i])))
+		i = s[i] == '(' ? comment_end(s, i, len) : i + 1;
+	if (i >= len)
+		return 0;
+	while (i + n < len && s[i + n] != '(' &&
+	    !date_sep((unsigned char)s[i + n]))
+		n++;
+	w->p = s + i;
+	w->n = n;
+	if (isdigit((unsigned char)s[i]))
+		w->kind = DATE_NUM;
+	else if ((s[i] == '+' || s[i] == '-') && n > 1 &&
+	    isdigit((unsigned char)s[i + 1]))
+		w->kind = DATE_OFFSET;
+	else
+		w->kind = DATE_NAME;
+	*pos = i + n;
+	return 1;
+}
+
+/* Pieces: each reads one piece from a counted string, and knows no state. */
+
+static size_t
+digit_span(const char *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && isdigit((unsigned char)w[i]); i++)
+		;
+	return i;
+}
+
+/* The number that the n bytes at w spell: 1 to max (<= 9) digits, or -1. */
+static int
+digits(const char *w, size_t n, size_t max)
+{
+	size_t i;
+	int v = 0;
+
+	if (n == 0 || n > max || digit_span(w, n) != n)
+		return -1;
+	for (i = 0; i < n; i++)
+		v = v * 10 + (w[i] - '0');
+	return v;
+}
+
+/* One or two digits at w[*i] (moving *i past them), or -1 if none. */
+static int
+time_field(const char *w, size_t n, size_t *i)
+{
+	size_t k = digit_span(w + *i, n - *i < 2 ? n - *i : 2);
+
+	*i += k;
+	return k == 0 ? -1 : digits(w + *i - k, k, 2);
+}
+
+/* Past an optional ".digits" at w[i]. */
+static size_t
+fraction_end(const char *w, size_t n, size_t i)
+{
+	if (i < n && w[i] == '.')
+		i += 1 + digit_span(w + i + 1, n - i - 1);
+	return i;
+}
+
+/* "hh:mm[:ss][.frac]", one or two digits each. The fraction is dropped;
+ * a leap second, 60, is read as 59 (a second is all that is lost, and the
+ * epoch has no such second). 0, or -1. */
+static int
+time_of_day(const char *w, size_t n, int *hh, int *mm, int *ss)
+{
+	size_t i = 0;
+	int v[3] = { 0, 0, 0 }, k;
+
+	for (k = 0; k < 3; k++) {
+		if ((v[k] = time_field(w, n, &i)) < 0)
+			return -1;
+		if (k == 2 || i >= n || w[i] != ':')
+			break;
+		i++;
+	}
+	if (k == 0 || fraction_end(w, n, i) != n)
+		return -1;		/* no minutes, or junk */
+	if (v[0] > 23 || v[1] > 59 || v[2] > 60)
+		return -1;
+	*hh = v[0];
+	*mm = v[1];
+	*ss = v[2] == 60 ? 59 : v[2];
+	return 0;
+}
+
+/* "+hhmm", "-hh:mm", "+hh": minutes east of UTC in *off; 0, or -1. */
+static int
+numeric_zone(const char *w, size_t n, int *off)
+{
+	int hh, mm = 0;
+
+	if (n < 3 || (w[0] != '+' && w[0] != '-') ||
+	    (hh = digits(w + 1, 2, 2)) < 0)
+		return -1;
+	if (n == 5)
+		mm = digits(w + 3, 2, 2);
+	else if (n == 6 && w[3] == ':')
+		mm = digits(w + 4, 2, 2);
+	else if (n != 3)
+		return -1;
+	if (mm < 0 || hh > 23 || mm > 59)
+		return -1;
+	*off = (w[0] == '-' ? -1 : 1) * (hh * 60 + mm);
+	return 0;
+}
 
 /* The first three letters in lower case, or 0 if they are not letters;
  * month and weekday names are then one integer comparison each. */
@@ -466,6 +673,7 @@ abbrev3(const char *w, size_t n)
 	return v;
 }
 
+/* The month 0..11 whose name w starts with ("Apr", "April-2024"), or -1. */
 static int
 month_of(const char *w, size_t n)
 {
@@ -473,25 +681,39 @@ month_of(const char *w, size_t n)
 	int i;
 
 	for (i = 0; v != 0 && i < 12; i++)
-		if (abbrev3(months[i], 3) == v)
+		if (months[i] == v)
 			return i;
 	return -1;
 }
 
+/* The month of a whole word: "Apr", "April" (letters after the three),
+ * not "Apr." or "Apr5"; 0..11, or -1. */
 static int
-is_wday(const char *w, size_t n)
+month_name(const char *w, size_t n)
+{
+	if (n > 3 && !isalpha((unsigned char)w[3]))
+		return -1;
+	return month_of(w, n);
+}
+
+/* 1 if w starts with a weekday's three letters ("Mon", "Monday"). */
+static int
+wday_name(const char *w, size_t n)
 {
 	unsigned v = abbrev3(w, n);
 	int i;
 
 	for (i = 0; v != 0 && i < 7; i++)
-		if (abbrev3(wdays[i], 3) == v)
+		if (wdays[i] == v)
 			return 1;
 	return 0;
 }
 
+/* A zone's name, in any case: the table, or a military letter. RFC 5322
+ * 4.3: RFC 822 defined those wrongly, so they mean -0000 (offset not
+ * known); J is none. 0 with minutes east of UTC in *off, or -1. */
 static int
-zone_of(const char *w, size_t n, int *off)
+zone_name(const char *w, size_t n, int *off)
 {
 	size_t i;
 
@@ -501,7 +723,6 @@ zone_of(const char *w, size_t n, int *off)
 			*off = zones[i].off;
 			return 0;
 		}
-	/* Military zones (RFC 5322 4.3: treat as -0000). */
 	if (n == 1 && isalpha((unsigned char)w[0]) && toupper(w[0]) != 'J') {
 		*off = 0;
 		return 0;
@@ -509,89 +730,257 @@ zone_of(const char *w, size_t n, int *off)
 	return -1;
 }
 
-/* "+hhmm", "-hh:mm", "+hh" */
-static int
-numzone(const char *w, size_t n, int *off)
-{
-	int sign, hh, mm = 0;
+/* Setters, where pieces from different rules meet. */
 
-	if (n < 3 || (w[0] != '+' && w[0] != '-'))
+static int
+set_date(struct date_parts *p, int day, int mon, int year, int yeardigits)
+{
+	if (p->day >= 0 || p->mon >= 0 || p->year >= 0)
+		return date_bad(p, "two dates");
+	p->day = day;
+	p->mon = mon;
+	p->year = year;
+	p->yeardigits = yeardigits;
+	return 1;
+}
+
+static int
+set_time(struct date_parts *p, const char *w, size_t n, const char *bad)
+{
+	if (p->hh >= 0)
+		return date_bad(p, "two times");
+	if (time_of_day(w, n, &p->hh, &p->mm, &p->ss) < 0)
+		return date_bad(p, bad);
+	return 1;
+}
+
+/* The first zone wins: "-0700 (PDT) PDT", Go's "+0000 UTC". */
+static void
+set_zone(struct date_parts *p, int off)
+{
+	if (!p->have_zone) {
+		p->zone = off;
+		p->have_zone = 1;
+	}
+}
+
+/* Rules for words that start with a digit */
+
+/* ISO 8601's time after the T: "02:54:17[.02][Z|+hh:mm|+hhmm|+hh]". The
+ * zone written with the time is its own, so it replaces one seen before. */
+static int
+iso_time(struct date_parts *p, const char *w, size_t n)
+{
+	size_t k;
+	int off;
+
+	for (k = 0; k < n && (isdigit((unsigned char)w[k]) || w[k] == ':' ||
+	    w[k] == '.'); k++)
+		;
+	if (set_time(p, w, k, "bad ISO time") < 0)
 		return -1;
-	sign = w[0] == '-' ? -1 : 1;
-	if (n == 5 && isdigit((unsigned char)w[1]) &&
-	    isdigit((unsigned char)w[2]) && isdigit((unsigned char)w[3]) &&
-	    isdigit((unsigned char)w[4])) {
-		hh = (w[1] - '0') * 10 + (w[2] - '0');
-		mm = (w[3] - '0') * 10 + (w[4] - '0');
-	} else if (n == 6 && w[3] == ':' && isdigit((unsigned char)w[1]) &&
-	    isdigit((unsigned char)w[2]) && isdigit((unsigned char)w[4]) &&
-	    isdigit((unsigned char)w[5])) {
-		hh = (w[1] - '0') * 10 + (w[2] - '0');
-		mm = (w[4] - '0') * 10 + (w[5] - '0');
-	} else if (n == 3 && isdigit((unsigned char)w[1]) &&
-	    isdigit((unsigned char)w[2])) {
-		hh = (w[1] - '0') * 10 + (w[2] - '0');
+	if (k == n)
+		return 1;
+	if (n - k == 1 && (w[k] == 'Z' || w[k] == 'z'))
+		off = 0;
+	else if (numeric_zone(w + k, n - k, &off) < 0)
+		return date_bad(p, "bad ISO zone");
+	p->zone = off;
+	p->have_zone = 1;
+	return 1;
+}
+
+/* ISO 8601 and Go (SendGrid): "2018-04-22", "2018-04-22T02:54:17Z". */
+static int
+iso_word(struct date_parts *p, const char *w, size_t n)
+{
+	int y, mo, d;
+
+	if (n < 10 || w[4] != '-' || w[7] != '-')
+		return 0;
+	y = digits(w, 4, 4);
+	mo = digits(w + 5, 2, 2);
+	d = digits(w + 8, 2, 2);
+	if (y < 0 || mo < 0 || d < 0 || (n > 10 && w[10] != 'T' &&
+	    w[10] != 't'))
+		return date_bad(p, "bad ISO date");
+	if (set_date(p, d, mo - 1, y, 4) < 0)
+		return -1;
+	return n == 10 ? 1 : iso_time(p, w + 11, n - 11);
+}
+
+static int
+time_word(struct date_parts *p, const char *w, size_t n)
+{
+	if (memchr(w, ':', n) == NULL)
+		return 0;
+	return set_time(p, w, n, "bad time");
+}
+
+/* "7-Oct-2003", "07-October-03": day, month name and year in one word. */
+static int
+dmy_word(struct date_parts *p, const char *w, size_t n)
+{
+	const char *dash = memchr(w, '-', n), *m, *y;
+	size_t mn, yn;
+	int day, mon, year;
+
+	if (dash == NULL)
+		return 0;
+	m = dash + 1;
+	mn = (size_t)(w + n - m);
+	if (month_of(m, mn) < 0)
+		return 0;
+	if ((y = memchr(m, '-', mn)) == NULL)
+		return date_bad(p, "bad d-mon-y date");
+	mn = (size_t)(y++ - m);
+	yn = (size_t)(w + n - y);
+	day = digits(w, (size_t)(dash - w), 2);
+	mon = month_name(m, mn);
+	year = digits(y, yn, 4);
+	if (day < 0 || mon < 0 || year < 0)
+		return date_bad(p, "bad d-mon-y date");
+	return set_date(p, day, mon, year, (int)yn);
+}
+
+/* "7", "07", "91", "2003": the day or the year. RFC 5322 writes the day
+ * first, asctime(3) "Nov 13 14:50:12 2005": a number after the time is the
+ * year, and so is one of three or four digits. */
+static int
+number_word(struct date_parts *p, const char *w, size_t n)
+{
+	int v;
+
+	if (digit_span(w, n) != n)
+		return date_bad(p, "bad number");
+	if ((v = digits(w, n, 4)) < 0)
+		return date_bad(p, "number too long");
+	if (p->day < 0 && n <= 2 && p->hh < 0)
+		p->day = v;
+	else if (p->year < 0) {
+		p->year = v;
+		p->yeardigits = (int)n;
 	} else
-		return -1;
-	if (hh > 23 || mm > 59)
-		return -1;
-	*off = sign * (hh * 60 + mm);
-	return 0;
+		return date_bad(p, "too many numbers");
+	return 1;
 }
 
-/* "hh:mm[:ss[.frac]]"; returns 0 */
+/* The word that starts with a sign and a digit */
+
 static int
-timeword(const char *w, size_t n, int *hh, int *mm, int *ss)
+offset_word(struct date_parts *p, const char *w, size_t n)
 {
-	size_t i = 0;
-	int v[3] = { 0, 0, 0 }, k = 0, digits;
+	int off;
 
-	while (k < 3) {
-		digits = 0;
-		while (i < n && isdigit((unsigned char)w[i]) && digits < 2) {
-			v[k] = v[k] * 10 + (w[i] - '0');
-			i++;
-			digits++;
-		}
-		if (digits == 0)
-			return -1;
-		k++;
-		if (i < n && w[i] == ':' && k < 3) {
-			i++;
-			continue;
-		}
-		break;
-	}
-	if (k < 2)
-		return -1;
-	if (i < n && w[i] == '.') {
-		i++;
-		while (i < n && isdigit((unsigned char)w[i]))
-			i++;
-	}
-	if (i != n)
-		return -1;
-	if (v[0] > 23 || v[1] > 59 || v[2] > 60)
-		return -1;
-	*hh = v[0];
-	*mm = v[1];
-	*ss = v[2] == 60 ? 59 : v[2];
-	return 0;
+	if (numeric_zone(w, n, &off) < 0)
+		return date_bad(p, "bad numeric zone");
+	set_zone(p, off);
+	return 1;
 }
 
-/* The digits at the start of a counted word (atoi() would read past the
- * word, and past the end of the value); large numbers stop growing. */
+/* Rules for the other words */
+
+/* "Apr", "April"; a second month name is left to the rules after this. */
 static int
-leading_num(const char *w, size_t n)
+month_word(struct date_parts *p, const char *w, size_t n)
 {
-	size_t i;
-	int v = 0;
+	int mon;
 
-	for (i = 0; i < n && isdigit((unsigned char)w[i]); i++)
-		if (v < 100000000)
-			v = v * 10 + (w[i] - '0');
-	return v;
+	if (p->mon >= 0 || (mon = month_name(w, n)) < 0)
+		return 0;
+	p->mon = mon;
+	return 1;
 }
+
+/* "Mon", "Monday", before the time. It is not checked against the date:
+ * it is often wrong, and says nothing the day does not. */
+static int
+wday_word(struct date_parts *p, const char *w, size_t n)
+{
+	return p->hh < 0 && wday_name(w, n);
+}
+
+/* Go's monotonic clock reading after the zone: "m=+1420.5". */
+static int
+go_clock_word(struct date_parts *p, const char *w, size_t n)
+{
+	(void)p;
+	return n >= 2 && w[0] == 'm' && w[1] == '=';
+}
+
+static int
+zone_word(struct date_parts *p, const char *w, size_t n)
+{
+	int off;
+
+	if (zone_name(w, n, &off) < 0)
+		return 0;
+	set_zone(p, off);
+	return 1;
+}
+
+/* "GMT+0200", "UTC-05:00" */
+static int
+gmt_offset_word(struct date_parts *p, const char *w, size_t n)
+{
+	int off;
+
+	if (n <= 3 || (strncasecmp(w, "GMT", 3) != 0 &&
+	    strncasecmp(w, "UTC", 3) != 0) || numeric_zone(w + 3, n - 3,
+	    &off) < 0)
+		return 0;
+	set_zone(p, off);
+	return 1;
+}
+
+/* Real dates trail a stray word after the time now and then: one that no
+ * rule knows is forgiven there. A second one, or one before the time, is
+ * not: the text is likely no date at all. */
+static int
+unknown_word(struct date_parts *p, const char *w, size_t n)
+{
+	(void)w;
+	(void)n;
+	if (++p->unknown > 1 || p->hh < 0)
+		return date_bad(p, "unknown word");
+	return 1;
+}
+
+/* The rules of each kind of word, in the order they are asked; the last
+ * takes every word. */
+static const date_rule num_rules[] = {
+	iso_word, time_word, dmy_word, number_word,
+};
+static const date_rule offset_rules[] = {
+	offset_word,
+};
+static const date_rule name_rules[] = {
+	month_word, wday_word, go_clock_word, zone_word, gmt_offset_word,
+	unknown_word,
+};
+
+static const struct {
+	const date_rule *rule;
+	size_t	n;
+} date_rules[] = {
+	[DATE_NUM] = { num_rules, sizeof(num_rules) / sizeof(num_rules[0]) },
+	[DATE_OFFSET] = { offset_rules, 1 },
+	[DATE_NAME] = { name_rules, sizeof(name_rules) / sizeof(name_rules[0]) },
+};
+
+/* Asks the rules of the word's kind in turn until one takes it. */
+static void
+date_word(struct date_parts *p, const struct date_word *w)
+{
+	const date_rule *rule = date_rules[w->kind].rule;
+	size_t i, n = date_rules[w->kind].n;
+
+	for (i = 0; i < n; i++)
+		if (rule[i](p, w->p, w->n) != 0)
+			return;
+}
+
+/* Assembly */
 
 /* Howard Hinnant's days_from_civil. */
 static int64_t
@@ -618,176 +1007,58 @@ mdays(int y, int m)
 	return d[m];
 }
 
-#define DATE_FAIL(why) do { snprintf(err, errlen, "%s", why); return -1; } while (0)
+/* RFC 5322 4.3: a year of two digits (or one) is 2000-2049 for 00-49 and
+ * 1950-1999 for 50-99; one of three digits is 1900 plus it. */
+static int
+full_year(int year, int yeardigits)
+{
+	if (yeardigits <= 2)
+		return year + (year < 50 ? 2000 : 1900);
+	if (yeardigits == 3)
+		return year + 1900;
+	return year;
+}
+
+static int
+date_finish(struct date_parts *p, int64_t *t)
+{
+	int year;
+
+	if (p->hh < 0)
+		return date_bad(p, "no time");
+	if (p->year < 0)
+		return date_bad(p, "no year");
+	if (p->mon < 0)
+		return date_bad(p, "no month");
+	if (p->day < 0)
+		return date_bad(p, "no day");
+	year = full_year(p->year, p->yeardigits);
+	/* No mail is older than the epoch; such a year is a broken clock. */
+	if (year < 1970 || year > 9999)
+		return date_bad(p, "year out of range");
+	if (p->mon > 11 || p->day < 1 || p->day > mdays(year, p->mon))
+		return date_bad(p, "day out of range");
+	*t = days_from_civil(year, (unsigned)p->mon + 1, (unsigned)p->day) *
+	    86400 + p->hh * 3600 + p->mm * 60 + p->ss - (int64_t)p->zone * 60;
+	return 0;
+}
 
 int
 hdr_date_parse(const char *s, size_t len, int64_t *t, char *err,
     size_t errlen)
 {
-	int day = -1, mon = -1, year = -1, hh = -1, mm = 0, ss = 0;
-	int zone = 0, have_zone = 0, unknown = 0, yeardigits = 0;
-	size_t i = 0, n;
-	int depth;
+	struct date_parts p = { .day = -1, .mon = -1, .year = -1, .hh = -1 };
+	struct date_word w;
+	size_t pos = 0;
 
 	if (len > HDR_DATE_MAX)
 		len = HDR_DATE_MAX;
-	while (i < len) {
-		const char *w;
-		int v, k;
-
-		if (isspace((unsigned char)s[i]) || s[i] == ',') {
-			i++;
-			continue;
-		}
-		if (s[i] == '(') {
-			/* Comments, e.g. "(PDT)", say nothing we rely on. */
-			for (depth = 0; i < len; i++) {
-				if (s[i] == '(')
-					depth++;
-				else if (s[i] == ')' && --depth == 0) {
-					i++;
-					break;
-				}
-			}
-			continue;
-		}
-		w = s + i;
-		for (n = 0; i + n < len && !isspace((unsigned char)w[n]) &&
-		    w[n] != ',' && w[n] != '('; n++)
-			;
-		i += n;
-		/* ISO 8601 / Go: 2018-04-22[T02:54:17[.02][Z|+hh:mm]] */
-		if (n >= 10 && isdigit((unsigned char)w[0]) && w[4] == '-' &&
-		    w[7] == '-') {
-			char buf[16];
-			int y, mo, d;
-
-			memcpy(buf, w, 10);
-			buf[10] = '\0';
-			if (sscanf(buf, "%4d-%2d-%2d", &y, &mo, &d) != 3)
-				DATE_FAIL("bad ISO date");
-			year = y;
-			yeardigits = 4;
-			mon = mo - 1;
-			day = d;
-			if (n > 10 && (w[10] == 'T' || w[10] == 't')) {
-				size_t tn = n - 11, zi;
-				const char *tw = w + 11;
-
-				for (zi = 0; zi < tn && (isdigit((unsigned char)
-				    tw[zi]) || tw[zi] == ':' || tw[zi] == '.');
-				    zi++)
-					;
-				if (timeword(tw, zi, &hh, &mm, &ss) < 0)
-					DATE_FAIL("bad ISO time");
-				if (zi < tn) {
-					if (tn - zi == 1 && (tw[zi] == 'Z' ||
-					    tw[zi] == 'z'))
-						zone = 0;
-					else if (numzone(tw + zi, tn - zi,
-					    &zone) < 0)
-						DATE_FAIL("bad ISO zone");
-					have_zone = 1;
-				}
-			} else if (n != 10)
-				DATE_FAIL("bad ISO date");
-			continue;
-		}
-		if (isdigit((unsigned char)w[0]) && memchr(w, ':', n) != NULL) {
-			if (hh >= 0)
-				DATE_FAIL("two times");
-			if (timeword(w, n, &hh, &mm, &ss) < 0)
-				DATE_FAIL("bad time");
-			continue;
-		}
-		if ((w[0] == '+' || w[0] == '-') && n > 1 &&
-		    isdigit((unsigned char)w[1])) {
-			if (numzone(w, n, &v) < 0)
-				DATE_FAIL("bad numeric zone");
-			if (!have_zone) {
-				zone = v;
-				have_zone = 1;
-			}
-			continue;
-		}
-		if (isdigit((unsigned char)w[0])) {
-			/* "7", "07", "2003", "91"; also "7-Oct-2003" */
-			const char *dash = memchr(w, '-', n);
-
-			if (dash != NULL && (k = month_of(dash + 1,
-			    (size_t)(n - (size_t)(dash + 1 - w)))) >= 0) {
-				const char *d2 = memchr(dash + 1, '-',
-				    n - (size_t)(dash + 1 - w));
-
-				day = leading_num(w, (size_t)(dash - w));
-				mon = k;
-				if (d2 == NULL)
-					DATE_FAIL("bad d-mon-y date");
-				year = leading_num(d2 + 1,
-				    (size_t)(w + n - d2 - 1));
-				yeardigits = (int)(w + n - d2 - 1);
-				continue;
-			}
-			for (k = 0; (size_t)k < n; k++)
-				if (!isdigit((unsigned char)w[k]))
-					DATE_FAIL("bad number");
-			if (n > 4)
-				DATE_FAIL("number too long");
-			v = leading_num(w, n);
-			/* Day before year; a 3- or 4-digit number or one that
-			 * follows the time (asctime) is the year. */
-			if (day < 0 && n <= 2 && hh < 0)
-				day = v;
-			else if (year < 0) {
-				year = v;
-				yeardigits = (int)n;
-			} else
-				DATE_FAIL("too many numbers");
-			continue;
-		}
-		if ((k = month_of(w, n)) >= 0 && mon < 0 && (n == 3 ||
-		    (n > 3 && isalpha((unsigned char)w[3])))) {
-			mon = k;
-			continue;
-		}
-		if (is_wday(w, n) && hh < 0)
-			continue;
-		if (n >= 2 && w[0] == 'm' && w[1] == '=')
-			continue;		/* Go's monotonic clock reading */
-		if (zone_of(w, n, &v) == 0) {
-			if (!have_zone) {
-				zone = v;
-				have_zone = 1;
-			}
-			continue;
-		}
-		/* "GMT+0200", "UTC-05:00" */
-		if (n > 3 && (strncasecmp(w, "GMT", 3) == 0 ||
-		    strncasecmp(w, "UTC", 3) == 0) &&
-		    numzone(w + 3, n - 3, &v) == 0) {
-			if (!have_zone) {
-				zone = v;
-				have_zone = 1;
-			}
-			continue;
-		}
-		if (++unknown > 1 || hh < 0)
-			DATE_FAIL("unknown word");
+	while (p.err == NULL && next_word(s, len, &pos, &w))
+		date_word(&p, &w);
+	if (p.err != NULL || date_finish(&p, t) < 0) {
+		snprintf(err, errlen, "%s", p.err);
+		return -1;
 	}
-	if (day < 0 || mon < 0 || year < 0 || hh < 0)
-		DATE_FAIL(hh < 0 ? "no time" : year < 0 ? "no year" :
-		    mon < 0 ? "no month" : "no day");
-	/* RFC 5322 4.3 */
-	if (yeardigits <= 2)
-		year += year < 50 ? 2000 : 1900;
-	else if (yeardigits == 3)
-		year += 1900;
-	if (year < 1970 || year > 9999)
-		DATE_FAIL("year out of range");
-	if (mon < 0 || mon > 11 || day < 1 || day > mdays(year, mon))
-		DATE_FAIL("day out of range");
-	*t = days_from_civil(year, (unsigned)mon + 1, (unsigned)day) * 86400 +
-	    hh * 3600 + mm * 60 + ss - (int64_t)zone * 60;
 	if (errlen > 0)
 		err[0] = '\0';
 	return 0;

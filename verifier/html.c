@@ -1610,6 +1610,7 @@ static const char head[] =
 "vertical-align:top}\n"
 ".t th{background:#f6f8fa;font-weight:600;overflow-wrap:normal}\n"
 ".t tr.dt td{color:#57606a;border-top:0}\n"
+".t.cd td:nth-child(-n+3){white-space:nowrap}\n"
 ".r-pass{color:#116329;font-weight:700}.r-fail{color:#a40e26;font-weight:700}"
 ".r-other{color:#7d4e00;font-weight:700}.r-none{color:#57606a}\n"
 "ul.fd{list-style:none;padding:0;margin:4px 0}\n"
@@ -2132,7 +2133,7 @@ html_checkdom(const char *path, const struct checkdom *cd, char *err,
 	bnum(&b, cd->nwarn);
 	BLIT(&b, " warn, ");
 	bnum(&b, cd->npass);
-	BLIT(&b, " pass</p>\n<table class=\"t\"><tr><th>status</th>"
+	BLIT(&b, " pass</p>\n<table class=\"t cd\"><tr><th>status</th>"
 	    "<th>item</th><th>about</th><th>detail and fix</th></tr>\n");
 	for (i = 0; i < cd->n; i++)
 		check_row(&b, &cd->c[i]);

@@ -435,3 +435,37 @@ def test_hostile_records(dns, tmp_path):
                         "127.0.0.1@%d" % dns.port, "--smtp-port", str(conftest.free_port())],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     assert b"\x1b" not in t.stdout and b"\x00" not in t.stdout, t.stdout[:2000]
+
+
+def test_html_in_browser(dns, tmp_path):
+    """The --check-domain page in headless Chromium with JavaScript off:
+    one row per JSON item, the statuses coloured, no request but the file;
+    a screenshot is kept with RT_HTML_SHOTS=DIR (to look at)."""
+    from test_html import Browser, colours
+    html = tmp_path / "cd.html"
+    p = subprocess.run([VERIFY, "--check-domain", "keys.example", "--selector", "s512",
+                        "--selector", "testing", "--ip", "192.0.2.11",
+                        "--dns-forward", "127.0.0.1@%d" % dns.port, "--html", str(html)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert p.returncode == 1, p.stderr
+    _, obj = check(dns, "keys.example", "--selector", "s512", "--selector", "testing",
+                   "--ip", "192.0.2.11")
+    br = Browser(tmp_path)
+    try:
+        url, reqs = br.load(str(html))
+        assert reqs == [url], reqs
+        d = br.eval("(() => ({rows: [...document.querySelectorAll('table.t tr')].slice(1)"
+                    ".map(r => [...r.cells].map(c => c.innerText)),"
+                    " fail: getComputedStyle(document.querySelector('td.r-fail')).color,"
+                    " title: document.querySelector('h1').innerText}))()")
+        shots = os.environ.get("RT_HTML_SHOTS") or str(tmp_path)
+        png = br.shot(os.path.join(shots, "check-domain.png"))
+    finally:
+        br.close()
+    assert d["title"] == "What receivers will think of keys.example", d["title"]
+    assert [r[:2] for r in d["rows"]] == [[c["status"], c["item"]] for c in obj["checks"]]
+    for r, c in zip(d["rows"], obj["checks"]):
+        assert r[2] == (c["target"] or "domain"), (r, c)
+        assert c["detail"] in r[3] and (c["fix"] is None or c["fix"] in r[3]), (r, c)
+    assert d["fail"] == "rgb(164, 14, 38)", d["fail"]
+    assert len(colours(png)[2]) > 10

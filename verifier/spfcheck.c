@@ -589,56 +589,42 @@ validate(struct walk *w, const char *dom, const struct dns_rr *rr)
 	return -1;
 }
 
-/* The record of dom reached as kind (via the term that names it):
- * returns its all qualifier through redirect= ('+', '-', '~', '?'),
- * 0 for none, -1 when it could not be read or followed. */
+/* RFC 7208 4.5 over the TXT answer a of dom: the one v=spf1 record in
+ * *rr, or -1 when there is none or several (a finding or a permerror
+ * said why). The top domain's record and answer size go to the output. */
 static int
-walk_domain(struct walk *w, const char *dom, enum target kind,
-    const char *via)
+pick_record(struct walk *w, const char *dom, enum target kind,
+    const char *via, const struct dns_answer *a, const struct dns_rr **rr)
 {
 	struct spfcheck *o = w->out;
-	struct dns_answer *a;
-	struct spf_term t;
-	const struct dns_rr *rr = NULL;
-	char	fix[SPFCHECK_TEXT_MAX], buf[TERM_SHOWN + 1];
-	char	name[SPF_DOMAIN_MAX + 2];
-	const char *cur;
-	size_t	pos, udp;
-	int	i, n = 0, all = 0, has_all = 0, r = 0, before;
-	struct spf_term redirect;
+	char	fix[SPFCHECK_TEXT_MAX];
+	size_t	udp = spfcheck_udp_size(dom, a);
+	int	i, n = 0;
 
-	if ((a = ask(w, dom, DNS_T_TXT)) == NULL)
-		return -1;
-	if (a->status == DNS_TEMPFAIL) {
-		tempfail(w, a, dom, DNS_T_TXT, via);
-		dns_answer_free(a);
-		return -1;
-	}
+	*rr = NULL;
 	for (i = 0; a->status == DNS_OK && i < a->nrr; i++)
 		if (spf_record_is_v1((const char *)a->rr[i].data,
 		    a->rr[i].len) && n++ == 0)
-			rr = &a->rr[i];
-	udp = spfcheck_udp_size(dom, a);
+			*rr = &a->rr[i];
 	if (kind == T_TOP) {
 		o->nrecords = n;
 		o->udp_size = udp;
-		if (rr != NULL)
+		if (*rr != NULL)
 			snprintf(o->record, sizeof(o->record), "%.*s",
-			    (int)(rr->len < SPF_RECORD_MAX ? rr->len :
-			    SPF_RECORD_MAX), (const char *)rr->data);
+			    (int)((*rr)->len < SPF_RECORD_MAX ? (*rr)->len :
+			    SPF_RECORD_MAX), (const char *)(*rr)->data);
+	}
+	if (n == 0 && kind == T_TOP) {
+		add(w, SPFCHECK_INFO, "", "no SPF record at %.100s: receivers "
+		    "get none", dom);
+		return -1;
 	}
 	if (n == 0) {
-		if (kind == T_TOP)
-			add(w, SPFCHECK_INFO, "", "no SPF record at %.100s: "
-			    "receivers get none", dom);
-		else {
-			say(fix, "remove %s from the SPF record of %.100s, or "
-			    "publish an SPF record at %.100s", via,
-			    w->path[w->depth - 1], dom);
-			perm(w, fix, "%s: no SPF record at %.100s (RFC 7208 "
-			    "%s)", via, dom, kind == T_INCLUDE ? "5.2" : "6.1");
-		}
-		goto fail;
+		say(fix, "remove %s from the SPF record of %.100s, or publish "
+		    "an SPF record at %.100s", via, w->path[w->depth - 1], dom);
+		perm(w, fix, "%s: no SPF record at %.100s (RFC 7208 %s)", via,
+		    dom, kind == T_INCLUDE ? "5.2" : "6.1");
+		return -1;
 	}
 	if (n > 1) {
 		if (n == 2)
@@ -649,7 +635,7 @@ walk_domain(struct walk *w, const char *dom, enum target kind,
 			    "(merge their terms into one)", n, dom);
 		perm(w, fix, "%.100s has %d SPF records (RFC 7208 4.5)", dom,
 		    n);
-		goto fail;
+		return -1;
 	}
 	if (udp > SPFCHECK_UDP_MAX) {
 		say(fix, "shorten the SPF record of %.100s or remove other TXT "
@@ -659,21 +645,29 @@ walk_domain(struct walk *w, const char *dom, enum target kind,
 		    "receivers need EDNS or TCP to read it", dom, udp,
 		    SPFCHECK_UDP_MAX);
 	}
-	if (validate(w, dom, rr) < 0)
-		goto fail;
+	return validate(w, dom, *rr);
+}
 
-	snprintf(w->path[w->depth++], SPF_DOMAIN_MAX + 1, "%s", dom);
-	cur = w->path[w->depth - 1];
-	memset(&redirect, 0, sizeof(redirect));
+/* The terms of the record of cur, left to right: DNS-querying ones are
+ * counted (and followed); redirect= is kept for the end. Returns the
+ * qualifier of all ('+' for a bare one), 0 without all. */
+static int
+walk_terms(struct walk *w, const struct dns_rr *rr, const char *cur,
+    struct spf_term *redirect)
+{
+	struct spf_term t;
+	size_t	pos;
+	int	all = 0;
+
+	memset(redirect, 0, sizeof(*redirect));
 	for (pos = 0; spf_term_next((const char *)rr->data, rr->len, &pos,
 	    &t); ) {
 		switch (t.kind) {
 		case SPF_TERM_ALL:
-			has_all = 1;
 			all = t.qual ? t.qual : '+';
 			break;
 		case SPF_TERM_REDIRECT:
-			redirect = t;
+			*redirect = t;
 			break;
 		case SPF_TERM_INCLUDE:
 		case SPF_TERM_A:
@@ -691,36 +685,80 @@ walk_domain(struct walk *w, const char *dom, enum target kind,
 			break;
 		}
 	}
-	if (redirect.text != NULL && has_all)
+	return all;
+}
+
+/* redirect= of cur's record (RFC 7208 6.1: only without all). Returns
+ * what the target's record ends with, as walk_domain(); 0 without
+ * redirect=. */
+static int
+walk_redirect(struct walk *w, const struct spf_term *redirect, int all,
+    const char *cur)
+{
+	struct spfcheck *o = w->out;
+	char	buf[TERM_SHOWN + 1], name[SPF_DOMAIN_MAX + 2];
+	int	before, r;
+
+	if (redirect->text == NULL)
+		return 0;
+	if (all) {
 		add(w, SPFCHECK_INFO, "", "%s is ignored: the record of %.100s "
-		    "has all (RFC 7208 6.1)", shown(&redirect, buf), cur);
-	else if (redirect.text != NULL && w->stopped) {
+		    "has all (RFC 7208 6.1)", shown(redirect, buf), cur);
+		return -1;
+	}
+	if (w->stopped) {
 		if (!w->temp)
 			lookup(w);
+		return -1;
+	}
+	shown(redirect, buf);
+	before = o->lookups;
+	lookup(w);
+	if (term_domain(redirect, cur, name)) {
+		add(w, SPFCHECK_INFO, "", "%s contains macros: counted as one "
+		    "lookup, not followed", buf);
 		r = -1;
+	} else
+		r = follow(w, buf, name, T_REDIRECT, cur);
+	if (w->depth == 1 && o->lookups - before > w->worst_n) {
+		w->worst_n = o->lookups - before;
+		w->worst_kind = SPF_TERM_REDIRECT;
+		snprintf(w->worst, sizeof(w->worst), "%s", buf);
 	}
-	else if (redirect.text != NULL) {
-		shown(&redirect, buf);
-		before = o->lookups;
-		lookup(w);
-		if (term_domain(&redirect, cur, name)) {
-			add(w, SPFCHECK_INFO, "", "%s contains macros: counted "
-			    "as one lookup, not followed", buf);
-			r = -1;
-		} else
-			r = follow(w, buf, name, T_REDIRECT, cur);
-		if (w->depth == 1 && o->lookups - before > w->worst_n) {
-			w->worst_n = o->lookups - before;
-			w->worst_kind = SPF_TERM_REDIRECT;
-			snprintf(w->worst, sizeof(w->worst), "%s", buf);
-		}
+	return r;
+}
+
+/* The record of dom reached as kind (via the term that names it):
+ * returns its all qualifier through redirect= ('+', '-', '~', '?'),
+ * 0 for none, -1 when it could not be read or followed. */
+static int
+walk_domain(struct walk *w, const char *dom, enum target kind,
+    const char *via)
+{
+	struct dns_answer *a;
+	const struct dns_rr *rr;
+	struct spf_term redirect;
+	const char *cur;
+	int	all, r;
+
+	if ((a = ask(w, dom, DNS_T_TXT)) == NULL)
+		return -1;
+	if (a->status == DNS_TEMPFAIL) {
+		tempfail(w, a, dom, DNS_T_TXT, via);
+		dns_answer_free(a);
+		return -1;
 	}
+	if (pick_record(w, dom, kind, via, a, &rr) < 0) {
+		dns_answer_free(a);
+		return -1;
+	}
+	snprintf(w->path[w->depth++], SPF_DOMAIN_MAX + 1, "%s", dom);
+	cur = w->path[w->depth - 1];
+	all = walk_terms(w, rr, cur, &redirect);
+	r = walk_redirect(w, &redirect, all, cur);
 	w->depth--;
 	dns_answer_free(a);
-	return has_all ? all : r;
-fail:
-	dns_answer_free(a);
-	return -1;
+	return all ? all : r;
 }
 
 size_t

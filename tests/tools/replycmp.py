@@ -246,6 +246,8 @@ def base_config(port, dns_port):
         "authserv_id": "mx.test.example",
         "dns": {"forward": ["127.0.0.1@%d" % dns_port], "query_timeout": 1},
         "skip": {"networks": []},
+        # as root the daemon refuses to run without user (issue 20)
+        **({"user": "nobody"} if os.geteuid() == 0 else {}),
     }
 
 

@@ -714,19 +714,103 @@ name_copy(const char *s, char *out, size_t outlen)
 	return 1;
 }
 
+/* Banner and EHLO (HELO when EHLO is refused). Returns 1 when STARTTLS
+ * can be tried, 0 when the session ended here (QUIT sent or an error
+ * recorded). */
+static int
+smtp_hello(struct conn *c, const char *helo)
+{
+	struct smtpprobe_result *res = c->res;
+	struct reply r;
+	char	clean[128];
+	size_t	at;
+	int	rc;
+
+	rc = read_reply(c, "banner", &r);
+	/* Even a banner that broke a bound says who is talking. */
+	put(res->banner, sizeof(res->banner), r.first, r.firstlen);
+	if (rc < 0)
+		return 0;
+	if (r.code != 220) {
+		put(clean, sizeof(clean), r.first, r.firstlen);
+		fail(c, "not 220: %s", clean);
+		quit_plain(c);
+		return 0;
+	}
+	if (command(c, "EHLO", helo, "EHLO reply", &r) < 0)
+		return 0;
+	if (r.code != 250) {
+		put(clean, sizeof(clean), r.first, r.firstlen);
+		fail(c, "EHLO refused: %.100s", clean);
+		if (command(c, "HELO", helo, "HELO reply", &r) == 0) {
+			at = strlen(res->error);
+			snprintf(res->error + at, sizeof(res->error) - at,
+			    "; %s", r.code == 250 ? "HELO accepted, no "
+			    "STARTTLS without EHLO" : "HELO refused too");
+			quit_plain(c);
+		}
+		return 0;
+	}
+	res->ehlo_ok = 1;
+	res->starttls_offered = r.starttls;
+	if (!res->starttls_offered) {
+		quit_plain(c);
+		return 0;
+	}
+	return 1;
+}
+
+/* STARTTLS, the handshake (ctx, or one made here when there is none and
+ * no reason why), the certificate, QUIT inside TLS. */
+static void
+smtp_starttls(struct conn *c, SSL_CTX *ctx, const char *ctx_err,
+    const char *mx, int is_ip)
+{
+	struct smtpprobe_result *res = c->res;
+	struct reply r;
+	SSL_CTX *own = NULL;
+	char	clean[128], err[128];
+
+	if (command(c, "STARTTLS", NULL, "STARTTLS reply", &r) < 0)
+		return;
+	if (r.code != 220) {
+		put(clean, sizeof(clean), r.first, r.firstlen);
+		fail(c, "STARTTLS refused: %s", clean);
+		quit_plain(c);
+		return;
+	}
+	/* Bytes sent before the handshake would be taken for TLS (or be an
+	 * injection, CVE-2011-0411 style): never. */
+	if (c->inlen > 0) {
+		fail(c, "data after the STARTTLS reply");
+		return;
+	}
+	if (ctx == NULL && ctx_err == NULL)
+		ctx = own = ctx_new(err, sizeof(err));
+	if (ctx == NULL)
+		fail(c, "TLS setup failed: %s", ctx_err ? ctx_err : err);
+	else if (tls_handshake(c, ctx, mx, is_ip) == 0) {
+		res->tls_ok = 1;
+		puts0(res->tls_version, sizeof(res->tls_version),
+		    SSL_get_version(c->ssl));
+		puts0(res->tls_cipher, sizeof(res->tls_cipher),
+		    SSL_get_cipher_name(c->ssl));
+		cert_check(c, mx, is_ip);
+		quit_tls(c);
+	}
+	/* the SSL (freed by probe()) holds its own reference to ctx */
+	SSL_CTX_free(own);
+}
+
 static void
 probe(const struct smtpprobe_target *t, const char *helo_in, int timeout_ms,
     SSL_CTX *shared, const char *ctx_err, struct smtpprobe_result *res)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
-	struct reply r;
 	char	mx[SMTPPROBE_NAME_MAX + 1], helo[SMTPPROBE_NAME_MAX + 1];
-	char	clean[128], err[128];
+	char	clean[128];
 	unsigned char ab[16];
 	long long start = now_ms();
-	SSL_CTX *ctx = shared, *own = NULL;
-	size_t	at;
-	int	is_ip, rc;
 
 	memset(res, 0, sizeof(*res));
 	c->fd = -1;
@@ -738,80 +822,14 @@ probe(const struct smtpprobe_target *t, const char *helo_in, int timeout_ms,
 	if (!name_copy(t->mx, mx, sizeof(mx))) {
 		puts0(clean, sizeof(clean), t->mx);
 		fail(c, "bad MX name: \"%s\"", clean);
-		goto out;
-	}
-	is_ip = inet_pton(AF_INET, mx, ab) == 1 ||
-	    inet_pton(AF_INET6, mx, ab) == 1;
-
-	if (tcp_connect(c, t) < 0)
-		goto out;
-	rc = read_reply(c, "banner", &r);
-	/* Even a banner that broke a bound says who is talking. */
-	put(res->banner, sizeof(res->banner), r.first, r.firstlen);
-	if (rc < 0)
-		goto out;
-	if (r.code != 220) {
-		put(clean, sizeof(clean), r.first, r.firstlen);
-		fail(c, "not 220: %s", clean);
-		quit_plain(c);
-		goto out;
-	}
-	if (command(c, "EHLO", helo, "EHLO reply", &r) < 0)
-		goto out;
-	if (r.code == 250) {
-		res->ehlo_ok = 1;
-		res->starttls_offered = r.starttls;
-	} else {
-		put(clean, sizeof(clean), r.first, r.firstlen);
-		fail(c, "EHLO refused: %.100s", clean);
-		if (command(c, "HELO", helo, "HELO reply", &r) == 0) {
-			at = strlen(res->error);
-			snprintf(res->error + at, sizeof(res->error) - at,
-			    "; %s", r.code == 250 ? "HELO accepted, no "
-			    "STARTTLS without EHLO" : "HELO refused too");
-			quit_plain(c);
-		}
-		goto out;
-	}
-	if (!res->starttls_offered) {
-		quit_plain(c);
-		goto out;
-	}
-	if (command(c, "STARTTLS", NULL, "STARTTLS reply", &r) < 0)
-		goto out;
-	if (r.code != 220) {
-		put(clean, sizeof(clean), r.first, r.firstlen);
-		fail(c, "STARTTLS refused: %s", clean);
-		quit_plain(c);
-		goto out;
-	}
-	/* Bytes sent before the handshake would be taken for TLS (or be an
-	 * injection, CVE-2011-0411 style): never. */
-	if (c->inlen > 0) {
-		fail(c, "data after the STARTTLS reply");
-		goto out;
-	}
-	if (ctx == NULL && ctx_err == NULL)
-		ctx = own = ctx_new(err, sizeof(err));
-	if (ctx == NULL) {
-		fail(c, "TLS setup failed: %s", ctx_err ? ctx_err : err);
-		goto out;
-	}
-	if (tls_handshake(c, ctx, mx, is_ip) < 0)
-		goto out;
-	res->tls_ok = 1;
-	puts0(res->tls_version, sizeof(res->tls_version),
-	    SSL_get_version(c->ssl));
-	puts0(res->tls_cipher, sizeof(res->tls_cipher),
-	    SSL_get_cipher_name(c->ssl));
-	cert_check(c, mx, is_ip);
-	quit_tls(c);
-out:
+	} else if (tcp_connect(c, t) == 0 && smtp_hello(c, helo))
+		smtp_starttls(c, shared, ctx_err, mx,
+		    inet_pton(AF_INET, mx, ab) == 1 ||
+		    inet_pton(AF_INET6, mx, ab) == 1);
 	SSL_free(c->ssl);		/* frees the BIOs */
 	ERR_clear_error();
 	if (c->fd >= 0)
 		close(c->fd);
-	SSL_CTX_free(own);
 	free(c);
 	res->elapsed_ms = (int)(now_ms() - start);
 }

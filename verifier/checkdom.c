@@ -1060,35 +1060,6 @@ checkdom_status_str(enum checkdom_status s)
 	return s == CD_FAIL ? "fail" : s == CD_WARN ? "warn" : "pass";
 }
 
-/* Append text wrapped at width after an indent of ind columns (the
- * first line continues the current one, at column col). */
-static void
-wrapped(struct report_buf *b, const char *s, int col, int ind, int width)
-{
-	size_t n;
-
-	while (*s != '\0') {
-		n = strlen(s);
-		if (width > 0 && col + (int)n > width && width - col > 20) {
-			size_t cut = (size_t)(width - col);
-
-			while (cut > 0 && s[cut] != ' ')
-				cut--;
-			if (cut > 0)
-				n = cut;
-		}
-		obuf_put(b, s, n);
-		s += n;
-		while (*s == ' ')
-			s++;
-		if (*s != '\0') {
-			obuf_putc(b, '\n');
-			for (col = 0; col < ind; col++)
-				obuf_putc(b, ' ');
-		}
-	}
-}
-
 void
 checkdom_text(const struct checkdom *cd, struct report_buf *b, int width)
 {
@@ -1106,12 +1077,10 @@ checkdom_text(const struct checkdom *cd, struct report_buf *b, int width)
 		    checkdom_item_str(c->item), c->target, c->target[0] ?
 		    ": " : "");
 		obuf_puts(b, head);
-		wrapped(b, c->detail, col, 6, width);
-		obuf_putc(b, '\n');
+		report_wrap(b, c->detail, col, 6, width);
 		if (c->fix[0] != '\0') {
 			obuf_puts(b, "      fix: ");
-			wrapped(b, c->fix, 11, 11, width);
-			obuf_putc(b, '\n');
+			report_wrap(b, c->fix, 11, 11, width);
 		}
 	}
 }

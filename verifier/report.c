@@ -563,16 +563,14 @@ piece(const char *s, size_t w)
 	return w;
 }
 
-/* v after a prefix of indent columns, wrapped at the terminal's width
- * (continuation lines indented as much); control bytes shown as '?'. */
-static void
-wrap_text(const struct report_opts *o, struct report_buf *b, int indent,
-    const char *v)
+void
+report_wrap(struct report_buf *b, const char *v, int col, int indent,
+    int width)
 {
-	size_t n, i, w = o->width > indent + 20 ? (size_t)(o->width - indent) :
-	    0;
+	size_t n, i, w;
 
 	for (;;) {
+		w = width > col + 20 ? (size_t)(width - col) : 0;
 		n = piece(v, w);
 		for (i = 0; i < n; i++) {
 			unsigned char ch = (unsigned char)v[i];
@@ -587,7 +585,17 @@ wrap_text(const struct report_opts *o, struct report_buf *b, int indent,
 			break;
 		for (i = 0; i < (size_t)indent; i++)
 			bputc(b, ' ');
+		col = indent;
 	}
+}
+
+/* v after a prefix of indent columns, wrapped at the terminal's width
+ * (continuation lines indented as much); control bytes shown as '?'. */
+static void
+wrap_text(const struct report_opts *o, struct report_buf *b, int indent,
+    const char *v)
+{
+	report_wrap(b, v, indent, indent, o->width);
 }
 
 static void

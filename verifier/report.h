@@ -37,6 +37,12 @@ void	report_unreadable(const struct report_opts *, const char *source,
 /* Append the JSON string (with quotes) of n bytes to b: control
  * characters escaped, invalid UTF-8 replaced by U+FFFD. */
 void	report_json_str(struct report_buf *b, const char *s, size_t n);
+/* v appended to b, which is at column col of a line, wrapped at width
+ * columns (0: never) at blanks (an address in brackets kept whole),
+ * continuation lines indented by indent; control bytes shown as '?';
+ * ends with a newline. */
+void	report_wrap(struct report_buf *b, const char *v, int col, int indent,
+	    int width);
 /* A delay as a reader says it: "17s", "2m 17s", "3h 4m", "3d 4h",
  * "1y 42d" (a zero second unit left out: "2m"), with "-" before a
  * reversed one. Returns buf. */

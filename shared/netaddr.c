@@ -14,6 +14,7 @@
  *	enum netaddr_class netaddr_classify(const struct netaddr *a);
  *	const char *netaddr_class_str(enum netaddr_class c);
  *	int netaddr_class_internal(enum netaddr_class c);
+ *	int netaddr_classify_text(const char *text, enum netaddr_class *c);
  *	int netaddr_cidr_parse(const char *text, struct netaddr_cidr *out,
  *		char *err, size_t errlen);
  *	int netaddr_cidr_match(const struct netaddr_cidr *c,
@@ -221,6 +222,18 @@ netaddr_classify(const struct netaddr *a)
 		    prefix_match(a->a, t[i].p, t[i].bits))
 			return t[i].c;
 	return NETADDR_PUBLIC;
+}
+
+/* The class of an address written as text; -1 for "" or bad text. */
+int
+netaddr_classify_text(const char *text, enum netaddr_class *c)
+{
+	struct netaddr a;
+
+	if (text[0] == '\0' || netaddr_parse(text, &a) != 0)
+		return -1;
+	*c = netaddr_classify(&a);
+	return 0;
 }
 
 /* A network's own addresses: loopback, private, ULA, link-local, CGNAT. */

@@ -43,6 +43,9 @@ int	netaddr_ptr_name(const struct netaddr *, char *buf, size_t len);
 int	netaddr_equal(const struct netaddr *, const struct netaddr *);
 enum netaddr_class netaddr_classify(const struct netaddr *);
 const char *netaddr_class_str(enum netaddr_class);	/* "public", "loopback", ... */
+/* The class of text (as netaddr_parse reads it) in *c: 0, or -1 for
+ * "" or text that is no address. */
+int	netaddr_classify_text(const char *text, enum netaddr_class *c);
 /* 1 for loopback, private, ULA, link-local and CGNAT addresses. */
 int	netaddr_class_internal(enum netaddr_class);
 

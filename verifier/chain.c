@@ -129,17 +129,6 @@ host_trusted(const struct chain_cfg *cfg, const char *name)
 }
 
 static int
-ip_class(const char *ip, enum netaddr_class *cls)
-{
-	struct netaddr a;
-
-	if (ip[0] == '\0' || netaddr_parse(ip, &a) != 0)
-		return -1;
-	*cls = netaddr_classify(&a);
-	return 0;
-}
-
-static int
 ip_trusted(const struct chain_cfg *cfg, const char *ip)
 {
 	struct netaddr a;
@@ -189,7 +178,8 @@ continuous(const struct received *older, const struct received *newer)
 	/* over loopback: the sender is the receiving machine itself (a
 	 * content filter reinjecting), the host that received the older hop */
 	if ((strncasecmp(by, "localhost", 9) == 0 ||
-	    name_eq(by, newer->by_host)) && ip_class(newer->from_ip, &cls) == 0 &&
+	    name_eq(by, newer->by_host)) &&
+	    netaddr_classify_text(newer->from_ip, &cls) == 0 &&
 	    cls == NETADDR_LOOPBACK)
 		return 1;
 	return 0;
@@ -262,7 +252,8 @@ message_checks(struct chain *c, const struct hdr *h, int mflags)
 static int
 ip_inside(const char *ip, enum netaddr_class *cls)
 {
-	return ip_class(ip, cls) == 0 && netaddr_class_internal(*cls);
+	return netaddr_classify_text(ip, cls) == 0 &&
+	    netaddr_class_internal(*cls);
 }
 
 static void
@@ -381,7 +372,7 @@ trust_walk(struct chain *c, const struct chain_cfg *cfg, const struct hdr *h)
 		case RECEIVED_RELAY:
 			break;
 		}
-		if (ip_class(r->from_ip, &cls) == 0 &&
+		if (netaddr_classify_text(r->from_ip, &cls) == 0 &&
 		    cls == NETADDR_LOOPBACK) {
 			snprintf(hp->why, sizeof(hp->why), "sender %s is "
 			    "loopback (same host)", r->from_ip);
@@ -429,7 +420,7 @@ address_checks(struct chain *c)
 		enum netaddr_class cls;
 
 		if (hp->trust == CHAIN_TRUSTED ||
-		    ip_class(hp->r.from_ip, &cls) != 0)
+		    netaddr_classify_text(hp->r.from_ip, &cls) != 0)
 			continue;
 		switch (cls) {
 		case NETADDR_PUBLIC:

@@ -1509,10 +1509,9 @@ line_kind(struct parse *ps)
 static int
 internal_ip(const char *ip)
 {
-	struct netaddr a;
+	enum netaddr_class c;
 
-	return ip[0] != '\0' && netaddr_parse(ip, &a) == 0 &&
-	    netaddr_class_internal(netaddr_classify(&a));
+	return netaddr_classify_text(ip, &c) == 0 && netaddr_class_internal(c);
 }
 
 static enum received_role

@@ -468,10 +468,23 @@ result_span(struct report_buf *b, const char *cls, const char *w, int mine)
 	BLIT(b, "</span>");
 }
 
+/* A check as a word: yes, no, or an en dash when it was not made. */
 static const char *
 check_str(enum auth_check v, const char *yes, const char *no)
 {
-	return v == AUTH_CHECK_NONE ? NULL : v == AUTH_CHECK_PASS ? yes : no;
+	return v == AUTH_CHECK_NONE ? "\xe2\x80\x93" : v == AUTH_CHECK_PASS ?
+	    yes : no;
+}
+
+/* An ARC signature's check, with the reason when there is one. */
+static void
+check_cell(struct report_buf *b, enum auth_check v, enum auth_reason why)
+{
+	bputs(b, check_str(v, "pass", "fail"));
+	if (auth_reason_str(why)) {
+		bputc(b, ' ');
+		bputs(b, auth_reason_str(why));
+	}
 }
 
 /* -------------------------------------------------------------- timeline */
@@ -1127,12 +1140,9 @@ dkim_table(struct report_buf *b, const struct chain *c)
 		if (r->testing)
 			BLIT(b, " <b class=\"r-other\">testing</b>");
 		BLIT(b, "</td><td>");
-		bputs(b, check_str(r->body_hash, "match", "mismatch") ?
-		    check_str(r->body_hash, "match", "mismatch") :
-		    "\xe2\x80\x93");
+		bputs(b, check_str(r->body_hash, "match", "mismatch"));
 		BLIT(b, "</td><td>");
-		bputs(b, check_str(r->header_sig, "pass", "fail") ?
-		    check_str(r->header_sig, "pass", "fail") : "\xe2\x80\x93");
+		bputs(b, check_str(r->header_sig, "pass", "fail"));
 		BLIT(b, "</td><td>");
 		if (r->hop_added == 0)
 			BLIT(b, "by the sender");
@@ -1200,7 +1210,6 @@ arc_table(struct report_buf *b, const struct chain *c)
 	    "<th>cv=</th><th>added</th><th>broken</th></tr>");
 	for (i = 0; i < a->nsets; i++) {
 		const struct arc_set *s = &a->sets[i];
-		const char *v;
 
 		BLIT(b, "<tr><td>");
 		bnum(b, s->instance);
@@ -1212,23 +1221,13 @@ arc_table(struct report_buf *b, const struct chain *c)
 		BLIT(b, " / ");
 		escd(b, s->s);
 		BLIT(b, "</td><td>");
-		v = check_str(s->ams_valid, "pass", "fail");
-		bputs(b, v ? v : "\xe2\x80\x93");
-		if (auth_reason_str(s->ams_reason)) {
-			bputc(b, ' ');
-			bputs(b, auth_reason_str(s->ams_reason));
-		}
+		check_cell(b, s->ams_valid, s->ams_reason);
 		BLIT(b, "</td><td class=\"m\">");
 		escd(b, s->as_d);
 		BLIT(b, " / ");
 		escd(b, s->as_s);
 		BLIT(b, "</td><td>");
-		v = check_str(s->as_valid, "pass", "fail");
-		bputs(b, v ? v : "\xe2\x80\x93");
-		if (auth_reason_str(s->as_reason)) {
-			bputc(b, ' ');
-			bputs(b, auth_reason_str(s->as_reason));
-		}
+		check_cell(b, s->as_valid, s->as_reason);
 		BLIT(b, "</td><td>");
 		bputs(b, report_cv_str(s->cv) ? report_cv_str(s->cv) : "\xe2\x80\x93");
 		BLIT(b, "</td><td>");

@@ -471,25 +471,11 @@ class HostileDNS(TestDNS):
         return w, detail + ", real at %s, %d bytes" % (pos, len(w))
 
 
-class _UDP(socketserver.ThreadingMixIn, socketserver.UDPServer):
-    daemon_threads = True
-    allow_reuse_address = False
-
-    def __init__(self, addr, handler, family, owner):
-        self.address_family = family
-        self.owner = owner
-        socketserver.UDPServer.__init__(self, addr, handler)
+_UDP = dnsserver._UDPServer
 
 
-class _TCP(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, addr, handler, family, owner):
-        self.address_family = family
-        self.owner = owner
-        socketserver.TCPServer.__init__(self, addr, handler)
+class _TCP(dnsserver._TCPServer):
+    request_queue_size = 128    # many clients reconnect at once under load
 
 
 class _UDPHandler(socketserver.BaseRequestHandler):

@@ -1158,3 +1158,23 @@ hdr_utf8_valid(const char *str, size_t len)
 	}
 	return 1;
 }
+
+const char *
+hdr_shown(const char *s, size_t n, char *buf, size_t buflen)
+{
+	size_t i, o = 0;
+
+	if (buflen == 0)
+		return buf;
+	for (i = 0; i < n && o + 4 < buflen; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		buf[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	if (i < n && o + 3 < buflen) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}

@@ -83,4 +83,8 @@ int	hdr_addr(const char *s, char *out, size_t outlen);
 /* 1 if the bytes are valid UTF-8 (no overlongs, no surrogates). */
 int	hdr_utf8_valid(const char *s, size_t len);
 
+/* n bytes of peer text (a record, a header value) as printable ASCII in
+ * buf: '?' for every other byte, cut with "..." to fit; returns buf. */
+const char *hdr_shown(const char *s, size_t n, char *buf, size_t buflen);
+
 #endif

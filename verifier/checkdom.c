@@ -60,6 +60,7 @@
 #include <strings.h>
 
 #include "shared/dns.h"
+#include "shared/hdr.h"
 #include "shared/mem.h"
 #include "shared/netaddr.h"
 #include "shared/spf.h"
@@ -166,22 +167,6 @@ txt_lookup(struct ctx *x, const char *name, int *temp)
 		return NULL;
 	}
 	return a;
-}
-
-/* Printable text of a record for a detail: cut, control bytes as '?'. */
-static const char *
-shown(const unsigned char *s, size_t n, char *buf, size_t len)
-{
-	size_t i, k = 0;
-
-	for (i = 0; i < n && k + 4 < len; i++)
-		buf[k++] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
-	if (i < n) {
-		memcpy(buf + k, "...", 3);
-		k += 3;
-	}
-	buf[k] = '\0';
-	return buf;
 }
 
 /* ---- iprev ---------------------------------------------------------- */
@@ -829,7 +814,7 @@ versioned_txt(struct ctx *x, const char *name, const char *version,
 		if (k < a->rr[i].len && s[k] != ';')
 			continue;
 		n++;
-		shown(a->rr[i].data, a->rr[i].len, rec, reclen);
+		hdr_shown(s, a->rr[i].len, rec, reclen);
 	}
 	dns_answer_free(a);
 	return n;

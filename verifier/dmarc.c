@@ -160,6 +160,7 @@
 
 #include <libpsl.h>
 
+#include "shared/hdr.h"
 #include "verifier/dkim.h"
 #include "verifier/dmarc.h"
 
@@ -205,25 +206,6 @@ ignore(struct dmarc_record *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->note + o, sizeof(r->note) - o, fmt, ap);
 	va_end(ap);
-}
-
-/* Peer text for a message: printable ASCII, "?" for the rest, cut. */
-static const char *
-shown(const char *s, size_t n, char *buf, size_t buflen)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n && o + 4 < buflen; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	if (i < n && o + 3 < buflen) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
 }
 
 /* ------------------------------------------------------------- records */
@@ -463,8 +445,8 @@ dmarc_parse(const char *txt, size_t len, struct dmarc_record *out, char *err,
 	}
 	/* RFC 7489 6.4: DKIM's tag-value syntax (RFC 6376 3.2) */
 	if (dkim_tags_parse_flags(out->text, out->len, DKIM_TAGS_EMPTY |
-	    DKIM_TAGS_NOCASE | DKIM_TAGS_8BIT | DKIM_TAGS_WSP, DMARC_TAGS_MAX, &tl, err,
-	    errlen) != 0)
+	    DKIM_TAGS_NOCASE | DKIM_TAGS_8BIT | DKIM_TAGS_WSP, DMARC_TAGS_MAX,
+	    &tl, err, errlen) != 0)
 		return -1;
 	n = tl.n;
 	for (k = 1; k < n; k++) {
@@ -484,19 +466,19 @@ dmarc_parse(const char *txt, size_t len, struct dmarc_record *out, char *err,
 			else if (!val_is(g, "r"))
 				ignore(out, "%.*s=%s is not r or s",
 				    (int)g->nlen, g->name,
-				    shown(g->val, g->vlen, b, sizeof(b)));
+				    hdr_shown(g->val, g->vlen, b, sizeof(b)));
 		} else if (is(g, "pct")) {
 			if (number(g, 3, 100, &v) == 0)
 				out->pct = (int)v;
 			else
 				ignore(out, "pct=%s is not 0..100",
-				    shown(g->val, g->vlen, b, sizeof(b)));
+				    hdr_shown(g->val, g->vlen, b, sizeof(b)));
 		} else if (is(g, "ri")) {
 			if (number(g, 10, 4294967295UL, &v) == 0)
 				out->ri = v;
 			else
 				ignore(out, "ri=%s is not a number of seconds",
-				    shown(g->val, g->vlen, b, sizeof(b)));
+				    hdr_shown(g->val, g->vlen, b, sizeof(b)));
 		} else if (is(g, "fo") || is(g, "rf")) {
 			int fo = is(g, "fo");
 			struct dmarc_span *span = fo ? &out->fo : &out->rf;
@@ -508,7 +490,7 @@ dmarc_parse(const char *txt, size_t len, struct dmarc_record *out, char *err,
 			} else
 				ignore(out, "%s=%s is not a list of %s",
 				    fo ? "fo" : "rf",
-				    shown(g->val, g->vlen, b, sizeof(b)),
+				    hdr_shown(g->val, g->vlen, b, sizeof(b)),
 				    fo ? "0, 1, d, s" : "keywords");
 		} else if (is(g, "rua"))
 			uri_list(out->text, g, out->rua, &out->nrua,
@@ -539,11 +521,11 @@ dmarc_parse(const char *txt, size_t len, struct dmarc_record *out, char *err,
 			snprintf(what, sizeof(what), "p= is missing");
 		else if (out->p == DMARC_POLICY_UNSET)
 			snprintf(what, sizeof(what), "p=%s is not none, "
-			    "quarantine or reject", shown(p->val, p->vlen, b,
+			    "quarantine or reject", hdr_shown(p->val, p->vlen, b,
 			    sizeof(b)));
 		else
 			snprintf(what, sizeof(what), "sp=%s is not none, "
-			    "quarantine or reject", shown(sp->val, sp->vlen,
+			    "quarantine or reject", hdr_shown(sp->val, sp->vlen,
 			    b, sizeof(b)));
 		if (out->rua_valid == 0) {
 			seterr(err, errlen, "%s, and no valid rua= URI makes "

@@ -13,7 +13,6 @@ Keys for the DKIM rows are made with openssl at test time (RSA 512, 1024,
 import base64
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -290,32 +289,15 @@ def test_usage_errors(args):
 def test_silent_mx_is_bounded(dns):
     """An MX that accepts and never sends a banner: the check ends (the
     probe's deadline), with a clear item."""
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.11", 0))
-    srv.listen(8)
-    held = []
+    from test_smtpprobe import FakeSMTP
     stop = threading.Event()
-
-    def accept():
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(srv.accept()[0])
-            except OSError:
-                pass
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
+    srv = FakeSMTP(lambda s: stop.wait(60), None, "127.0.0.11")
     try:
-        p, obj = check(dns, "good.example", "--smtp-port", str(srv.getsockname()[1]),
-                       timeout=60)
+        p, obj = check(dns, "good.example", "--smtp-port", str(srv.port), timeout=60)
         c = one(obj, "starttls", "mx1.good.example", "fail")
         assert "banner" in c["detail"], c
     finally:
         stop.set()
-        t.join()
-        for s in held:
-            s.close()
         srv.close()
 
 

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "verifier/report.h"
 #include "verifier/smtpprobe.h"
 
 #define CLI_TARGETS_MAX	64
@@ -46,17 +47,15 @@ number(const char *s, long lo, long hi)
 	return (int)v;
 }
 
-/* The module's strings are printable ASCII: only " and \ need escaping. */
+/* "key": "s", the string written by the verifier's own JSON writer. */
 static void
 jstr(const char *key, const char *s, int comma)
 {
-	printf("\"%s\": \"", key);
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		putchar(*s);
-	}
-	printf("\"%s", comma ? ", " : "");
+	struct report_buf b = { NULL, 0, 0, NULL };
+
+	report_json_str(&b, s, strlen(s));
+	printf("\"%s\": %.*s%s", key, (int)b.len, b.p, comma ? ", " : "");
+	report_buf_free(&b);
 }
 
 static void

@@ -23,23 +23,18 @@
 #include <string.h>
 
 #include "shared/dns.h"
+#include "verifier/report.h"
 #include "verifier/spfcheck.h"
 
+/* A JSON string, written by the verifier's own JSON writer. */
 static void
 jstr(const char *s)
 {
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	struct report_buf b = { NULL, 0, 0, NULL };
 
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	report_json_str(&b, s, strlen(s));
+	fwrite(b.p, 1, b.len, stdout);
+	report_buf_free(&b);
 }
 
 static void
